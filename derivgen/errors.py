@@ -1,0 +1,80 @@
+"""The errors derivgen raises.
+
+Every problem derivgen can diagnose is a :class:`DerivgenError`. It carries
+where the problem is (file, key path, line, column) so that the command line
+can print it as one line::
+
+    problems/x.toml:12:9: steps.A: unknown function 'softmx' (did you mean 'softmax'?)
+
+The library never prints and never exits; only :mod:`derivgen.cli` turns these
+errors into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class DerivgenError(Exception):
+    """Base class: something derivgen refuses or cannot do, with its location."""
+
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None,
+                 line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.key = key
+        self.line = line
+        self.column = column
+
+    def locate(self, *, file: str | None = None, key: str | None = None,
+               line: int | None = None, column: int | None = None) -> "DerivgenError":
+        """Fill in whatever part of the location is still unknown; return self."""
+        self.file = self.file or file
+        self.key = self.key or key
+        self.line = self.line or line
+        self.column = self.column or column
+        return self
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file
+            if self.line:
+                where += f":{self.line}"
+                if self.column:
+                    where += f":{self.column}"
+            where += ": "
+        key = f"{self.key}: " if self.key else ""
+        return f"{where}{key}{self.message}"
+
+
+class ProblemError(DerivgenError):
+    """The problem file is not a valid problem: TOML, encoding, keys, types, values."""
+
+
+class ExprError(DerivgenError):
+    """An expression is not in derivgen's expression language.
+
+    ``offset`` is the 0-based character index in the expression text where the
+    trouble starts; the problem loader turns it into a file column.
+    """
+
+    def __init__(self, message: str, *, offset: int | None = None, **location) -> None:
+        super().__init__(message, **location)
+        self.offset = offset
+
+
+class ShapeError(ExprError):
+    """An expression is well formed but its operands' shapes do not fit."""
+
+
+class VerificationError(DerivgenError):
+    """A stated formula or an ``[expect]`` claim failed its symbolic or numeric check."""
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """A " (did you mean 'x'?)" suffix when one candidate is close to ``word``."""
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,302 @@
+"""The expression language: a safe parser, a shape checker and a printer.
+
+Problem files may come from strangers, so their text is never executed. It is
+read with :func:`ast.parse` (which only builds a syntax tree) and that tree is
+walked against a whitelist: numbers, names, ``+ - * / ** @``, unary minus,
+``.T`` and calls of the functions in :data:`derivgen.ops.FUNCTIONS` with an
+optional ``axis=0|1``. Everything else is refused by name. Python's own
+precedence is the language's: ``+ -`` loosest, then ``* / @``, unary minus,
+``**`` (right-associative), then ``.T``, calls and parentheses.
+
+The result is a small immutable tree of :class:`Const`, :class:`Ref` and
+:class:`Apply` nodes, each carrying its symbolic :class:`~derivgen.shapes.Shape`.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import warnings
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
+
+from .errors import ExprError, ShapeError, did_you_mean
+from .ops import FUNCTIONS, OPS, ShapeMismatch
+from .shapes import SCALAR, Shape
+
+MAX_LENGTH = 2000      # characters in one expression
+MAX_DEPTH = 100        # nesting of the syntax tree (and of brackets)
+
+
+@dataclass(frozen=True)
+class Const:
+    value: int | float
+    shape: Shape = SCALAR
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str
+    kind: str           # "dim", "input" or "step"
+    shape: Shape
+
+
+@dataclass(frozen=True)
+class Apply:
+    op: str             # a key of derivgen.ops.OPS
+    args: tuple["Node", ...]
+    shape: Shape
+    axis: int | None = None
+
+
+Node = Const | Ref | Apply
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What a name in scope stands for: its kind and shape."""
+    kind: str
+    shape: Shape
+
+
+_BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
+           ast.Pow: "pow", ast.MatMult: "matmul"}
+_REFUSED_BINARY = {ast.Mod: "'%'", ast.FloorDiv: "'//'", ast.LShift: "'<<'",
+                   ast.RShift: "'>>'", ast.BitOr: "'|'", ast.BitAnd: "'&'",
+                   ast.BitXor: "'^' (write powers as **)"}
+_REFUSED_UNARY = {ast.UAdd: "unary '+'", ast.Not: "'not'", ast.Invert: "'~'"}
+_REFUSED_NODES = {
+    ast.Subscript: "subscripts such as A[0]",
+    ast.Slice: "slices",
+    ast.Lambda: "lambda expressions",
+    ast.ListComp: "comprehensions", ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions", ast.GeneratorExp: "comprehensions",
+    ast.Compare: "comparisons (write step(x) for 'x > 0')",
+    ast.BoolOp: "'and' and 'or'",
+    ast.IfExp: "conditional expressions",
+    ast.List: "lists", ast.Tuple: "tuples", ast.Set: "sets", ast.Dict: "dicts",
+    ast.JoinedStr: "strings", ast.FormattedValue: "strings",
+    ast.NamedExpr: "assignments",
+    ast.Starred: "starred arguments",
+    ast.Await: "'await'", ast.Yield: "'yield'", ast.YieldFrom: "'yield'",
+}
+
+
+def parse(text: str, scope: Mapping[str, Binding], *, later: Collection[str] = ()) -> Node:
+    """Parse ``text`` into a shape-checked tree.
+
+    ``scope`` maps every name the expression may use to its binding; ``later``
+    names things that exist but may not be used here (steps after this one),
+    so the message can say so. Raises :class:`ExprError` or
+    :class:`ShapeError` with ``offset`` set to the offending character.
+    """
+    src = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    _check_limits(src)
+    body = src.lstrip()
+    lead = len(src) - len(body)
+    if not body.strip():
+        raise ExprError("the expression is empty", offset=0)
+    try:
+        with warnings.catch_warnings():      # Python's own warnings (e.g. "invalid decimal
+            warnings.simplefilter("ignore")  # literal" for 2axis) would print a second line
+            tree = ast.parse(body, mode="eval")
+    except SyntaxError as e:
+        if not e.offset:        # Python's parser reports running out of input at offset 0
+            raise ExprError("cannot parse expression: it ends too early",
+                            offset=lead + len(body.rstrip())) from None
+        raise ExprError(f"cannot parse expression: {_first_sentence(e.msg)}",
+                        offset=lead + e.offset - 1) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExprError("expression is too deeply nested", offset=lead) from None
+    _check_depth(tree, lead)
+    return _Parser(body, lead, scope, later).visit(tree.body)
+
+
+def _first_sentence(msg: str) -> str:
+    return msg.split(". ")[0].rstrip(".?")
+
+
+def _check_limits(src: str) -> None:
+    depth = 0
+    for i, c in enumerate(src):
+        if not (c.isascii() and (c.isprintable() or c == " ")):
+            raise ExprError(f"character {c!r} (U+{ord(c):04X}) is not part of the expression language",
+                            offset=i)
+        depth += (c in "([{") - (c in ")]}")
+        if depth > MAX_DEPTH:
+            raise ExprError(f"brackets are nested more than {MAX_DEPTH} deep", offset=i)
+    if len(src) > MAX_LENGTH:
+        raise ExprError(f"expression is {len(src)} characters long; the limit is {MAX_LENGTH}")
+
+
+def _check_depth(tree: ast.AST, lead: int) -> None:
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ExprError(f"expression is nested more than {MAX_DEPTH} levels deep",
+                            offset=lead + getattr(node, "col_offset", 0))
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+class _Parser:
+    def __init__(self, src: str, lead: int, scope: Mapping[str, Binding],
+                 later: Collection[str]) -> None:
+        self.src = src
+        self.lead = lead
+        self.scope = scope
+        self.later = later
+
+    def fail(self, node: ast.AST, message: str, error=ExprError):
+        raise error(message, offset=self.lead + getattr(node, "col_offset", 0))
+
+    def text(self, node: ast.AST) -> str:
+        return ast.get_source_segment(self.src, node) or "?"
+
+    def visit(self, node: ast.AST) -> Node:
+        match node:
+            case ast.Constant(value=value):
+                return self.constant(node, value)
+            case ast.Name(id=name):
+                return self.name(node, name)
+            case ast.BinOp(op=op, left=left, right=right):
+                if type(op) not in _BINARY:
+                    self.fail(node, f"operator {_REFUSED_BINARY[type(op)]} is not part of the "
+                                    "expression language")
+                return self.apply(node, _BINARY[type(op)], (left, right))
+            case ast.UnaryOp(op=ast.USub(), operand=operand):
+                return self.apply(node, "neg", (operand,))
+            case ast.UnaryOp(op=op):
+                self.fail(node, f"{_REFUSED_UNARY[type(op)]} is not part of the expression language")
+            case ast.Attribute(value=value, attr="T"):
+                return self.apply(node, "transpose", (value,))
+            case ast.Attribute(attr=attr):
+                self.fail(node, f"attribute '.{attr}' is not allowed; the only attribute is .T "
+                                "(transpose)")
+            case ast.Call():
+                return self.call(node)
+        what = _REFUSED_NODES.get(type(node), f"'{type(node).__name__}'")
+        self.fail(node, f"{what} are not part of the expression language")
+
+    def constant(self, node: ast.Constant, value: object) -> Const:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            kind = "strings" if isinstance(value, str) else f"{value!r} values"
+            self.fail(node, f"{kind} are not part of the expression language")
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:
+            finite = False
+        if not finite:
+            self.fail(node, f"number {self.text(node)} is too large")
+        return Const(value)
+
+    def name(self, node: ast.Name, name: str) -> Ref:
+        if name in self.scope:
+            binding = self.scope[name]
+            return Ref(name, binding.kind, binding.shape)
+        if name in FUNCTIONS:
+            self.fail(node, f"'{name}' is a function: call it as {name}(...)")
+        if name in self.later:
+            self.fail(node, f"'{name}' is defined later; a step may only use the dims, the "
+                            "inputs and the steps before it")
+        self.fail(node, f"unknown name '{name}'{did_you_mean(name, self.scope)}")
+
+    def call(self, node: ast.Call) -> Apply:
+        func = node.func
+        if not isinstance(func, ast.Name):
+            self.fail(node, f"'{self.text(func)}(...)' is not allowed; call a function by its "
+                            "name, e.g. exp(X)")
+        name = func.id
+        if name not in FUNCTIONS:
+            if name in self.scope:
+                self.fail(node, f"'{name}' is not a function")
+            self.fail(node, f"unknown function '{name}'{did_you_mean(name, FUNCTIONS)}")
+        op = FUNCTIONS[name]
+        axis = None
+        for kw in node.keywords:
+            if kw.arg != "axis":
+                what = "'**' arguments" if kw.arg is None else f"argument '{kw.arg}'"
+                self.fail(kw.value, f"{name}() takes no {what}; the only keyword is axis")
+            if op.axis == "none":
+                self.fail(kw.value, f"{name}() takes no axis")
+            if not (isinstance(kw.value, ast.Constant) and type(kw.value.value) is int
+                    and kw.value.value in (0, 1)):
+                self.fail(kw.value, "axis must be 0 (over each column) or 1 (over each row)")
+            axis = kw.value.value
+        if len(node.args) != op.arity:
+            hint = "; give the axis as axis=0 or axis=1" if op.axis != "none" else ""
+            self.fail(node, f"{name}() takes {op.arity} argument{'s' * (op.arity > 1)}, "
+                            f"{len(node.args)} given{hint}")
+        if op.axis == "required" and axis is None:
+            self.fail(node, f"{name}() needs axis=0 (over each column) or axis=1 (over each row)")
+        return self.apply(node, name, tuple(node.args), axis)
+
+    def apply(self, node: ast.AST, op_name: str, args: tuple[ast.AST, ...],
+              axis: int | None = None) -> Apply:
+        children = tuple(self.visit(a) for a in args)
+        try:
+            shape = OPS[op_name].shape(tuple(c.shape for c in children), axis)
+        except ShapeMismatch as e:
+            message = str(e).format(*(self.text(a) for a in args))
+            self.fail(node, f"{self.text(node)}: {message}", ShapeError)
+        return Apply(op_name, children, shape, axis)
+
+
+# -- reading trees -----------------------------------------------------------
+
+def walk(node: Node) -> Iterator[Node]:
+    """Every node of the tree, parents before children."""
+    yield node
+    if isinstance(node, Apply):
+        for arg in node.args:
+            yield from walk(arg)
+
+
+def names(node: Node) -> set[str]:
+    """The names (dims, inputs, steps) an expression uses."""
+    return {n.name for n in walk(node) if isinstance(n, Ref)}
+
+
+# -- printing back -------------------------------------------------------------
+
+_INFIX = {"add": ("+", 1), "sub": ("-", 1), "mul": ("*", 2), "div": ("/", 2),
+          "matmul": ("@", 2), "pow": ("**", 4)}
+_ATOM = 6
+
+
+def _precedence(node: Node) -> int:
+    if isinstance(node, Apply):
+        if node.op in _INFIX:
+            return _INFIX[node.op][1]
+        return 3 if node.op == "neg" else 5
+    return _ATOM
+
+
+def to_source(node: Node) -> str:
+    """The expression in the language's own syntax, with as few parentheses as
+    its meaning allows; :func:`parse` reads it back to the same tree."""
+    if isinstance(node, Const):
+        return repr(node.value)
+    if isinstance(node, Ref):
+        return node.name
+
+    def wrapped(child: Node, needs: bool) -> str:
+        return f"({to_source(child)})" if needs else to_source(child)
+
+    prec = _precedence(node)
+    if node.op in _INFIX:
+        symbol, _ = _INFIX[node.op]
+        left, right = node.args
+        if node.op == "pow":      # right-associative; a power's base is never negated bare
+            lhs, rhs = wrapped(left, _precedence(left) <= prec), wrapped(right, _precedence(right) < prec)
+        else:
+            lhs, rhs = wrapped(left, _precedence(left) < prec), wrapped(right, _precedence(right) <= prec)
+        return f"{lhs} {symbol} {rhs}"
+    if node.op == "neg":
+        # -(x ** 2) rather than the legal but easily misread -x ** 2
+        return "-" + wrapped(node.args[0], _precedence(node.args[0]) <= _INFIX["pow"][1])
+    if node.op == "transpose":
+        arg = node.args[0]
+        return wrapped(arg, _precedence(arg) < prec or isinstance(arg, Const)) + ".T"
+    axis = "" if node.axis is None else f", axis={node.axis}"
+    return f"{node.op}({to_source(node.args[0])}{axis})"

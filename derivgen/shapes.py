@@ -1,0 +1,68 @@
+"""Symbolic matrix shapes.
+
+Every value in derivgen is a matrix. A shape is a pair of dimensions, each
+either a dim *name* from the problem's ``[dims]`` table or a literal positive
+integer. Shapes are compared by name, never by size: with ``W`` C×D and ``X``
+E×N, ``W @ X`` is an error even when D and E happen to have the same size,
+because the problem author said they are different things.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+Dim = str | int
+
+
+@dataclass(frozen=True)
+class Shape:
+    rows: Dim
+    cols: Dim
+
+    def __str__(self) -> str:
+        return f"{self.rows}×{self.cols}"
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.rows == 1 and self.cols == 1
+
+    @property
+    def is_square(self) -> bool:
+        return self.rows == self.cols
+
+    @property
+    def T(self) -> "Shape":
+        return Shape(self.cols, self.rows)
+
+    def size(self, dims: Mapping[str, int]) -> tuple[int, int]:
+        """The concrete (rows, cols) of this shape at the given dim sizes."""
+        def one(d: Dim) -> int:
+            return d if isinstance(d, int) else dims[d]
+        return one(self.rows), one(self.cols)
+
+    def dim_names(self) -> tuple[str, ...]:
+        return tuple(d for d in (self.rows, self.cols) if isinstance(d, str))
+
+
+SCALAR = Shape(1, 1)
+
+
+def broadcast(a: Shape, b: Shape) -> Shape | None:
+    """The shape of an element-wise operation on ``a`` and ``b``, or None.
+
+    Equal shapes combine; otherwise one operand must stretch over the other:
+    a 1×1 operand over any shape, an r×1 column across the columns of an r×c
+    matrix, a 1×c row across its rows. (An r×1 column and a 1×c row do not
+    combine into an r×c outer grid: the language's table does not allow it.)
+    """
+    if a == b:
+        return a
+    for small, big in ((a, b), (b, a)):
+        if small.is_scalar:
+            return big
+        if small.cols == 1 and small.rows == big.rows:
+            return big
+        if small.rows == 1 and small.cols == big.cols:
+            return big
+    return None

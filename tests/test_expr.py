@@ -1,0 +1,218 @@
+"""The expression language: every row of the spec's table, precedence, shapes,
+refusals by name, limits, and printing back."""
+
+import pytest
+
+from derivgen.errors import ExprError, ShapeError
+from derivgen.expr import Apply, Binding, Const, Ref, names, parse, to_source
+from derivgen.ops import FUNCTIONS
+from derivgen.shapes import SCALAR, Shape
+
+SCOPE = {
+    "C": Binding("dim", SCALAR), "D": Binding("dim", SCALAR), "N": Binding("dim", SCALAR),
+    "W": Binding("input", Shape("C", "D")),
+    "X": Binding("input", Shape("D", "N")),
+    "Z": Binding("input", Shape("E", "N")),
+    "Y": Binding("step", Shape("C", "N")),
+    "b": Binding("input", Shape("C", 1)),
+    "r": Binding("input", Shape(1, "N")),
+    "s": Binding("input", SCALAR),
+    "Q": Binding("input", Shape("D", "D")),
+}
+
+
+def sexpr(node) -> str:
+    """A compact, unambiguous rendering of a tree: (op args...) with axis."""
+    if isinstance(node, Const):
+        return repr(node.value)
+    if isinstance(node, Ref):
+        return node.name
+    axis = "" if node.axis is None else f" axis={node.axis}"
+    return "(" + " ".join([node.op, *map(sexpr, node.args)]) + axis + ")"
+
+
+def shape(text: str) -> str:
+    return str(parse(text, SCOPE).shape)
+
+
+@pytest.mark.parametrize("text, value", [("2", 2), ("0.5", 0.5), ("1e-3", 0.001)])
+def test_numbers_are_scalars(text, value):
+    node = parse(text, SCOPE)
+    assert node == Const(value) and node.shape == SCALAR
+
+
+def test_dim_name_is_a_constant_scalar():
+    assert parse("N", SCOPE) == Ref("N", "dim", SCALAR)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("W @ X", "C×N"),
+    ("X.T @ W.T", "N×C"),
+    ("W.T", "D×C"),
+    ("-W", "C×D"),
+    ("Y + Y", "C×N"), ("Y - Y", "C×N"), ("Y * Y", "C×N"), ("Y / Y", "C×N"), ("Y ** 2", "C×N"),
+    # broadcasting: 1×1 anywhere, r×1 across columns, 1×c across rows
+    ("Y * s", "C×N"), ("s / Y", "C×N"), ("2 * W", "C×D"),
+    ("Y + b", "C×N"), ("b - Y", "C×N"),
+    ("Y * r", "C×N"), ("r / Y", "C×N"),
+    ("sum(Y)", "1×1"), ("sum(Y, axis=0)", "1×N"), ("sum(Y, axis=1)", "C×1"),
+    ("mean(Y)", "1×1"), ("mean(Y, axis=0)", "1×N"), ("mean(Y, axis=1)", "C×1"),
+    ("softmax(Y, axis=0)", "C×N"), ("softmax(Y, axis=1)", "C×N"),
+    ("logsumexp(Y, axis=0)", "1×N"), ("logsumexp(Y, axis=1)", "C×1"),
+    ("trace(Q)", "1×1"), ("det(Q)", "1×1"), ("logdet(Q)", "1×1"), ("inv(Q)", "D×D"),
+    ("trace(W.T @ W)", "1×1"),
+    ("Y - sum(Y, axis=0)", "C×N"),
+    ("-sum(Y * log(softmax(W @ X, axis=0))) / N", "1×1"),
+])
+def test_shapes(text, expected):
+    assert shape(text) == expected
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sin",
+                                  "cos", "step", "sign"])
+def test_elementwise_functions_keep_the_shape(name):
+    node = parse(f"{name}(W)", SCOPE)
+    assert sexpr(node) == f"({name} W)" and node.shape == Shape("C", "D")
+
+
+@pytest.mark.parametrize("text, tree", [
+    ("X + X.T.T * s", "(add X (mul (transpose (transpose X)) s))"),
+    ("Y - Y - Y", "(sub (sub Y Y) Y)"),
+    ("Y / s * s", "(mul (div Y s) s)"),
+    ("W @ X * Y", "(mul (matmul W X) Y)"),
+    ("s * W @ X", "(matmul (mul s W) X)"),
+    ("-Y ** 2", "(neg (pow Y 2))"),
+    ("s ** s ** 2", "(pow s (pow s 2))"),
+    ("-W.T", "(neg (transpose W))"),
+    ("2 ** -s", "(pow 2 (neg s))"),
+    ("(W @ X).T", "(transpose (matmul W X))"),
+    ("sum(-Y, axis=1)", "(sum (neg Y) axis=1)"),
+])
+def test_precedence(text, tree):
+    assert sexpr(parse(text, SCOPE)) == tree
+
+
+def test_whitespace_and_newlines_are_allowed():
+    assert sexpr(parse("  W @\n X ", SCOPE)) == "(matmul W X)"
+
+
+@pytest.mark.parametrize("text, message, offset", [
+    ("W @ Z", "W @ Z: inner dimensions differ (W is C×D, Z is E×N)", 0),
+    ("Y + W", "Y + W: shapes do not broadcast (Y is C×N, W is C×D)", 0),
+    ("b + r", "b + r: shapes do not broadcast (b is C×1, r is 1×N)", 0),
+    ("Y + X.T", "Y + X.T: shapes do not broadcast (Y is C×N, X.T is N×D)", 0),
+    ("1 + trace(W)", "trace(W): needs a square matrix, W is C×D", 4),
+    ("inv(W)", "inv(W): needs a square matrix, W is C×D", 0),
+])
+def test_shape_errors(text, message, offset):
+    with pytest.raises(ShapeError) as info:
+        parse(text, SCOPE)
+    assert (info.value.message, info.value.offset) == (message, offset)
+
+
+@pytest.mark.parametrize("text, message, offset", [
+    ("softmx(Y, axis=0)", "unknown function 'softmx' (did you mean 'softmax'?)", 0),
+    ("Y + Yy", "unknown name 'Yy' (did you mean 'Y'?)", 4),
+    ("exp", "'exp' is a function: call it as exp(...)", 0),
+    ("W(X)", "'W' is not a function", 0),
+    ("np.exp(W)", "'np.exp(...)' is not allowed; call a function by its name, e.g. exp(X)", 0),
+    ("W.sum()", "'W.sum(...)' is not allowed; call a function by its name, e.g. exp(X)", 0),
+    ("W.shape", "attribute '.shape' is not allowed; the only attribute is .T (transpose)", 0),
+    ("__import__('os')", "unknown function '__import__'", 0),
+    ("W[0]", "subscripts such as A[0] are not part of the expression language", 0),
+    ("lambda: W", "lambda expressions are not part of the expression language", 0),
+    ("[w for w in W]", "comprehensions are not part of the expression language", 0),
+    ("'W'", "strings are not part of the expression language", 0),
+    ("f'{W}'", "strings are not part of the expression language", 0),
+    ("True", "True values are not part of the expression language", 0),
+    ("None", "None values are not part of the expression language", 0),
+    ("2j", "2j values are not part of the expression language", 0),
+    ("W if s else W", "conditional expressions are not part of the expression language", 0),
+    ("s < 1", "comparisons (write step(x) for 'x > 0') are not part of the expression language", 0),
+    ("s and s", "'and' and 'or' are not part of the expression language", 0),
+    ("(s, s)", "tuples are not part of the expression language", 0),
+    ("(s := 1)", "assignments are not part of the expression language", 1),
+    ("Y % 2", "operator '%' is not part of the expression language", 0),
+    ("Y ^ 2", "operator '^' (write powers as **) is not part of the expression language", 0),
+    ("+Y", "unary '+' is not part of the expression language", 0),
+    ("~Y", "'~' is not part of the expression language", 0),
+    ("sum(Y, axis=2)", "axis must be 0 (over each column) or 1 (over each row)", 12),
+    ("sum(Y, axis=True)", "axis must be 0 (over each column) or 1 (over each row)", 12),
+    ("sum(Y, keepdims=1)", "sum() takes no argument 'keepdims'; the only keyword is axis", 16),
+    ("sum(Y, **s)", "sum() takes no '**' arguments; the only keyword is axis", 9),
+    ("sum(*Y)", "starred arguments are not part of the expression language", 4),
+    ("sum(Y, 0)", "sum() takes 1 argument, 2 given; give the axis as axis=0 or axis=1", 0),
+    ("exp(Y, Y)", "exp() takes 1 argument, 2 given", 0),
+    ("exp(Y, axis=0)", "exp() takes no axis", 12),
+    ("softmax(Y)", "softmax() needs axis=0 (over each column) or axis=1 (over each row)", 0),
+    ("W ⊙ X", "character '⊙' (U+2299) is not part of the expression language", 2),
+    ("W @", "cannot parse expression: it ends too early", 3),
+    ("W X", "cannot parse expression: invalid syntax", 2),
+    ("W @ X)", "cannot parse expression: unmatched ')'", 5),
+    ("(W", "cannot parse expression: '(' was never closed", 0),
+    ("", "the expression is empty", 0),
+    ("  ", "the expression is empty", 0),
+    ("1e999", "number 1e999 is too large", 0),
+])
+def test_refused_by_name(text, message, offset):
+    with pytest.raises(ExprError) as info:
+        parse(text, SCOPE)
+    assert (info.value.message, info.value.offset) == (message, offset)
+
+
+def test_a_later_step_is_named_as_such():
+    with pytest.raises(ExprError, match="'L' is defined later; a step may only use"):
+        parse("W + L", SCOPE, later={"L"})
+
+
+def test_nesting_is_limited_before_python_sees_it():
+    with pytest.raises(ExprError) as info:
+        parse("(" * 5000 + "s" + ")" * 5000, SCOPE)
+    assert info.value.message == "brackets are nested more than 100 deep"
+
+
+def test_long_chains_are_refused_not_recursed():
+    with pytest.raises(ExprError, match="nested more than 100 levels deep"):
+        parse(" + ".join(["s"] * 300), SCOPE)
+    with pytest.raises(ExprError, match="is too deeply nested|nested more than 100"):
+        parse("-" * 1500 + "s", SCOPE)
+
+
+def test_length_is_limited():
+    with pytest.raises(ExprError, match="expression is 2003 characters long; the limit is 2000"):
+        parse("s" + " + s" * 500 + "  ", SCOPE)
+
+
+def test_names_lists_everything_used():
+    assert names(parse("sum(W @ X * Y) / N + s", SCOPE)) == {"W", "X", "Y", "N", "s"}
+
+
+@pytest.mark.parametrize("text, printed", [
+    ("(A - B) / N", "(A - B) / N"),
+    ("A - (B - A)", "A - (B - A)"),
+    ("(A - B) - A", "A - B - A"),
+    ("A / (B * A)", "A / (B * A)"),
+    ("-(A ** 2)", "-(A ** 2)"),
+    ("-A ** 2", "-(A ** 2)"),
+    ("(-A) ** 2", "(-A) ** 2"),
+    ("-(-A)", "-(-A)"),
+    ("(A ** B) ** 2", "(A ** B) ** 2"),
+    ("A ** B ** 2", "A ** B ** 2"),
+    ("(A + B).T", "(A + B).T"),
+    ("(2).T", "(2).T"),
+    ("A * (B - sum(A * B, axis=0))", "A * (B - sum(A * B, axis=0))"),
+    ("A @ (B @ A)", "A @ (B @ A)"),
+])
+def test_to_source_uses_few_parentheses_and_reads_back(text, printed):
+    scope = {"A": Binding("input", Shape("K", "K")), "B": Binding("input", Shape("K", "K")),
+             "N": Binding("dim", SCALAR)}
+    node = parse(text, scope)
+    assert to_source(node) == printed
+    assert parse(printed, scope) == node
+
+
+def test_every_registered_function_parses():
+    for name, op in FUNCTIONS.items():
+        axis = ", axis=0" if op.axis == "required" else ""
+        node = parse(f"{name}(Q{axis})", SCOPE)
+        assert isinstance(node, Apply) and node.op == name
