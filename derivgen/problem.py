@@ -1,0 +1,449 @@
+"""Problem files: TOML text -> a validated, immutable :class:`Problem`.
+
+The format is described in ``docs/problem-format.md``. :func:`load` checks
+every key and refuses anything it does not understand with a
+:class:`~derivgen.errors.DerivgenError` naming the file, the key path and the
+line (and, inside an expression, the column).
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NoReturn
+
+from . import tomlpos
+from .errors import DerivgenError, ExprError, ProblemError, did_you_mean
+from .expr import Binding, Node, names, parse, walk
+from .ops import FUNCTIONS
+from .shapes import SCALAR, Shape
+
+MAX_FILE_BYTES = 1_000_000
+MAX_SYMBOLIC_ENTRIES = 4096        # per matrix at the [dims] sizes: every entry is a sympy expression
+MAX_NUMERIC_ENTRIES = 1_000_000    # per matrix at the [check] sizes
+
+ASSUMPTIONS = {
+    "one_hot_columns": "each column is one-hot (a single 1, the rest 0)",
+    "one_hot_rows": "each row is one-hot (a single 1, the rest 0)",
+    "probability_columns": "entries are ≥ 0 and each column sums to 1",
+    "probability_rows": "entries are ≥ 0 and each row sums to 1",
+    "symmetric": "symmetric",
+    "positive_definite": "symmetric positive definite",
+    "positive": "every entry is > 0",
+}
+_SQUARE_ASSUMPTIONS = {"symmetric", "positive_definite"}
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+# Control sequences that read or write files or redefine TeX; a problem file's
+# `latex` strings end up in a document that pdflatex compiles.
+_LATEX_DENIED = {"input", "include", "InputIfFileExists", "openin", "openout", "read", "write",
+                 "immediate", "special", "catcode", "def", "edef", "gdef", "xdef", "let",
+                 "futurelet", "csname", "expandafter", "newcommand", "renewcommand",
+                 "providecommand", "usepackage", "documentclass", "begin", "end", "jobname",
+                 "scantokens", "lowercase", "uppercase", "makeatletter", "loop", "directlua"}
+_LATEX_CHARS = re.compile(r"[A-Za-z0-9\\{}_^' ,.;:!|()\[\]+\-*/=<>]*\Z")
+
+KeyPath = tuple  # of str (keys) and int (list indices)
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    shape: Shape
+    constant: bool = False
+    assume: tuple[str, ...] = ()
+    latex: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    source: str          # the expression as written
+    expr: Node
+    latex: str | None = None
+    description: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An ``[expect]`` entry: the author's claimed gradient of ``of`` w.r.t. ``name``."""
+    name: str
+    source: str
+    expr: Node
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    sizes: Mapping[str, int]     # every dim, with [check].sizes overriding [dims]
+    seed: int = 0
+    trials: int = 3
+    rtol: float = 1e-6
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    title: str
+    summary: str | None
+    dims: Mapping[str, int]
+    inputs: Mapping[str, Input]
+    steps: Mapping[str, Step]
+    of: str
+    wrt: tuple[str, ...]
+    expect: Mapping[str, Claim]
+    check: Check
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    def shape_of(self, name: str) -> Shape:
+        if name in self.inputs:
+            return self.inputs[name].shape
+        if name in self.steps:
+            return self.steps[name].expr.shape
+        return SCALAR                              # a dim used as a number
+
+
+def load(path: str | Path) -> Problem:
+    """Read and validate a problem file."""
+    return _Loader(Path(path)).problem()
+
+
+def _key_text(path: KeyPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _kind(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+             list: "a list", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+class _Loader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file = str(path)
+        text = self._read()
+        try:
+            self.data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            message = str(e)
+            at = re.search(r"\s*\(at line (\d+), column (\d+)\)|\s*\(at end of document\)", message)
+            line = int(at.group(1)) if at and at.group(1) else text.count("\n") + 1
+            column = int(at.group(2)) if at and at.group(2) else None
+            message = message[:at.start()] if at else message
+            raise ProblemError(f"invalid TOML: {message}", file=self.file, line=line,
+                               column=column) from None
+        self.positions = tomlpos.scan(text)
+        self.where: dict[str, KeyPath] = {}          # every defined name -> where it is defined
+
+    # -- reporting ------------------------------------------------------------
+    def fail(self, path: KeyPath, message: str, *, offset: int | None = None) -> NoReturn:
+        raise self.locate(ProblemError(message), path, offset)
+
+    def locate(self, error: DerivgenError, path: KeyPath, offset: int | None = None):
+        pos = None
+        for end in range(len(path), 0, -1):
+            pos = self.positions.get(path[:end])
+            if pos:
+                break
+        line = column = None
+        if pos and offset is not None and pos.raw:
+            line, column = pos.value_line, tomlpos.string_column(pos, offset)
+        elif pos:
+            line = pos.line
+        return error.locate(file=self.file, key=_key_text(path), line=line, column=column)
+
+    def line_of(self, path: KeyPath) -> int | None:
+        pos = self.positions.get(path)
+        return pos.line if pos else None
+
+    # -- reading ----------------------------------------------------------------
+    def _read(self) -> str:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            raise ProblemError("no such file", file=self.file) from None
+        except IsADirectoryError:
+            raise ProblemError("is a folder, not a problem file", file=self.file) from None
+        except OSError as e:
+            raise ProblemError(f"cannot read: {e.strerror}", file=self.file) from None
+        if len(raw) > MAX_FILE_BYTES:
+            raise ProblemError(f"file is {len(raw)} bytes; a problem file may be at most "
+                               f"{MAX_FILE_BYTES}", file=self.file)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = raw.count(b"\n", 0, e.start) + 1
+            column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+            raise ProblemError(f"file is not UTF-8 (byte 0x{raw[e.start]:02x})", file=self.file,
+                               line=line, column=column) from None
+
+    # -- typed access -------------------------------------------------------------
+    def table(self, value: Any, path: KeyPath, allowed: Mapping[str, type | tuple],
+              required: tuple[str, ...] = ()) -> dict:
+        """Check that ``value`` is a table with only ``allowed`` keys of the allowed types."""
+        if not isinstance(value, dict):
+            self.fail(path, f"expected a table, got {_kind(value)}")
+        for key, item in value.items():
+            if key not in allowed:
+                where = f"[{_key_text(path)}]" if path else "the top level"
+                self.fail(path + (key,), f"unknown key '{key}' in {where}"
+                                         + did_you_mean(key, allowed))
+            self.typed(item, path + (key,), allowed[key])
+        for key in required:
+            if key not in value:
+                self.fail(path + (key,), "missing required key")
+        return value
+
+    def typed(self, value: Any, path: KeyPath, kind: type | tuple) -> Any:
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        ok = any(isinstance(value, k) and not (isinstance(value, bool) and k is not bool)
+                 for k in kinds)
+        if not ok:
+            wanted = " or ".join(_kind(k()) for k in kinds)
+            self.fail(path, f"expected {wanted}, got {_kind(value)}")
+        return value
+
+    def new_name(self, name: str, path: KeyPath) -> None:
+        if not _NAME.match(name):
+            self.fail(path, f"'{name}' is not a valid name: use letters, digits and _, "
+                            "starting with a letter")
+        if name in FUNCTIONS or keyword.iskeyword(name):
+            self.fail(path, f"'{name}' is a reserved word of the expression language")
+        if name in self.where:
+            first = self.where[name]
+            line = self.line_of(first)
+            at = f" (line {line})" if line else ""
+            self.fail(path, f"'{name}' is already defined as {_key_text(first)}{at}")
+        self.where[name] = path
+
+    def expression(self, source: str, path: KeyPath, scope: Mapping[str, Binding],
+                   later=()) -> Node:
+        try:
+            return parse(source, scope, later=later)
+        except ExprError as e:
+            raise self.locate(e, path, e.offset) from None
+
+    # -- the problem ------------------------------------------------------------
+    def problem(self) -> Problem:
+        top = self.table(self.data, (), {
+            "title": str, "summary": str, "dims": dict, "inputs": dict, "steps": dict,
+            "derive": dict, "expect": dict, "check": dict,
+        }, required=("title", "dims", "inputs", "steps", "derive"))
+        if not top["title"].strip():
+            self.fail(("title",), "the title is empty")
+        dims = self.dims(top["dims"])
+        inputs = self.inputs(top["inputs"], dims)
+        scope = {d: Binding("dim", SCALAR) for d in dims}
+        scope |= {i.name: Binding("input", i.shape) for i in inputs.values()}
+        steps = self.steps(top["steps"], scope)
+        self.fits(inputs, steps, dims, MAX_SYMBOLIC_ENTRIES, "[dims]")
+        of, wrt = self.derive(top["derive"], scope, inputs, steps)
+        expect = self.expect(top.get("expect", {}), scope, wrt)
+        check = self.check(top.get("check", {}), dims, inputs, steps)
+        return Problem(
+            path=self.path, title=top["title"], summary=top.get("summary"),
+            dims=MappingProxyType(dims), inputs=MappingProxyType(inputs),
+            steps=MappingProxyType(steps), of=of, wrt=wrt,
+            expect=MappingProxyType(expect), check=check)
+
+    def dims(self, table: dict) -> dict[str, int]:
+        for name, size in table.items():
+            self.new_name(name, ("dims", name))
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                self.fail(("dims", name), f"a dim must be a positive integer, got {size!r}")
+        return dict(table)
+
+    def inputs(self, table: dict, dims: dict[str, int]) -> dict[str, Input]:
+        out = {}
+        for name, spec in table.items():
+            path = ("inputs", name)
+            self.new_name(name, path)
+            spec = self.table(spec, path, {"shape": list, "constant": bool, "assume": list,
+                                           "latex": str, "description": str},
+                              required=("shape",))
+            shape = self.shape(spec["shape"], path + ("shape",), dims)
+            assume = self.assumptions(spec.get("assume", []), path + ("assume",), name, shape)
+            if "latex" in spec:
+                self.latex(spec["latex"], path + ("latex",))
+            out[name] = Input(name, shape, spec.get("constant", False), assume,
+                              spec.get("latex"), spec.get("description"))
+        return out
+
+    def shape(self, entries: list, path: KeyPath, dims: dict[str, int]) -> Shape:
+        if len(entries) > 2:
+            self.fail(path, f"a shape has 0, 1 or 2 entries, got {len(entries)}")
+        parts = []
+        for i, d in enumerate(entries):
+            self.typed(d, path + (i,), (str, int))
+            if isinstance(d, int) and d < 1:
+                self.fail(path + (i,), f"a size must be positive, got {d}")
+            if isinstance(d, str) and d not in dims:
+                self.fail(path + (i,), f"unknown dim '{d}'" + did_you_mean(d, dims))
+            parts.append(d)
+        parts += [1] * (2 - len(parts))
+        return Shape(*parts)
+
+    def assumptions(self, names: list, path: KeyPath, name: str, shape: Shape) -> tuple[str, ...]:
+        for i, a in enumerate(names):
+            self.typed(a, path + (i,), str)
+            if a not in ASSUMPTIONS:
+                self.fail(path + (i,), f"unknown assumption '{a}'" + did_you_mean(a, ASSUMPTIONS)
+                                       + "; known: " + ", ".join(ASSUMPTIONS))
+            if a in names[:i]:
+                self.fail(path + (i,), f"assumption '{a}' is listed twice")
+            if a in _SQUARE_ASSUMPTIONS and not shape.is_square:
+                self.fail(path + (i,), f"'{a}' needs a square shape, {name} is {shape}")
+        return tuple(names)
+
+    def latex(self, text: str, path: KeyPath) -> None:
+        bad = next((c for c in text if not _LATEX_CHARS.match(c)), None)
+        if bad:
+            self.fail(path, f"character {bad!r} is not allowed in a latex name")
+        for word in re.findall(r"\\([A-Za-z]+)", text):
+            if word in _LATEX_DENIED:
+                self.fail(path, f"\\{word} is not allowed in a latex name")
+        depth = 0
+        for c in text:
+            depth += (c == "{") - (c == "}")
+            if depth < 0:
+                break
+        if depth:
+            self.fail(path, "unbalanced braces in latex name")
+
+    def fits(self, inputs: Mapping[str, Input], steps: Mapping[str, Step],
+             sizes: Mapping[str, int], limit: int, where: str) -> None:
+        """Refuse any input, step or part of a step with more than ``limit`` entries."""
+        items = [(("inputs", n, "shape"), n, i.shape) for n, i in inputs.items()]
+        items += [(("steps", n), n if sub is s.expr else f"a part of {n}", sub.shape)
+                  for n, s in steps.items() for sub in walk(s.expr)]
+        for path, what, shape in items:
+            rows, cols = shape.size(sizes)
+            if rows * cols <= limit:
+                continue
+            if where == "[dims]":
+                advice = (" Keep [dims] small, since the element-wise derivation writes every"
+                          " entry out; give large sizes in [check].sizes.")
+            else:
+                path, advice = ("check", "sizes"), ""
+            self.fail(path, f"{what} is {shape} = {rows}×{cols} at the {where} sizes, "
+                            f"{rows * cols} entries; the limit is {limit} per matrix.{advice}")
+
+    def steps(self, table: dict, scope: dict[str, Binding]) -> dict[str, Step]:
+        out = {}
+        pending = list(table)
+        for name, spec in table.items():
+            path = ("steps", name)
+            pending.remove(name)
+            self.new_name(name, path)
+            if isinstance(spec, str):
+                spec, expr_path = {"expr": spec}, path
+            else:
+                self.table(spec, path, {"expr": str, "latex": str, "description": str},
+                           required=("expr",))
+                expr_path = path + ("expr",)
+                if "latex" in spec:
+                    self.latex(spec["latex"], path + ("latex",))
+            node = self.expression(spec["expr"], expr_path, scope, later=pending)
+            scope[name] = Binding("step", node.shape)
+            out[name] = Step(name, spec["expr"], node, spec.get("latex"), spec.get("description"),
+                             self.line_of(path))
+        return out
+
+    def derive(self, table: dict, scope: Mapping[str, Binding], inputs: Mapping[str, Input],
+               steps: Mapping[str, Step]) -> tuple[str, tuple[str, ...]]:
+        self.table(table, ("derive",), {"of": str, "wrt": list}, required=("of", "wrt"))
+        of, wrt = table["of"], table["wrt"]
+        if of not in steps:
+            kind = scope[of].kind if of in scope else None
+            self.fail(("derive", "of"), f"'{of}' is a{'n' * (kind == 'input')} {kind}; of must "
+                      "name a step" if kind else f"unknown step '{of}'" + did_you_mean(of, steps))
+        if not scope[of].shape.is_scalar:
+            self.fail(("derive", "of"), f"{of} is {scope[of].shape}; the value to differentiate "
+                                        "must be a scalar (1×1)")
+        if not wrt:
+            self.fail(("derive", "wrt"), "wrt is empty: name at least one input or step")
+        needed = _dependencies(of, steps)
+        for i, name in enumerate(wrt):
+            path = ("derive", "wrt", i)
+            self.typed(name, path, str)
+            if name not in scope:
+                self.fail(path, f"unknown name '{name}'" + did_you_mean(name, scope))
+            if scope[name].kind == "dim":
+                self.fail(path, f"'{name}' is a dim, not a variable")
+            if name in inputs and inputs[name].constant:
+                self.fail(path, f"'{name}' is a constant input; only variables can be in wrt")
+            if name == of:
+                self.fail(path, f"'{name}' is the value being differentiated")
+            if name in wrt[:i]:
+                self.fail(path, f"'{name}' is listed twice")
+            if name not in needed:
+                self.fail(path, f"{of} does not depend on {name}")
+        return of, tuple(wrt)
+
+    def expect(self, table: dict, scope: Mapping[str, Binding],
+               wrt: tuple[str, ...]) -> dict[str, Claim]:
+        out = {}
+        for name, source in table.items():
+            path = ("expect", name)
+            if name not in wrt:
+                self.fail(path, f"'{name}' is not in derive.wrt; a claim is about one of: "
+                                + ", ".join(wrt))
+            self.typed(source, path, str)
+            node = self.expression(source, path, scope)
+            want = scope[name].shape
+            if node.shape != want:
+                self.fail(path, f"the claim is {node.shape} but {name} is {want}; a gradient "
+                                "has the shape of its variable")
+            out[name] = Claim(name, source, node, self.line_of(path))
+        return out
+
+    def check(self, table: dict, dims: dict[str, int], inputs: Mapping[str, Input],
+              steps: Mapping[str, Step]) -> Check:
+        self.table(table, ("check",), {"sizes": dict, "seed": int, "trials": int,
+                                       "rtol": (float, int)})
+        sizes = dict(dims)
+        for name, size in table.get("sizes", {}).items():
+            path = ("check", "sizes", name)
+            if name not in dims:
+                self.fail(path, f"unknown dim '{name}'" + did_you_mean(name, dims))
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                self.fail(path, f"a size must be a positive integer, got {size!r}")
+            sizes[name] = size
+        seed = table.get("seed", 0)
+        if not 0 <= seed < 2**32:
+            self.fail(("check", "seed"), f"seed must be between 0 and 2**32 - 1, got {seed}")
+        trials = table.get("trials", 3)
+        if not 1 <= trials <= 100:
+            self.fail(("check", "trials"), f"trials must be between 1 and 100, got {trials}")
+        rtol = table.get("rtol", 1e-6)
+        if not 0 < rtol < 1:
+            self.fail(("check", "rtol"), f"rtol must be > 0 and < 1, got {rtol}")
+        self.fits(inputs, steps, sizes, MAX_NUMERIC_ENTRIES, "[check]")
+        return Check(MappingProxyType(sizes), seed, trials, float(rtol))
+
+
+def _dependencies(name: str, steps: Mapping[str, Step]) -> set[str]:
+    """Every input and step that the value of ``name`` is computed from (itself included)."""
+    seen, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        if current in steps:
+            todo.extend(names(steps[current].expr))
+    return seen
