@@ -1,0 +1,79 @@
+"""The ``derivgen`` command: a thin layer of click over :mod:`derivgen.api`.
+
+This is the only module that prints errors and chooses exit codes:
+0 success, 1 a derivation whose verification failed, 2 bad input,
+3 an internal error (a bug in derivgen: please report it).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from . import __version__, api
+from .errors import DerivgenError, VerificationError
+
+EXIT_OK, EXIT_VERIFICATION, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def exit_code(error: DerivgenError) -> int:
+    return EXIT_VERIFICATION if isinstance(error, VerificationError) else EXIT_BAD_INPUT
+
+
+def report(error: BaseException, debug: bool) -> None:
+    """Print one line for ``error`` on stderr (and its traceback with --debug)."""
+    if debug:
+        traceback.print_exception(error)
+    if isinstance(error, DerivgenError):
+        click.echo(f"error: {error}", err=True)
+    else:
+        click.echo(f"error: internal error: {type(error).__name__}: {error} "
+                   "(run with --debug for the traceback, and please report it)", err=True)
+
+
+debug_option = click.option("--debug", is_flag=True,
+                            help="Show Python tracebacks (for reporting bugs in derivgen).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="derivgen")
+def main() -> None:
+    """derivgen: step-by-step derivations of matrix gradients.
+
+    Write a problem file (see docs/problem-format.md) and run
+    `derivgen build FILE`.
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out", default="output", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the generated files.")
+@debug_option
+def build(paths: tuple[Path, ...], out: Path, debug: bool) -> None:
+    """Build the derivations of problem files (FILE, or FOLDER of *.toml files).
+
+    For now this checks each file and says what it would derive; the
+    derivation engine is not implemented yet, so nothing is written.
+    """
+    try:
+        outcomes = api.build(paths, out)
+    except Exception as error:           # a bug, not the user's input
+        report(error, debug)
+        sys.exit(EXIT_INTERNAL)
+    status = EXIT_OK
+    for outcome in outcomes:
+        if outcome.error:
+            report(outcome.error, debug)
+            status = max(status, exit_code(outcome.error))
+            continue
+        problem = outcome.problem
+        grads = ", ".join(f"∂{problem.of}/∂{name}" for name in problem.wrt)
+        claims = f"; {len(problem.expect)} [expect] claim(s) to check" if problem.expect else ""
+        click.echo(f"{outcome.path}: valid: would derive {grads}{claims}. "
+                   "Nothing written: the derivation engine is not implemented yet.")
+    sys.exit(status)

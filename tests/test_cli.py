@@ -1,0 +1,53 @@
+"""The command line: what a user sees when things go right."""
+
+import subprocess
+import sys
+
+import derivgen
+from conftest import ROOT, SOFTMAX
+
+
+def test_version(cli):
+    result = cli("--version")
+    assert result.exit_code == 0 and result.stdout == f"derivgen, version {derivgen.__version__}\n"
+
+
+def test_help_of_every_command(cli):
+    assert "build" in cli("--help").stdout
+    result = cli("build", "--help")
+    assert result.exit_code == 0 and "-o, --output DIRECTORY" in result.stdout
+
+
+def test_build_checks_softmax_and_writes_no_made_up_derivation(cli, tmp_path):
+    result = cli("build", ROOT / "problems" / "softmax.toml", "-o", "out")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == (f"{ROOT / 'problems' / 'softmax.toml'}: valid: would derive ∂L/∂S, "
+                             "∂L/∂W, ∂L/∂X; 1 [expect] claim(s) to check. Nothing written: the "
+                             "derivation engine is not implemented yet.\n")
+    assert result.stderr == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_builds_its_toml_files_in_order(cli, problem_file):
+    problem_file(SOFTMAX, "b.toml")
+    problem_file(SOFTMAX, "a.toml")
+    problem_file("not a problem", "notes.txt")
+    result = cli("build", ".")
+    assert result.exit_code == 0
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["a.toml", "b.toml"]
+
+
+def test_python_dash_m_runs_the_same_command():
+    result = subprocess.run([sys.executable, "-m", "derivgen", "--version"], capture_output=True,
+                            text=True, cwd=ROOT)
+    assert result.returncode == 0 and result.stdout.strip() == f"derivgen, version {derivgen.__version__}"
+
+
+def test_an_internal_error_is_one_line_and_exit_3(cli, monkeypatch, problem_file):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+    monkeypatch.setattr("derivgen.api.load", broken)
+    result = cli("build", problem_file(SOFTMAX))
+    assert result.exit_code == 3
+    assert result.stderr == ("error: internal error: ZeroDivisionError: division by zero (run with "
+                             "--debug for the traceback, and please report it)\n")
