@@ -76,5 +76,7 @@ class VerificationError(DerivgenError):
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A " (did you mean 'x'?)" suffix when one candidate is close to ``word``."""
-    close = difflib.get_close_matches(word, list(candidates), n=1)
+    candidates = list(candidates)
+    same_letters = [c for c in candidates if c.lower() == word.lower()]
+    close = same_letters or difflib.get_close_matches(word, candidates, n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""

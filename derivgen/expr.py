@@ -82,13 +82,15 @@ _REFUSED_NODES = {
 }
 
 
-def parse(text: str, scope: Mapping[str, Binding], *, later: Collection[str] = ()) -> Node:
+def parse(text: str, scope: Mapping[str, Binding], *, later: Collection[str] = (),
+          defining: str | None = None) -> Node:
     """Parse ``text`` into a shape-checked tree.
 
     ``scope`` maps every name the expression may use to its binding; ``later``
-    names things that exist but may not be used here (steps after this one),
-    so the message can say so. Raises :class:`ExprError` or
-    :class:`ShapeError` with ``offset`` set to the offending character.
+    names things that exist but may not be used here (steps after this one)
+    and ``defining`` the step this expression defines, so that the messages
+    can say so. Raises :class:`ExprError` or :class:`ShapeError` with
+    ``offset`` set to the offending character.
     """
     src = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
     _check_limits(src)
@@ -109,7 +111,7 @@ def parse(text: str, scope: Mapping[str, Binding], *, later: Collection[str] = (
     except (RecursionError, MemoryError, ValueError):
         raise ExprError("expression is too deeply nested", offset=lead) from None
     _check_depth(tree, lead)
-    return _Parser(body, lead, scope, later).visit(tree.body)
+    return _Parser(body, lead, scope, later, defining).visit(tree.body)
 
 
 def _first_sentence(msg: str) -> str:
@@ -141,14 +143,25 @@ def _check_depth(tree: ast.AST, lead: int) -> None:
 
 class _Parser:
     def __init__(self, src: str, lead: int, scope: Mapping[str, Binding],
-                 later: Collection[str]) -> None:
+                 later: Collection[str], defining: str | None) -> None:
         self.src = src
         self.lead = lead
         self.scope = scope
         self.later = later
+        self.defining = defining
 
-    def fail(self, node: ast.AST, message: str, error=ExprError):
-        raise error(message, offset=self.lead + getattr(node, "col_offset", 0))
+    def fail(self, node: ast.AST | int, message: str, error=ExprError):
+        """Refuse, pointing at ``node`` (or at a character index of the source)."""
+        at = node if isinstance(node, int) else getattr(node, "col_offset", 0)
+        raise error(message, offset=self.lead + at)
+
+    def after(self, node: ast.AST) -> int:
+        """Index of the first character after ``node`` that is not a space or a ')':
+        where the operator or the '.' that follows an operand is written."""
+        i = node.end_col_offset
+        while i < len(self.src) and self.src[i] in " )":
+            i += 1
+        return i
 
     def text(self, node: ast.AST) -> str:
         return ast.get_source_segment(self.src, node) or "?"
@@ -161,8 +174,8 @@ class _Parser:
                 return self.name(node, name)
             case ast.BinOp(op=op, left=left, right=right):
                 if type(op) not in _BINARY:
-                    self.fail(node, f"operator {_REFUSED_BINARY[type(op)]} is not part of the "
-                                    "expression language")
+                    self.fail(self.after(left), f"operator {_REFUSED_BINARY[type(op)]} is not "
+                                                "part of the expression language")
                 return self.apply(node, _BINARY[type(op)], (left, right))
             case ast.UnaryOp(op=ast.USub(), operand=operand):
                 return self.apply(node, "neg", (operand,))
@@ -170,9 +183,9 @@ class _Parser:
                 self.fail(node, f"{_REFUSED_UNARY[type(op)]} is not part of the expression language")
             case ast.Attribute(value=value, attr="T"):
                 return self.apply(node, "transpose", (value,))
-            case ast.Attribute(attr=attr):
-                self.fail(node, f"attribute '.{attr}' is not allowed; the only attribute is .T "
-                                "(transpose)")
+            case ast.Attribute(value=value, attr=attr):
+                self.fail(self.after(value), f"attribute '.{attr}' is not allowed; the only "
+                                             "attribute is .T (transpose)")
             case ast.Call():
                 return self.call(node)
         what = _REFUSED_NODES.get(type(node), f"'{type(node).__name__}'")
@@ -196,6 +209,8 @@ class _Parser:
             return Ref(name, binding.kind, binding.shape)
         if name in FUNCTIONS:
             self.fail(node, f"'{name}' is a function: call it as {name}(...)")
+        if name == self.defining:
+            self.fail(node, f"'{name}' is the step being defined; a step cannot use itself")
         if name in self.later:
             self.fail(node, f"'{name}' is defined later; a step may only use the dims, the "
                             "inputs and the steps before it")
@@ -203,9 +218,12 @@ class _Parser:
 
     def call(self, node: ast.Call) -> Apply:
         func = node.func
-        if not isinstance(func, ast.Name):
+        if isinstance(func, ast.Attribute):
             self.fail(node, f"'{self.text(func)}(...)' is not allowed; call a function by its "
                             "name, e.g. exp(X)")
+        if not isinstance(func, ast.Name):
+            self.visit(func)            # refuses lambdas and the like by name
+            self.fail(node, f"'{self.text(func)}' is not a function")
         name = func.id
         if name not in FUNCTIONS:
             if name in self.scope:
@@ -216,9 +234,11 @@ class _Parser:
         for kw in node.keywords:
             if kw.arg != "axis":
                 what = "'**' arguments" if kw.arg is None else f"argument '{kw.arg}'"
-                self.fail(kw.value, f"{name}() takes no {what}; the only keyword is axis")
+                self.fail(kw, f"{name}() takes no {what}; the only keyword is axis")
             if op.axis == "none":
-                self.fail(kw.value, f"{name}() takes no axis")
+                self.fail(kw, f"{name}() takes no axis")
+            if axis is not None:
+                self.fail(kw, f"{name}() is given axis twice")
             if not (isinstance(kw.value, ast.Constant) and type(kw.value.value) is int
                     and kw.value.value in (0, 1)):
                 self.fail(kw.value, "axis must be 0 (over each column) or 1 (over each row)")

@@ -8,6 +8,7 @@ line (and, inside an expression, the column).
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 import tomllib
@@ -131,6 +132,15 @@ def _kind(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+def _toml(value: Any) -> str:
+    """A value as it is written in TOML, for messages."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
+
+
 class _Loader:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -184,7 +194,7 @@ class _Loader:
             raise ProblemError(f"file is {len(raw)} bytes; a problem file may be at most "
                                f"{MAX_FILE_BYTES}", file=self.file)
         try:
-            return raw.decode("utf-8")
+            return raw.decode("utf-8").removeprefix("\ufeff")   # Windows editors write a BOM
         except UnicodeDecodeError as e:
             line = raw.count(b"\n", 0, e.start) + 1
             column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
@@ -213,7 +223,8 @@ class _Loader:
         ok = any(isinstance(value, k) and not (isinstance(value, bool) and k is not bool)
                  for k in kinds)
         if not ok:
-            wanted = " or ".join(_kind(k()) for k in kinds)
+            wanted = "a number" if set(kinds) == {int, float} else " or ".join(
+                _kind(k()) for k in kinds)
             self.fail(path, f"expected {wanted}, got {_kind(value)}")
         return value
 
@@ -231,9 +242,9 @@ class _Loader:
         self.where[name] = path
 
     def expression(self, source: str, path: KeyPath, scope: Mapping[str, Binding],
-                   later=()) -> Node:
+                   **context) -> Node:
         try:
-            return parse(source, scope, later=later)
+            return parse(source, scope, **context)
         except ExprError as e:
             raise self.locate(e, path, e.offset) from None
 
@@ -264,7 +275,7 @@ class _Loader:
         for name, size in table.items():
             self.new_name(name, ("dims", name))
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                self.fail(("dims", name), f"a dim must be a positive integer, got {size!r}")
+                self.fail(("dims", name), f"a dim must be a positive integer, got {_toml(size)}")
         return dict(table)
 
     def inputs(self, table: dict, dims: dict[str, int]) -> dict[str, Input]:
@@ -351,13 +362,15 @@ class _Loader:
             self.new_name(name, path)
             if isinstance(spec, str):
                 spec, expr_path = {"expr": spec}, path
+            elif not isinstance(spec, dict):
+                self.fail(path, f"expected a string or a table, got {_kind(spec)}")
             else:
                 self.table(spec, path, {"expr": str, "latex": str, "description": str},
                            required=("expr",))
                 expr_path = path + ("expr",)
                 if "latex" in spec:
                     self.latex(spec["latex"], path + ("latex",))
-            node = self.expression(spec["expr"], expr_path, scope, later=pending)
+            node = self.expression(spec["expr"], expr_path, scope, later=pending, defining=name)
             scope[name] = Binding("step", node.shape)
             out[name] = Step(name, spec["expr"], node, spec.get("latex"), spec.get("description"),
                              self.line_of(path))
@@ -421,7 +434,7 @@ class _Loader:
             if name not in dims:
                 self.fail(path, f"unknown dim '{name}'" + did_you_mean(name, dims))
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                self.fail(path, f"a size must be a positive integer, got {size!r}")
+                self.fail(path, f"a size must be a positive integer, got {_toml(size)}")
             sizes[name] = size
         seed = table.get("seed", 0)
         if not 0 <= seed < 2**32:

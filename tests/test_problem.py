@@ -3,7 +3,7 @@
 from derivgen.expr import to_source
 from derivgen.problem import load
 from derivgen.shapes import SCALAR, Shape
-from conftest import ROOT
+from conftest import ROOT, SOFTMAX
 
 
 def test_softmax_example_loads_as_the_spec_describes():
@@ -73,3 +73,9 @@ def test_empty_dims_and_steps_as_subtables(problem_file):
         wrt = ["a"]
     '''))
     assert list(p.steps) == ["b", "c"] and p.dims == {}
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + SOFTMAX.encode())
+    assert load(path).title == "Softmax regression: gradient of the cross-entropy"
