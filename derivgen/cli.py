@@ -55,11 +55,7 @@ def main() -> None:
               help="Folder for the generated files.")
 @debug_option
 def build(paths: tuple[Path, ...], out: Path, debug: bool) -> None:
-    """Build the derivations of problem files (FILE, or FOLDER of *.toml files).
-
-    For now this checks each file and says what it would derive; the
-    derivation engine is not implemented yet, so nothing is written.
-    """
+    """Derive, verify and write the gradients of problem files (FILE, or FOLDER of *.toml)."""
     try:
         outcomes = api.build(paths, out)
     except Exception as error:           # a bug, not the user's input
@@ -71,9 +67,10 @@ def build(paths: tuple[Path, ...], out: Path, debug: bool) -> None:
             report(outcome.error, debug)
             status = max(status, exit_code(outcome.error))
             continue
-        problem = outcome.problem
-        grads = ", ".join(f"∂{problem.of}/∂{name}" for name in problem.wrt)
-        claims = f"; {len(problem.expect)} [expect] claim(s) to check" if problem.expect else ""
-        click.echo(f"{outcome.path}: valid: would derive {grads}{claims}. "
-                   "Nothing written: the derivation engine is not implemented yet.")
+        d = outcome.derivation
+        forms = sum(g.matrix_form for g in d.gradients.values())
+        claims = f", {len(d.claims)} [expect] claim(s) confirmed" if d.claims else ""
+        written = ", ".join(map(str, outcome.written))
+        click.echo(f"{outcome.path}: {forms} of {len(d.gradients)} gradient(s) in matrix form, "
+                   f"all verified{claims} -> {written}")
     sys.exit(status)

@@ -1,48 +1,78 @@
 """The operator registry: everything derivgen knows about each operator.
 
-One :class:`Op` per operator of the expression language, in one place. The
-parser looks operators up here (by function name or by operator symbol), and
-every operator states its own shape rule. The derivation engine extends the
-same entries with the numeric forward, the element-wise sympy form, the
-derivative rule of each argument and the LaTeX; nothing about an operator
-lives anywhere else.
+One :class:`Op` per operator of the expression language, in one place, each
+with its forward rule next to its derivative (as in HIPS/autograd and
+micrograd):
 
-A shape rule receives the argument shapes and the ``axis`` (None when not
-given) and returns the result shape, or raises :class:`ShapeMismatch` with a
-sentence saying what does not fit.
+``shape(shapes, axis)``
+    the result shape, or :class:`ShapeMismatch` with a sentence saying what
+    does not fit (``{0}``, ``{1}`` stand for the arguments' source text);
+``numpy(values, axis)``
+    the numeric forward on 2-D arrays;
+``sympy(matrices, axis)``
+    the element-wise forward on sympy matrices, entry by entry;
+``vjp``
+    one rule per argument: ``rule(g, ans, *args, axis)`` is the gradient
+    contribution to that argument, as a matrix expression built from nodes,
+    where ``g`` is the upstream gradient (shaped like ``ans``) and ``ans`` the
+    operator's output. ``None`` means the derivative is zero almost everywhere;
+``domain``
+    per argument, where the numeric checks sample an input used there directly;
+``facts(axis)``
+    properties every output has, which the simplifier may use.
+
+Adding an operator means adding one entry here; the parser, the engine and the
+registry-driven tests pick it up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from importlib import import_module
+from typing import Any, Literal
 
 from .shapes import SCALAR, Shape, broadcast
+
+
+class _Lazy:
+    """A module imported on first use: `derivgen --help` must not pay for sympy."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(import_module(self._name), attr)
+
+
+np = _Lazy("numpy")
+sp = _Lazy("sympy")
 
 
 class ShapeMismatch(Exception):
     """Raised by a shape rule; the parser turns it into a located ShapeError."""
 
 
-ShapeRule = Callable[[tuple[Shape, ...], "int | None"], Shape]
-
-
 @dataclass(frozen=True)
 class Op:
     name: str
     arity: int
-    shape: ShapeRule
+    shape: Callable
+    numpy: Callable
+    sympy: Callable
+    vjp: tuple[Callable | None, ...]
     doc: str
     symbol: str | None = None   # how an operator (not a function) is written: '+', '@', '.T', ...
     axis: Literal["none", "optional", "required"] = "none"
+    domain: tuple[str | None, ...] = ()
+    facts: Callable[[int | None], frozenset[str]] = lambda axis: frozenset()
 
     @property
     def is_function(self) -> bool:
         return self.symbol is None
 
 
-# -- shape rules -----------------------------------------------------------
+# -- shape rules -----------------------------------------------------------------
 
 def same(shapes, axis):
     return shapes[0]
@@ -56,25 +86,16 @@ def elementwise(shapes, axis):
     return out
 
 
-def matmul(shapes, axis):
+def matmul_shape(shapes, axis):
     a, b = shapes
     if a.cols != b.rows:
         raise ShapeMismatch(f"inner dimensions differ ({{0}} is {a}, {{1}} is {b})")
     return Shape(a.rows, b.cols)
 
 
-def transpose(shapes, axis):
-    return shapes[0].T
-
-
-def reduce(shapes, axis):
+def reduce_shape(shapes, axis):
     a = shapes[0]
     return {None: SCALAR, 0: Shape(1, a.cols), 1: Shape(a.rows, 1)}[axis]
-
-
-def square_to_scalar(shapes, axis):
-    square(shapes, axis)
-    return SCALAR
 
 
 def square(shapes, axis):
@@ -84,44 +105,224 @@ def square(shapes, axis):
     return a
 
 
-# -- the registry ------------------------------------------------------------
+def square_to_scalar(shapes, axis):
+    square(shapes, axis)
+    return SCALAR
 
-_ELEMENTWISE_FUNCTIONS = {
-    "exp": "e to the power of each entry",
-    "log": "natural logarithm of each entry",
-    "sqrt": "square root of each entry",
-    "tanh": "hyperbolic tangent of each entry",
-    "sigmoid": "logistic function 1 / (1 + e^-x) of each entry",
-    "relu": "max(x, 0) of each entry",
-    "abs": "absolute value of each entry",
-    "sin": "sine of each entry",
-    "cos": "cosine of each entry",
-    "step": "1 where the entry is > 0, 0 elsewhere",
-    "sign": "-1, 0 or 1: the sign of each entry",
-}
+
+# -- helpers for element-wise sympy forms ------------------------------------------
+
+def entrywise(f):
+    """The sympy form of an element-wise function of one matrix."""
+    return lambda ms, axis: ms[0].applyfunc(f)
+
+
+def entrywise2(f):
+    """The sympy form of an element-wise function of two matrices, with broadcasting."""
+    def form(ms, axis):
+        a, b = ms
+        rows, cols = max(a.rows, b.rows), max(a.cols, b.cols)
+        return sp.Matrix(rows, cols, lambda i, j: f(a[i % a.rows, j % a.cols],
+                                                    b[i % b.rows, j % b.cols]))
+    return form
+
+
+def sympy_reduce(f):
+    """The sympy form of a reduction: f(list of entries) over all, each column or each row."""
+    def form(ms, axis):
+        m = ms[0]
+        if axis is None:
+            return sp.Matrix([[f(list(m))]])
+        if axis == 0:
+            return sp.Matrix([[f(list(m[:, j])) for j in range(m.cols)]])
+        return sp.Matrix([[f(list(m[i, :]))] for i in range(m.rows)])
+    return form
+
+
+def sympy_softmax(ms, axis):
+    m = ms[0]
+    e = m.applyfunc(sp.exp)
+    sums = sympy_reduce(lambda xs: sp.Add.fromiter(xs))([e], axis)
+    return sp.Matrix(m.rows, m.cols, lambda i, j: e[i, j] / sums[0 if axis == 0 else i,
+                                                                0 if axis == 1 else j])
+
+
+def _sigmoid(x):
+    return 1 / (1 + sp.exp(-x))
+
+
+def _logsumexp(entries):
+    return sp.log(sp.Add.fromiter(sp.exp(x) for x in entries))
+
+
+# -- helpers for numeric forms -----------------------------------------------------
+
+def numpy_reduce(f):
+    return lambda vs, axis: (np.asarray(f(vs[0])).reshape(1, 1) if axis is None
+                             else f(vs[0], axis=axis, keepdims=True))
+
+
+def numpy_softmax(vs, axis):
+    e = np.exp(vs[0] - vs[0].max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def numpy_logsumexp(vs, axis):
+    m = vs[0].max(axis=axis, keepdims=True)
+    return m + np.log(np.exp(vs[0] - m).sum(axis=axis, keepdims=True))
+
+
+def numpy_logdet(vs, axis):
+    sign, logabs = np.linalg.slogdet(vs[0])
+    return np.array([[logabs if sign > 0 else np.nan]])
+
+
+# -- helpers for derivative rules ----------------------------------------------------
+
+def call(name: str, *args, axis: int | None = None):
+    from .expr import make
+    return make(name, *args, axis=axis)
+
+
+def unbroadcast(g, like):
+    """Sum ``g`` over the axes along which ``like`` was stretched to g's shape:
+    the adjoint of broadcasting."""
+    if g.shape == like.shape:
+        return g
+    if like.shape.is_scalar:
+        return call("sum", g)
+    return call("sum", g, axis=1 if like.shape.cols == 1 else 0)
+
+
+def spread(g, like):
+    """``g`` (a reduction's gradient) stretched back to the shape of ``like``."""
+    return g * call("ones_like", like)
+
+
+def count(x, axis):
+    """How many entries a reduction over ``axis`` adds up, as an expression."""
+    from .expr import dim_node
+    rows, cols = dim_node(x.shape.rows), dim_node(x.shape.cols)
+    return {None: rows * cols, 0: rows, 1: cols}[axis]
+
+
+def _elementwise_fn(name, sympy_f, numpy_f, rule, doc, domain=None, facts=frozenset()):
+    return Op(name, 1, same, lambda vs, axis: numpy_f(vs[0]), entrywise(sympy_f), (rule,), doc,
+              domain=(domain,), facts=lambda axis: facts)
+
+
+def _binary(name, symbol, numpy_f, sympy_f, rules, doc, domain=(None, None)):
+    return Op(name, 2, elementwise, lambda vs, axis: numpy_f(*vs), entrywise2(sympy_f), rules,
+              doc, symbol=symbol, domain=domain)
+
+
+# -- the registry ----------------------------------------------------------------------
 
 _ALL = [
-    Op("add", 2, elementwise, "element-wise sum, with broadcasting", symbol="+"),
-    Op("sub", 2, elementwise, "element-wise difference, with broadcasting", symbol="-"),
-    Op("mul", 2, elementwise, "element-wise (Hadamard) product, with broadcasting", symbol="*"),
-    Op("div", 2, elementwise, "element-wise quotient, with broadcasting", symbol="/"),
-    Op("pow", 2, elementwise, "element-wise power, with broadcasting", symbol="**"),
-    Op("matmul", 2, matmul, "matrix product", symbol="@"),
-    Op("neg", 1, same, "negation", symbol="-"),
-    Op("transpose", 1, transpose, "transpose", symbol=".T"),
-    *(Op(name, 1, same, doc) for name, doc in _ELEMENTWISE_FUNCTIONS.items()),
-    Op("sum", 1, reduce, "sum of all entries, or of each column (axis=0) or row (axis=1)",
-       axis="optional"),
-    Op("mean", 1, reduce, "mean of all entries, or of each column (axis=0) or row (axis=1)",
-       axis="optional"),
-    Op("softmax", 1, same, "each column (axis=0) or row (axis=1) normalised: exp(a) / sum of exp",
-       axis="required"),
-    Op("logsumexp", 1, reduce, "log of the sum of exp over each column (axis=0) or row (axis=1)",
-       axis="required"),
-    Op("trace", 1, square_to_scalar, "sum of the diagonal of a square matrix"),
-    Op("det", 1, square_to_scalar, "determinant of a square matrix"),
-    Op("logdet", 1, square_to_scalar, "log of the determinant of a square matrix"),
-    Op("inv", 1, square, "inverse of a square matrix"),
+    # d(a+b) = da + db; a broadcast operand collects the sum of its copies' gradients.
+    _binary("add", "+", lambda a, b: a + b, lambda a, b: a + b,
+            (lambda g, ans, a, b, axis: unbroadcast(g, a),
+             lambda g, ans, a, b, axis: unbroadcast(g, b)),
+            "element-wise sum, with broadcasting"),
+    _binary("sub", "-", lambda a, b: a - b, lambda a, b: a - b,
+            (lambda g, ans, a, b, axis: unbroadcast(g, a),
+             lambda g, ans, a, b, axis: unbroadcast(-g, b)),
+            "element-wise difference, with broadcasting"),
+    # d(a⊙b) = da⊙b + a⊙db
+    _binary("mul", "*", lambda a, b: a * b, lambda a, b: a * b,
+            (lambda g, ans, a, b, axis: unbroadcast(g * b, a),
+             lambda g, ans, a, b, axis: unbroadcast(g * a, b)),
+            "element-wise (Hadamard) product, with broadcasting"),
+    # d(a⊘b) = da⊘b − a⊙db⊘b²
+    _binary("div", "/", lambda a, b: a / b, lambda a, b: a / b,
+            (lambda g, ans, a, b, axis: unbroadcast(g / b, a),
+             lambda g, ans, a, b, axis: unbroadcast(-(g * a) / b ** 2, b)),
+            "element-wise quotient, with broadcasting"),
+    # d(a^b) = b⊙a^(b−1)⊙da + log(a)⊙a^b⊙db
+    _binary("pow", "**", lambda a, b: a ** b, lambda a, b: a ** b,
+            (lambda g, ans, a, b, axis: unbroadcast(g * b * a ** (b - 1), a),
+             lambda g, ans, a, b, axis: unbroadcast(g * call("log", a) * ans, b)),
+            "element-wise power, with broadcasting", domain=("positive", None)),
+    # C = AB: dL/dA = G Bᵀ, dL/dB = Aᵀ G
+    Op("matmul", 2, matmul_shape, lambda vs, axis: vs[0] @ vs[1], lambda ms, axis: ms[0] * ms[1],
+       (lambda g, ans, a, b, axis: g @ b.T, lambda g, ans, a, b, axis: a.T @ g),
+       "matrix product", symbol="@"),
+    Op("neg", 1, same, lambda vs, axis: -vs[0], lambda ms, axis: -ms[0],
+       (lambda g, ans, x, axis: -g,), "negation", symbol="-"),
+    Op("transpose", 1, lambda shapes, axis: shapes[0].T, lambda vs, axis: vs[0].T,
+       lambda ms, axis: ms[0].T, (lambda g, ans, x, axis: g.T,), "transpose", symbol=".T"),
+
+    # element-wise functions: dL/dx = G ⊙ f'(x), with f' written through the output where
+    # that is the textbook form (e^x, σ(1−σ), 1−tanh²)
+    _elementwise_fn("exp", lambda x: sp.exp(x), lambda v: np.exp(v), lambda g, ans, x, axis: g * ans,
+                    "e to the power of each entry", facts=frozenset({"positive"})),
+    _elementwise_fn("log", lambda x: sp.log(x), lambda v: np.log(v), lambda g, ans, x, axis: g / x,
+                    "natural logarithm of each entry", domain="positive"),
+    _elementwise_fn("sqrt", lambda x: sp.sqrt(x), lambda v: np.sqrt(v),
+                    lambda g, ans, x, axis: g / (2 * ans), "square root of each entry",
+                    domain="positive"),
+    _elementwise_fn("tanh", lambda x: sp.tanh(x), lambda v: np.tanh(v),
+                    lambda g, ans, x, axis: g * (1 - ans ** 2), "hyperbolic tangent of each entry"),
+    _elementwise_fn("sigmoid", _sigmoid, lambda v: 1 / (1 + np.exp(-v)),
+                    lambda g, ans, x, axis: g * ans * (1 - ans),
+                    "logistic function 1 / (1 + e^-x) of each entry",
+                    facts=frozenset({"positive"})),
+    _elementwise_fn("relu", lambda x: sp.Max(x, 0), lambda v: np.maximum(v, 0),
+                    lambda g, ans, x, axis: g * call("step", x), "max(x, 0) of each entry"),
+    _elementwise_fn("abs", lambda x: sp.Abs(x), lambda v: np.abs(v),
+                    lambda g, ans, x, axis: g * call("sign", x), "absolute value of each entry"),
+    _elementwise_fn("sin", lambda x: sp.sin(x), lambda v: np.sin(v),
+                    lambda g, ans, x, axis: g * call("cos", x), "sine of each entry"),
+    _elementwise_fn("cos", lambda x: sp.cos(x), lambda v: np.cos(v),
+                    lambda g, ans, x, axis: -(g * call("sin", x)), "cosine of each entry"),
+    # piecewise constant: the derivative is 0 wherever it exists
+    _elementwise_fn("step", lambda x: sp.Heaviside(x, 0), lambda v: (v > 0).astype(float),
+                    None, "1 where the entry is > 0, 0 elsewhere"),
+    _elementwise_fn("sign", lambda x: sp.sign(x), lambda v: np.sign(v), None,
+                    "-1, 0 or 1: the sign of each entry"),
+
+    # reductions: every entry summed receives the gradient of its sum
+    Op("sum", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.sum(v, **kw)),
+       sympy_reduce(lambda xs: sp.Add.fromiter(xs)), (lambda g, ans, x, axis: spread(g, x),),
+       "sum of all entries, or of each column (axis=0) or row (axis=1)", axis="optional"),
+    Op("mean", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.mean(v, **kw)),
+       sympy_reduce(lambda xs: sp.Add.fromiter(xs) / len(xs)),
+       (lambda g, ans, x, axis: spread(g, x) / count(x, axis),),
+       "mean of all entries, or of each column (axis=0) or row (axis=1)", axis="optional"),
+    # A = softmax(S): dL/dS = A ⊙ (G − 1ᵀ(A ⊙ G)) over each column (axis=0) or row (axis=1)
+    Op("softmax", 1, same, numpy_softmax, sympy_softmax,
+       (lambda g, ans, x, axis: ans * (g - call("sum", ans * g, axis=axis)),),
+       "each column (axis=0) or row (axis=1) normalised: exp(a) / sum of exp", axis="required",
+       facts=lambda axis: frozenset({"positive", ("probability_columns", "probability_rows")[axis]})),
+    # l = log Σ exp(s): dl/ds = softmax(s)
+    Op("logsumexp", 1, reduce_shape, numpy_logsumexp, sympy_reduce(_logsumexp),
+       (lambda g, ans, x, axis: g * call("softmax", x, axis=axis),),
+       "log of the sum of exp over each column (axis=0) or row (axis=1)", axis="required"),
+
+    # square matrices: d tr(X) = tr(dX); d det(X) = det(X) tr(X⁻¹dX); d X⁻¹ = −X⁻¹ dX X⁻¹
+    Op("trace", 1, square_to_scalar, lambda vs, axis: np.trace(vs[0]).reshape(1, 1),
+       lambda ms, axis: sp.Matrix([[ms[0].trace()]]),
+       (lambda g, ans, x, axis: g * call("eye_like", x),), "sum of the diagonal of a square matrix"),
+    Op("det", 1, square_to_scalar, lambda vs, axis: np.linalg.det(vs[0]).reshape(1, 1),
+       lambda ms, axis: sp.Matrix([[ms[0].det(method="berkowitz")]]),
+       (lambda g, ans, x, axis: g * ans * call("inv", x).T,), "determinant of a square matrix",
+       domain=("well_conditioned",)),
+    Op("logdet", 1, square_to_scalar, numpy_logdet,
+       lambda ms, axis: sp.Matrix([[sp.log(ms[0].det(method="berkowitz"))]]),
+       (lambda g, ans, x, axis: g * call("inv", x).T,),
+       "log of the determinant of a square matrix", domain=("positive_definite",)),
+    Op("inv", 1, square, lambda vs, axis: np.linalg.inv(vs[0]),
+       lambda ms, axis: ms[0].inv(method="ADJ"),
+       (lambda g, ans, x, axis: -(ans.T @ g @ ans.T),), "inverse of a square matrix",
+       domain=("well_conditioned",)),
+
+    # constants shaped like their argument: what reductions and traces differentiate to
+    Op("ones_like", 1, same, lambda vs, axis: np.ones_like(vs[0]),
+       lambda ms, axis: sp.ones(ms[0].rows, ms[0].cols), (None,),
+       "a matrix of ones with the shape of its argument"),
+    Op("eye_like", 1, square, lambda vs, axis: np.eye(vs[0].shape[0]),
+       lambda ms, axis: sp.eye(ms[0].rows), (None,),
+       "the identity matrix with the shape of its (square) argument"),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _ALL}

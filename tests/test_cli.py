@@ -18,14 +18,23 @@ def test_help_of_every_command(cli):
     assert result.exit_code == 0 and "-o, --output DIRECTORY" in result.stdout
 
 
-def test_build_checks_softmax_and_writes_no_made_up_derivation(cli, tmp_path):
+def test_build_derives_softmax_and_writes_its_json(cli, tmp_path):
     result = cli("build", ROOT / "problems" / "softmax.toml", "-o", "out")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == (f"{ROOT / 'problems' / 'softmax.toml'}: valid: would derive ∂L/∂S, "
-                             "∂L/∂W, ∂L/∂X; 1 [expect] claim(s) to check. Nothing written: the "
-                             "derivation engine is not implemented yet.\n")
+    assert result.stdout == (f"{ROOT / 'problems' / 'softmax.toml'}: 3 of 3 gradient(s) in matrix "
+                             "form, all verified, 1 [expect] claim(s) confirmed -> out/softmax.json\n")
     assert result.stderr == ""
-    assert list(tmp_path.iterdir()) == []
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["softmax.json"]
+
+
+def test_a_refuted_claim_exits_1_with_a_witness_and_writes_nothing(cli, tmp_path, problem_file):
+    problem_file(SOFTMAX.replace('S = "(A - Y) / N"', 'S = "A - Y"'))
+    result = cli("build", "p.toml", "-o", "out")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: p.toml:24: expect.S: claim 'A - Y' is refuted: derivgen derives (A - Y) / N; at "
+        "entry (3, 2) the claim gives -0.859541, finite differences -0.286514\n")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_folder_builds_its_toml_files_in_order(cli, problem_file):

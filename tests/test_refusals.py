@@ -381,8 +381,8 @@ def test_one_bad_file_among_good(cli, tmp_path, problem_file, order):
         "error: bad.toml:12:6: steps.A: unknown function 'softmx' (did you mean 'softmax'?)"]
     out = result.stdout.splitlines()
     assert len(out) == 1 and out[0].startswith("good.toml: "), result.stdout
-    assert not (tmp_path / "out").exists()
-    assert sorted(os.listdir(tmp_path)) == ["bad.toml", "good.toml"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["good.json"]      # the bad one wrote nothing
+    assert sorted(os.listdir(tmp_path)) == ["bad.toml", "good.toml", "out"]
 
 
 def test_folder_with_one_bad_file(cli, tmp_path, problem_file):
@@ -395,7 +395,7 @@ def test_folder_with_one_bad_file(cli, tmp_path, problem_file):
         "error: probs/bad.toml:12:6: steps.A: unknown function 'softmx' (did you mean 'softmax'?)"]
     out = result.stdout.splitlines()
     assert len(out) == 1 and out[0].startswith("probs/good.toml: "), result.stdout
-    assert not (tmp_path / "out").exists()
+    assert sorted(os.listdir(tmp_path / "out")) == ["good.json"]
 
 
 def test_debug_prints_a_traceback(cli, tmp_path, problem_file):

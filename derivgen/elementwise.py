@@ -1,0 +1,102 @@
+"""The element-wise view: every matrix written out entry by entry with sympy.
+
+At the problem's ``[dims]`` sizes each input is a matrix of symbols
+(``W_{1,2}``) and each step gets fresh symbols for its own entries
+(``S_{1,1}``) together with its *definition*: its entries in terms of the
+entries it is computed from. Keeping step entries as symbols is the chain
+structure of the seed articles: ∂L/∂W is not found by expanding L into the
+inputs and differentiating (which takes minutes at 16×16), but step by step,
+
+    ∂L/∂n_kl = Σ_ij (∂L/∂s_ij) · ∂s_ij/∂n_kl,
+
+from the local partials ∂s_ij/∂n_kl of one step's definition, which sympy
+differentiates directly. Indices are 1-based, as on paper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sympy as sp
+
+from .expr import Const, Node, Ref
+from .ops import OPS
+from .problem import Problem
+
+Sparse = dict[tuple[int, int], sp.Expr]
+
+
+class Elementwise:
+    def __init__(self, problem: Problem, facts: Mapping[str, frozenset[str]]) -> None:
+        self.problem = problem
+        self.sizes = problem.dims
+        self.symbols: dict[str, sp.Matrix] = {}
+        self.definitions: dict[str, sp.Matrix] = {}
+        for name, inp in problem.inputs.items():
+            self.symbols[name] = self._symbols(name, inp.shape.size(self.sizes), facts.get(name, ()))
+        for name, step in problem.steps.items():
+            self.definitions[name] = self.evaluate(step.expr)
+            self.symbols[name] = self._symbols(name, step.expr.shape.size(self.sizes),
+                                               facts.get(name, ()))
+        self.owner = {s: name for name, m in self.symbols.items() for s in m}
+        self._partials: dict[tuple[str, str], dict[tuple[int, int], Sparse]] = {}
+
+    @staticmethod
+    def _symbols(name: str, size: tuple[int, int], facts) -> sp.Matrix:
+        rows, cols = size
+        positive = True if "positive" in facts else None
+        return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(
+            f"{name}_{{{i + 1},{j + 1}}}", real=True, positive=positive))
+
+    def evaluate(self, node: Node) -> sp.Matrix:
+        """``node`` entry by entry, with inputs and steps as their entry symbols."""
+        if isinstance(node, Const):
+            return sp.Matrix([[sp.Rational(repr(node.value))]])
+        if isinstance(node, Ref):
+            if node.kind == "dim":
+                return sp.Matrix([[sp.Integer(self.sizes[node.name])]])
+            return self.symbols[node.name]
+        return OPS[node.op].sympy([self.evaluate(a) for a in node.args], node.axis)
+
+    def partials(self, step: str, name: str) -> dict[tuple[int, int], Sparse]:
+        """The local partials ∂step_ij/∂name_kl that are not zero, by (i, j) then (k, l)."""
+        key = (step, name)
+        if key not in self._partials:
+            wrt = self.symbols[name]
+            index = {wrt[k, l]: (k, l) for k in range(wrt.rows) for l in range(wrt.cols)}
+            table: dict[tuple[int, int], Sparse] = {}
+            definition = self.definitions[step]
+            for i in range(definition.rows):
+                for j in range(definition.cols):
+                    entry = definition[i, j]
+                    row = {index[s]: entry.diff(s) for s in entry.free_symbols if s in index}
+                    table[(i, j)] = {kl: d for kl, d in row.items() if d != 0}
+            self._partials[key] = table
+        return self._partials[key]
+
+    def contract(self, step: str, name: str, upstream: sp.Matrix) -> sp.Matrix:
+        """Overlay and sum: Σ_ij upstream_ij · ∂step_ij/∂name_kl, for every k, l."""
+        rows, cols = self.symbols[name].shape
+        out = [[[] for _ in range(cols)] for _ in range(rows)]
+        for (i, j), row in self.partials(step, name).items():
+            g = upstream[i, j]
+            if g == 0:
+                continue
+            for (k, l), d in row.items():
+                out[k][l].append(g * d)
+        return sp.Matrix(rows, cols, lambda k, l: sp.Add(*out[k][l]))
+
+    def step_of(self, symbol: sp.Symbol) -> str | None:
+        name = self.owner.get(symbol)
+        return name if name in self.problem.steps else None
+
+    def unfold(self, expr: sp.Expr) -> sp.Expr | None:
+        """Replace the entries of the latest step appearing in ``expr`` by their
+        definition; None when no step entries are left."""
+        steps = {self.step_of(s) for s in expr.free_symbols} - {None}
+        if not steps:
+            return None
+        order = list(self.problem.steps)
+        latest = max(steps, key=order.index)
+        symbols, definition = self.symbols[latest], self.definitions[latest]
+        return expr.xreplace({symbols[i]: definition[i] for i in range(len(symbols))})

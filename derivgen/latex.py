@@ -1,0 +1,159 @@
+r"""LaTeX for derivgen's expression trees, in the style of sympy's printers.
+
+:class:`LatexPrinter` has one ``_print_<Node>`` method per node class and, for
+operators, one ``_print_<op>`` method per operator. Conventions:
+``A B`` matrix product, ``A \odot B`` Hadamard product, ``A \oslash B``
+element-wise division (a fraction when the divisor is a scalar),
+``A^{\circ 2}`` element-wise power, ``A^{\top}`` transpose, ``\mathbf{1}^{\top} A``
+column sums, ``A \mathbf{1}`` row sums, ``\operatorname{softmax}`` and friends
+by name. Names are typeset as the problem's ``latex`` keys say.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from .expr import Apply, Const, Node, Ref
+
+_PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
+_ATOM = 6
+_NAMED = {"exp": r"\exp", "log": r"\log", "tanh": r"\tanh", "sin": r"\sin", "cos": r"\cos",
+          "sigmoid": r"\sigma", "relu": r"\operatorname{relu}", "step": r"\operatorname{step}",
+          "sign": r"\operatorname{sign}", "trace": r"\operatorname{tr}", "det": r"\det",
+          "logdet": r"\log\det", "mean": r"\operatorname{mean}",
+          "softmax": r"\operatorname{softmax}", "logsumexp": r"\operatorname{logsumexp}"}
+_AXIS = {0: r"\text{col}", 1: r"\text{row}"}
+
+
+def latex_name(name: str) -> str:
+    r"""A name as LaTeX: ``W`` as is, ``W1`` as ``W_{1}``, ``x_in`` as ``x_{\mathrm{in}}``,
+    longer words upright."""
+    m = re.fullmatch(r"([A-Za-z])_?(\d+)", name)
+    if m:
+        return f"{m.group(1)}_{{{m.group(2)}}}"
+    m = re.fullmatch(r"([A-Za-z])_([A-Za-z0-9]+)", name)
+    if m:
+        return f"{m.group(1)}_{{\\mathrm{{{m.group(2)}}}}}"
+    if len(name) == 1:
+        return name
+    return f"\\mathrm{{{name.replace('_', chr(92) + '_')}}}"
+
+
+class LatexPrinter:
+    def __init__(self, names: Mapping[str, str] | None = None) -> None:
+        self.names = dict(names or {})
+
+    def doprint(self, node: Node) -> str:
+        return self._print(node)
+
+    def _print(self, node: Node) -> str:
+        return getattr(self, f"_print_{type(node).__name__}")(node)
+
+    def _wrap(self, node: Node, needs: bool) -> str:
+        text = self._print(node)
+        return f"\\left({text}\\right)" if needs else text
+
+    @staticmethod
+    def precedence(node: Node) -> int:
+        if isinstance(node, Apply):
+            if node.op == "mul" and _scalar_product(node):
+                return 2
+            if node.op == "div" and node.args[1].shape.is_scalar:
+                return _ATOM            # a fraction needs no brackets
+            return _PREC.get(node.op, 5)
+        if isinstance(node, Const) and node.value < 0:
+            return 3
+        return _ATOM
+
+    # -- leaves ----------------------------------------------------------------------
+    def _print_Const(self, node: Const) -> str:
+        value = node.value
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return str(value) if isinstance(value, int) else repr(value)
+
+    def _print_Ref(self, node: Ref) -> str:
+        return self.names.get(node.name) or latex_name(node.name)
+
+    def _print_Apply(self, node: Apply) -> str:
+        return getattr(self, f"_print_{node.op}")(node)
+
+    # -- operators ---------------------------------------------------------------------
+    def _binary(self, node: Apply, symbol: str) -> str:
+        prec = _PREC[node.op]
+        a, b = node.args
+        return (f"{self._wrap(a, self.precedence(a) < prec)}{symbol}"
+                f"{self._wrap(b, self.precedence(b) <= prec)}")
+
+    def _print_add(self, node):
+        return self._binary(node, " + ")
+
+    def _print_sub(self, node):
+        return self._binary(node, " - ")
+
+    def _print_mul(self, node):
+        return self._binary(node, " " if _scalar_product(node) else r" \odot ")
+
+    def _print_matmul(self, node):
+        return self._binary(node, " ")
+
+    def _print_div(self, node):
+        a, b = node.args
+        if b.shape.is_scalar:
+            return f"\\frac{{{self._print(a)}}}{{{self._print(b)}}}"
+        return self._binary(node, r" \oslash ")
+
+    def _print_pow(self, node):
+        base, exponent = node.args
+        circ = "" if base.shape.is_scalar else r"\circ "
+        return f"{self._wrap(base, self.precedence(base) < _ATOM)}^{{{circ}{self._print(exponent)}}}"
+
+    def _print_neg(self, node):
+        arg = node.args[0]
+        return "-" + self._wrap(arg, self.precedence(arg) <= _PREC["neg"])
+
+    def _print_transpose(self, node):
+        arg = node.args[0]
+        if isinstance(arg, Apply) and arg.op == "inv":
+            return f"{self._wrap(arg.args[0], self.precedence(arg.args[0]) < _ATOM)}^{{-\\top}}"
+        return f"{self._wrap(arg, self.precedence(arg) < _ATOM)}^{{\\top}}"
+
+    def _print_inv(self, node):
+        arg = node.args[0]
+        return f"{self._wrap(arg, self.precedence(arg) < _ATOM)}^{{-1}}"
+
+    def _print_sqrt(self, node):
+        return f"\\sqrt{{{self._print(node.args[0])}}}"
+
+    def _print_abs(self, node):
+        return f"\\left|{self._print(node.args[0])}\\right|"
+
+    def _print_sum(self, node):
+        arg = node.args[0]
+        inner = self._wrap(arg, self.precedence(arg) < _PREC["matmul"] + 1)
+        return {None: rf"\mathbf{{1}}^{{\top}} {inner} \mathbf{{1}}",
+                0: rf"\mathbf{{1}}^{{\top}} {inner}",
+                1: rf"{inner} \mathbf{{1}}"}[node.axis]
+
+    def _print_ones_like(self, node):
+        return r"\mathbf{1}"
+
+    def _print_eye_like(self, node):
+        return "I"
+
+    def _function(self, node):
+        name = _NAMED[node.op]
+        if node.axis is not None:
+            name += f"_{{{_AXIS[node.axis]}}}"
+        return f"{name}\\left({self._print(node.args[0])}\\right)"
+
+    _print_exp = _print_log = _print_tanh = _print_sin = _print_cos = _function
+    _print_sigmoid = _print_relu = _print_step = _print_sign = _function
+    _print_trace = _print_det = _print_logdet = _print_mean = _function
+    _print_softmax = _print_logsumexp = _function
+
+
+def _scalar_product(node: Apply) -> bool:
+    """A product with a 1×1 factor is scaling, written by juxtaposition."""
+    return any(a.shape.is_scalar for a in node.args)

@@ -1,0 +1,157 @@
+"""Numeric spot-checks: formulas against central finite differences.
+
+At the ``[check]`` sizes, with a seeded generator, inputs are sampled so that
+they honour their assumptions (one-hot columns are one-hot, positive-definite
+matrices are positive definite, ...) and the domain of the operator they feed
+(the argument of ``log`` is positive, of ``logdet`` positive definite). The
+forward pass runs in numpy; each gradient formula is evaluated at the same
+point and compared, entry by entry, with
+
+    (L(x + h e_kl) − L(x − h e_kl)) / 2h,   h = ε^(1/3) · max(1, |x_kl|).
+
+The error of an entry is |formula − difference| divided by the largest
+magnitude in either gradient (floored at 10⁻³(1 + |L|), so that an entry
+whose true value is zero is not judged by round-off alone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .expr import Apply, Const, Node, Ref, walk
+from .ops import OPS
+from .problem import Problem
+
+MAX_ENTRIES = 48          # entries compared per gradient and trial (chosen at random beyond)
+ATTEMPTS = 20             # tries to find a point where every step is finite
+_H = np.finfo(float).eps ** (1 / 3)
+
+
+@dataclass
+class Comparison:
+    """One gradient compared with finite differences over every trial."""
+    name: str
+    max_rel_error: float = 0.0
+    entries: int = 0
+    samples: list[tuple[tuple[int, int], float, float]] = field(default_factory=list)
+    worst: tuple[tuple[int, int], float, float] | None = None   # (entry, formula, difference)
+
+    def passed(self, rtol: float) -> bool:
+        return self.max_rel_error <= rtol
+
+
+def evaluate(node: Node, values: Mapping[str, np.ndarray], sizes: Mapping[str, int]) -> np.ndarray:
+    if isinstance(node, Const):
+        return np.array([[float(node.value)]])
+    if isinstance(node, Ref):
+        return np.array([[float(sizes[node.name])]]) if node.kind == "dim" else values[node.name]
+    return OPS[node.op].numpy([evaluate(a, values, sizes) for a in node.args], node.axis)
+
+
+def forward(problem: Problem, values: dict[str, np.ndarray], sizes: Mapping[str, int],
+            after: str | None = None) -> dict[str, np.ndarray]:
+    """Every step's value; with ``after``, only the steps after it are recomputed."""
+    values = dict(values)
+    steps = list(problem.steps)
+    start = steps.index(after) + 1 if after else 0
+    with np.errstate(all="ignore"):
+        for name in steps[start:]:
+            values[name] = evaluate(problem.steps[name].expr, values, sizes)
+    return values
+
+
+def sample(problem: Problem, rng: np.random.Generator, sizes: Mapping[str, int],
+           positive: bool = False) -> dict[str, np.ndarray]:
+    """A random point honouring every input's assumptions and domain."""
+    domains = _domains(problem)
+    values = {}
+    for name, inp in problem.inputs.items():
+        rows, cols = inp.shape.size(sizes)
+        wanted = set(inp.assume) | domains.get(name, set()) | ({"positive"} if positive else set())
+        values[name] = _sample_one(rng, rows, cols, wanted)
+    return values
+
+
+def _sample_one(rng: np.random.Generator, rows: int, cols: int, wanted: set[str]) -> np.ndarray:
+    if "one_hot_columns" in wanted:
+        return np.eye(rows)[:, rng.integers(rows, size=cols)]
+    if "one_hot_rows" in wanted:
+        return np.eye(cols)[rng.integers(cols, size=rows), :]
+    if "probability_columns" in wanted:
+        return rng.dirichlet(np.ones(rows), size=cols).T
+    if "probability_rows" in wanted:
+        return rng.dirichlet(np.ones(cols), size=rows)
+    if "positive_definite" in wanted:
+        m = rng.standard_normal((rows, rows))
+        return m @ m.T / rows + np.eye(rows)
+    if "positive" in wanted:
+        m = rng.uniform(0.5, 2.0, (rows, cols))
+    else:
+        m = rng.standard_normal((rows, cols))
+    if "symmetric" in wanted:
+        m = (m + m.T) / 2
+    if "well_conditioned" in wanted:
+        m = np.eye(rows) + 0.3 * m / np.sqrt(rows)
+    return m
+
+
+def _domains(problem: Problem) -> dict[str, set[str]]:
+    """For each input used directly (or transposed) as an operator's argument, the
+    domain that argument asks for."""
+    found: dict[str, set[str]] = {}
+    for step in problem.steps.values():
+        for node in walk(step.expr):
+            if not isinstance(node, Apply):
+                continue
+            for arg, domain in zip(node.args, OPS[node.op].domain):
+                if isinstance(arg, Apply) and arg.op == "transpose":
+                    arg = arg.args[0]
+                if domain and isinstance(arg, Ref) and arg.name in problem.inputs:
+                    found.setdefault(arg.name, set()).add(domain)
+    return found
+
+
+def valid_point(problem: Problem, seed: int, trial: int, sizes: Mapping[str, int]):
+    """A sampled point where every step is finite, or None."""
+    for attempt in range(ATTEMPTS):
+        rng = np.random.default_rng([seed, trial, attempt])
+        values = forward(problem, sample(problem, rng, sizes, positive=attempt % 2 == 1), sizes)
+        if all(np.all(np.isfinite(v)) for v in values.values()):
+            return values
+    return None
+
+
+def compare(problem: Problem, name: str, values: dict[str, np.ndarray], sizes: Mapping[str, int],
+            formula: Callable[[dict[str, np.ndarray]], np.ndarray], rng: np.random.Generator,
+            result: Comparison) -> None:
+    """Compare ``formula`` at ``values`` with finite differences of ``of`` w.r.t. ``name``."""
+    x = values[name]
+    claimed = np.broadcast_to(formula(values), x.shape)
+    entries = [(k, l) for k in range(x.shape[0]) for l in range(x.shape[1])]
+    if len(entries) > MAX_ENTRIES:
+        entries = [entries[i] for i in sorted(rng.choice(len(entries), MAX_ENTRIES, replace=False))]
+    after = name if name in problem.steps else None
+    differences = []
+    for k, l in entries:
+        h = _H * max(1.0, abs(x[k, l]))
+        ends = []
+        for sign in (1, -1):
+            moved = dict(values)
+            moved[name] = x.copy()
+            moved[name][k, l] += sign * h
+            ends.append(forward(problem, moved, sizes, after)[problem.of][0, 0])
+        differences.append((ends[0] - ends[1]) / (2 * h))
+    at = [claimed[k, l] for k, l in entries]
+    scale = max(max(map(abs, at)), max(map(abs, differences)),
+                1e-3 * (1 + abs(values[problem.of][0, 0])))
+    errors = [abs(a - d) / scale for a, d in zip(at, differences)]
+    i = int(np.argmax(errors))
+    if errors[i] >= result.max_rel_error:
+        result.max_rel_error = errors[i]
+        result.worst = (entries[i], float(at[i]), float(differences[i]))
+    result.entries += len(entries)
+    if not result.samples:
+        result.samples = [(kl, float(a), float(d)) for kl, a, d in zip(entries, at, differences)][:4]

@@ -1,0 +1,387 @@
+"""Rewriting matrix expressions toward their textbook form.
+
+Element-wise arithmetic (``+ - * / **``, unary functions, broadcasting) is a
+commutative algebra entry by entry, so that part is handed to sympy: every
+matrix-level subexpression (a product ``P @ Q``, a reduction, ``inv(X)``, an
+input or a step) becomes an opaque commuting symbol, an *atom*, and sympy
+cancels, factors and expands around them. Matrix-level rules run when an
+atom is built:
+
+- scalars move out of matrix products and reductions: ``(c P) @ Q = c (P @ Q)``;
+- transposes move down to the leaves: ``(P @ Q)ᵀ = Qᵀ @ Pᵀ``, ``Xᵀ = X`` for a
+  symmetric X, and back up for reading: ``Aᵀ @ Bᵀ = (B @ A)ᵀ``;
+- a reduction distributes over a sum and uses what is known of its argument:
+  each column of a one-hot or softmax matrix sums to 1;
+- products with an identity or a 1×1 factor become plain products;
+- terms ``P @ Q + R @ Q`` share their factor: ``(P + R) @ Q``.
+
+Of the candidate forms (as built, cancelled, factored, expanded, collected)
+the one with the fewest nodes wins. Nothing here is trusted: every result is
+verified against sympy's element-wise derivative afterwards. ``reasons``
+records each assumption a rewrite used, for the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sympy as sp
+
+from .expr import Apply, Const, Node, Ref, dim_node, make, walk
+from .ops import OPS, count
+from .shapes import SCALAR, Shape
+
+# element-wise functions sympy knows the algebra of; the others stay opaque functions
+_SYMPY_FUNCTIONS = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt}
+_OPAQUE_FUNCTIONS = ("tanh", "sigmoid", "relu", "abs", "sin", "cos", "step", "sign")
+_AXIS_SUMS = {0: "probability_columns", 1: "probability_rows"}
+
+
+def facts_of(problem) -> dict[str, frozenset[str]]:
+    """What is known of each input and step: declared assumptions, with what
+    they imply, and what every output of a step's top operator satisfies."""
+    known: dict[str, frozenset[str]] = {}
+    implied = {"one_hot_columns": {"probability_columns"}, "one_hot_rows": {"probability_rows"},
+               "positive_definite": {"symmetric"}}
+    for name, inp in problem.inputs.items():
+        facts = set(inp.assume)
+        for a in inp.assume:
+            facts |= implied.get(a, set())
+        known[name] = frozenset(facts)
+    for name, step in problem.steps.items():
+        expr = step.expr
+        if isinstance(expr, Ref):
+            known[name] = known.get(expr.name, frozenset())
+        elif isinstance(expr, Apply):
+            known[name] = OPS[expr.op].facts(expr.axis)
+    return known
+
+
+def describe(name: str, fact: str) -> str:
+    """A fact in words, as the report states the assumption a rewrite used."""
+    return {
+        "probability_columns": f"each column of {name} sums to 1",
+        "probability_rows": f"each row of {name} sums to 1",
+        "symmetric": f"{name} is symmetric",
+    }[fact]
+
+
+class Simplifier:
+    def __init__(self, facts: Mapping[str, frozenset[str]]) -> None:
+        self.facts = facts
+        self.symbol_of: dict[Node, sp.Symbol] = {}
+        self.node_of: dict[sp.Symbol, Node] = {}
+        self.reasons: list[str] = []
+
+    # -- entry points ---------------------------------------------------------------
+    def rewrite(self, node: Node, like: Node) -> tuple[Node, tuple[str, ...]]:
+        """The simplest form of ``node`` shaped like ``like``, and the assumptions used."""
+        self.reasons = []
+        return self.simplify(node, like), tuple(self.reasons)
+
+    def simplify(self, node: Node, like: Node | None = None) -> Node:
+        """The simplest equal form of ``node``, shaped like ``like`` (default: node)."""
+        like = node if like is None else like
+        expr = self.to_sympy(node)
+        best = None
+        for candidate in self.candidates(expr):
+            try:
+                form = tidy(fit(self.from_sympy(candidate), like))
+            except Exception:       # a form whose shapes do not fit our broadcasting rules
+                continue
+            if best is None or cost(form) < cost(best):
+                best = form
+        return best if best is not None else node
+
+    def candidates(self, expr: sp.Expr) -> list[sp.Expr]:
+        forms = [expr, sp.factor_terms(expr), sp.cancel(expr)]
+        if sp.count_ops(expr) < 80:
+            forms += [sp.factor(expr), sp.expand(expr), sp.factor_terms(sp.expand(expr))]
+        forms += [self.collect_products(f) for f in forms]
+        return forms
+
+    def note(self, reason: str) -> None:
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    # -- nodes to sympy ------------------------------------------------------------
+    def atom(self, node: Node) -> sp.Symbol:
+        if node not in self.symbol_of:
+            if isinstance(node, Ref) and node.kind == "dim":
+                symbol = sp.Symbol(node.name, positive=True)
+            else:
+                positive = isinstance(node, Ref) and "positive" in self.facts.get(node.name, ())
+                symbol = sp.Dummy(f"a{len(self.symbol_of)}", real=True, positive=positive or None)
+            self.symbol_of[node] = symbol
+            self.node_of[symbol] = node
+        return self.symbol_of[node]
+
+    def to_sympy(self, node: Node, transposed: bool = False) -> sp.Expr:
+        """The element-wise algebra of ``node`` (of its transpose, if ``transposed``)."""
+        if isinstance(node, Const):
+            return sp.Rational(repr(node.value))          # 0.1 is 1/10, as written
+        if isinstance(node, Ref):
+            if not transposed or node.shape.is_scalar:
+                return self.atom(node)
+            if "symmetric" in self.facts.get(node.name, ()):
+                self.note(describe(node.name, "symmetric"))
+                return self.atom(node)
+            return self.atom(make("transpose", node))
+        op, args = node.op, node.args
+        if op == "transpose":
+            return self.to_sympy(args[0], not transposed)
+        if op in ("add", "sub", "mul", "div", "pow"):
+            a, b = (self.to_sympy(x, transposed) for x in args)
+            return {"add": a + b, "sub": a - b, "mul": a * b, "div": a / b, "pow": a ** b}[op]
+        if op == "neg":
+            return -self.to_sympy(args[0], transposed)
+        if op == "ones_like":
+            return sp.Integer(1)
+        if op in _SYMPY_FUNCTIONS:
+            return _SYMPY_FUNCTIONS[op](self.to_sympy(args[0], transposed))
+        if op in _OPAQUE_FUNCTIONS:
+            return sp.Function(op)(self.to_sympy(args[0], transposed))
+        return self.matrix_level(node, transposed)
+
+    # -- matrix-level rules ------------------------------------------------------------
+    def matrix_level(self, node: Apply, transposed: bool) -> sp.Expr:
+        op, args, axis = node.op, node.args, node.axis
+        if node.shape.is_scalar:
+            transposed = False
+        if op == "matmul":
+            a, b = args
+            return self.matmul(b, a, True) if transposed else self.matmul(a, b, False)
+        if op in ("sum", "mean"):
+            flip = {None: None, 0: 1, 1: 0}[axis] if transposed else axis
+            arg = make("transpose", args[0]) if transposed else args[0]
+            total = self.reduce(arg, flip)
+            return total / self.to_sympy(count(arg, flip)) if op == "mean" else total
+        if op in ("softmax", "logsumexp") and transposed:
+            return self.to_sympy(make(op, make("transpose", args[0]), axis=1 - axis))
+        if op == "eye_like":
+            return self.atom(make(op, args[0]))
+        inner = tuple(self.simplify(a) for a in args)
+        built = Apply(op, inner, node.shape, axis)
+        if transposed:
+            symmetric = op == "inv" and isinstance(inner[0], Ref) and \
+                "symmetric" in self.facts.get(inner[0].name, ())
+            if symmetric:
+                self.note(describe(inner[0].name, "symmetric"))
+            return self.atom(built if symmetric else make("transpose", built))
+        return self.atom(built)
+
+    def split_scalar(self, node: Node) -> tuple[sp.Expr, Node]:
+        """``node`` as (scalar factor, matrix rest), with the rest shaped like node."""
+        scalar, rest = self.split_scalar_expr(sp.factor_terms(self.to_sympy(node)))
+        return scalar, fit(self.from_sympy(rest), node)
+
+    def matmul(self, a: Node, b: Node, transpose_both: bool) -> sp.Expr:
+        if transpose_both:
+            a, b = make("transpose", a), make("transpose", b)
+        ca, a = self.split_scalar(a)
+        cb, b = self.split_scalar(b)
+        scale = ca * cb
+        if isinstance(a, Apply) and a.op == "eye_like":
+            return scale * self.to_sympy(b)
+        if isinstance(b, Apply) and b.op == "eye_like":
+            return scale * self.to_sympy(a)
+        if a.shape.is_scalar or b.shape.is_scalar:      # (1×1)(1×n) or (n×1)(1×1)
+            return scale * self.to_sympy(a) * self.to_sympy(b)
+        return scale * self.atom(make("matmul", a, b))
+
+    def reduce(self, arg: Node, axis: int | None) -> sp.Expr:
+        """sum(arg, axis), distributed over the terms of arg."""
+        terms = sp.Add.make_args(sp.expand(self.to_sympy(arg)))
+        total, fired = sp.Integer(0), False
+        for term in terms:
+            scalar, rest = self.split_scalar_expr(term)
+            known = self.known_sum(rest, arg.shape, axis)
+            fired |= known is not None
+            total += scalar * (known if known is not None else
+                               self.atom(make("sum", fit(self.from_sympy(rest), arg), axis=axis)))
+        if fired:
+            return total
+        scalar, rest = self.split_scalar(arg)
+        return scalar * self.atom(make("sum", rest, axis=axis))
+
+    def split_scalar_expr(self, term: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+        """A product as (its 1×1 factors, the rest)."""
+        scalar, rest = [], []
+        for factor in sp.Mul.make_args(term):
+            is_scalar = factor.is_number or all(
+                self.node_of[s].shape.is_scalar for s in factor.free_symbols if s in self.node_of)
+            (scalar if is_scalar else rest).append(factor)
+        return sp.Mul(*scalar), sp.Mul(*rest)
+
+    def known_sum(self, rest: sp.Expr, shape: Shape, axis: int | None) -> sp.Expr | None:
+        """The sum over ``axis`` of ``rest`` (stretched to ``shape``) when it is known
+        without writing a sum: a constant, or a matrix whose columns/rows sum to 1."""
+        try:
+            part = self.from_sympy(rest)
+        except (ValueError, KeyError):
+            return None
+        # a factor stretched along the summed axis is added up as many times as it is stretched
+        rows = part.shape.rows == 1 and shape.rows != 1
+        cols = part.shape.cols == 1 and shape.cols != 1
+        times = {0: (rows, False), 1: (False, cols), None: (rows, cols)}[axis]
+        if any(times):
+            factor = sp.Integer(1)
+            if times[0]:
+                factor *= self.to_sympy(dim_node(shape.rows))
+            if times[1]:
+                factor *= self.to_sympy(dim_node(shape.cols))
+            unstretched = part.shape.is_scalar or axis is not None
+            return factor * (rest if unstretched else self.atom(make("sum", part)))
+        node = self.node_of.get(rest) if isinstance(rest, sp.Symbol) else None
+        if node is None:
+            return None
+        facts = self.facts.get(node.name, frozenset()) if isinstance(node, Ref) else (
+            OPS[node.op].facts(node.axis) if isinstance(node, Apply) else frozenset())
+        for along, fact in _AXIS_SUMS.items():
+            if fact in facts and axis in (along, None):
+                self.note(describe(node.name if isinstance(node, Ref) else _source(node), fact))
+                # summing each column of ones gives 1 per column; all of them, one per column
+                return sp.Integer(1) if axis == along else self.to_sympy(
+                    dim_node(node.shape.cols if along == 0 else node.shape.rows))
+        return None
+
+    def collect_products(self, expr: sp.Expr) -> sp.Expr:
+        """Terms c₁ P₁ @ Q + c₂ P₂ @ Q (scalar cᵢ) as (c₁ P₁ + c₂ P₂) @ Q; likewise on the left."""
+        terms = sp.Add.make_args(expr)
+        for side in (1, 0):
+            groups: dict[Node, list[tuple[sp.Expr, Node]]] = {}
+            others = []
+            for term in terms:
+                scalar, rest = self.split_scalar_expr(term)
+                node = self.node_of.get(rest) if isinstance(rest, sp.Symbol) else None
+                if isinstance(node, Apply) and node.op == "matmul":
+                    groups.setdefault(node.args[side], []).append((scalar, node.args[1 - side]))
+                else:
+                    others.append(term)
+            if all(len(g) < 2 for g in groups.values()):
+                continue
+            total = sp.Add(*others)
+            for shared, parts in groups.items():
+                other = self.from_sympy(sp.Add(*(c * self.to_sympy(p) for c, p in parts)))
+                other = fit(other, parts[0][1])
+                pair = (shared, other) if side == 0 else (other, shared)
+                total += self.atom(make("matmul", *pair))
+            return total
+        return expr
+
+    # -- sympy to nodes ----------------------------------------------------------------
+    def from_sympy(self, expr: sp.Expr) -> Node:
+        if isinstance(expr, sp.Symbol):
+            return self.node_of[expr]
+        if expr.is_Number:
+            return _number(expr)
+        if isinstance(expr, sp.Add):
+            terms = sorted(expr.args, key=self.order)
+            out = self.from_sympy(terms[0])
+            for term in terms[1:]:
+                negative = term.could_extract_minus_sign()
+                out = make("sub" if negative else "add", out, self.from_sympy(-term if negative else term))
+            return out
+        if isinstance(expr, sp.Mul):
+            return self.product(expr)
+        if isinstance(expr, sp.Pow):
+            base, exponent = expr.args
+            if exponent == sp.Rational(1, 2):
+                return make("sqrt", self.from_sympy(base))
+            if exponent.is_negative:
+                return make("div", Const(1), self.from_sympy(base ** -exponent))
+            return make("pow", self.from_sympy(base), self.from_sympy(exponent))
+        if isinstance(expr, sp.exp):
+            return make("exp", self.from_sympy(expr.args[0]))
+        if isinstance(expr, sp.log):
+            return make("log", self.from_sympy(expr.args[0]))
+        if isinstance(expr, sp.Function) and expr.func.__name__ in _OPAQUE_FUNCTIONS:
+            return make(expr.func.__name__, self.from_sympy(expr.args[0]))
+        raise ValueError(f"no matrix form for {expr}")
+
+    def product(self, expr: sp.Mul) -> Node:
+        """c · Π numerator / Π denominator, written -x * y / (z * w) for a negative c."""
+        coeff, factors = expr.as_coeff_mul()
+        p, q = sp.fraction(abs(coeff))
+        num = [f for f in factors if not (f.is_Pow and f.exp.is_negative)]
+        den = [1 / f for f in factors if f.is_Pow and f.exp.is_negative]
+        num_nodes = ([Const(int(p))] if p != 1 else []) + [
+            self.from_sympy(f) for f in sorted(num, key=self.order)]
+        den_nodes = ([Const(int(q))] if q != 1 else []) + [
+            self.from_sympy(f) for f in sorted(den, key=self.order)]
+        num_nodes = num_nodes or [Const(1)]
+        if coeff < 0:
+            num_nodes[0] = make("neg", num_nodes[0])
+        out = _product(num_nodes)
+        return make("div", out, _product(den_nodes)) if den_nodes else out
+
+    def order(self, expr: sp.Expr) -> tuple:
+        """Sort key: positive terms first, then by the first atom's age, so that the
+        result reads in the order the problem introduced its names."""
+        ages = [int(s.name[1:]) for s in expr.free_symbols
+                if isinstance(s, sp.Dummy) and s.name[1:].isdigit()]
+        dims = [s.name for s in expr.free_symbols if not isinstance(s, sp.Dummy)]
+        return (expr.could_extract_minus_sign(), min(ages, default=10**6), dims, sp.default_sort_key(expr))
+
+
+# -- node helpers ----------------------------------------------------------------------
+
+def _number(value: sp.Number) -> Node:
+    if value.is_Integer:
+        return Const(int(value)) if value >= 0 else make("neg", Const(int(-value)))
+    if value.is_Rational:
+        p, q = int(value.p), int(value.q)
+        frac = make("div", Const(abs(p)), Const(q))
+        return frac if p >= 0 else make("neg", frac)
+    return Const(float(value)) if value >= 0 else make("neg", Const(float(-value)))
+
+
+def _source(node: Node) -> str:
+    from .expr import to_source
+    return to_source(node)
+
+
+def _product(nodes: list[Node]) -> Node:
+    out = nodes[0]
+    for n in nodes[1:]:
+        out = make("mul", out, n)
+    return out
+
+
+def fit(node: Node, like: Node) -> Node:
+    """``node`` (whose shape broadcasts to like's) given exactly the shape of ``like``."""
+    if node.shape == like.shape:
+        return node
+    if like.shape == SCALAR:
+        raise ValueError("cannot shrink to a scalar")
+    return make("mul", node, make("ones_like", like))
+
+
+def cost(node: Node) -> int:
+    """How long a form is to read: nodes, with a transpose or ones_like costing more."""
+    extra = {"transpose": 1, "ones_like": 3}
+    return sum(1 + (extra.get(n.op, 0) if isinstance(n, Apply) else 0) for n in walk(node))
+
+
+def tidy(node: Node) -> Node:
+    """Presentation: a product of transposes reads better as one transpose,
+    Aᵀ @ Bᵀ = (B @ A)ᵀ, applied bottom-up."""
+    if not isinstance(node, Apply):
+        return node
+    node = Apply(node.op, tuple(tidy(a) for a in node.args), node.shape, node.axis)
+    if node.op != "matmul":
+        return node
+    factors = _chain(node)
+    if all(isinstance(f, Apply) and f.op == "transpose" for f in factors):
+        inner = [f.args[0] for f in reversed(factors)]
+        chain = inner[0]
+        for f in inner[1:]:
+            chain = make("matmul", chain, f)
+        return make("transpose", chain)
+    return node
+
+
+def _chain(node: Node) -> list[Node]:
+    if isinstance(node, Apply) and node.op == "matmul":
+        return _chain(node.args[0]) + _chain(node.args[1])
+    return [node]

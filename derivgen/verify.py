@@ -1,0 +1,130 @@
+"""Symbolic proof of every stated gradient, at the ``[dims]`` sizes.
+
+A matrix form is stated only when it is *equal*, entry by entry, to sympy's
+element-wise derivative: the difference, over a common denominator, expands
+to zero (seed 001's ``expand(difference) = 0``). The element-wise derivative
+is built with the chain structure of :mod:`derivgen.elementwise`, one step at
+a time from the last, each step's upstream gradient being the one already
+proven for it.
+
+Assumptions are substituted after differentiation, as the entries' values:
+in a matrix whose columns sum to 1 the last entry of each column is one minus
+the others; a symmetric matrix's lower triangle is its upper one. Step
+entries stay symbols while that suffices, and are replaced by their
+definitions (latest step first) when it does not. The derivative of a
+piecewise-constant function (step, sign) is taken as zero, as everywhere but
+on its jumps; the numeric checks sample away from them.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .derive import Backward, on_path
+from .elementwise import Elementwise
+from .expr import Node, names
+from .problem import Problem
+from .simplify import facts_of
+
+
+@dataclass
+class Proof:
+    """What the symbolic check found for ∂of/∂name."""
+    name: str
+    expr: Node | None           # the matrix form proven equal, None if none was
+    form: str                   # "simplified", "composed" or "none"
+    elementwise: sp.Matrix      # sympy's element-wise derivative (chain-structured)
+    entries: int                # entries compared
+
+
+class Prover:
+    def __init__(self, problem: Problem, ew: Elementwise) -> None:
+        self.ew = ew
+        self.substitutions = _assumption_substitutions(problem, ew)
+        rng = random.Random(0)
+        values: dict[sp.Symbol, sp.Float] = {}
+        self.point = lambda s: values.setdefault(s, sp.Float(rng.uniform(0.5, 1.5), 40))
+
+    def equal(self, a: sp.Matrix, b: sp.Matrix) -> bool:
+        return a.shape == b.shape and all(self.is_zero(x - y) for x, y in zip(a, b))
+
+    def is_zero(self, expr: sp.Expr) -> bool:
+        expr = self.prepare(expr)
+        while True:
+            # A numeric probe only chooses where to look: a difference that is clearly not
+            # zero at a random point cannot be proven zero at this level, so unfold first.
+            if _probe(expr, self.point) and _vanishes(expr):
+                return True
+            unfolded = self.ew.unfold(expr)
+            if unfolded is None:
+                return False
+            expr = self.prepare(unfolded)
+
+    def prepare(self, expr: sp.Expr) -> sp.Expr:
+        expr = expr.replace(sp.DiracDelta, lambda *args: sp.Integer(0))
+        expr = expr.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x))
+        return expr.xreplace(self.substitutions)
+
+
+def _vanishes(expr: sp.Expr) -> bool:
+    """A proof that ``expr`` is zero: it expands to 0, or its numerator does."""
+    if expr == 0:
+        return True
+    if not any(p.exp.is_negative and p.base.free_symbols for p in expr.atoms(sp.Pow)):
+        return sp.expand(expr) == 0     # a polynomial in its atoms
+    numerator, _ = sp.fraction(sp.together(expr))
+    return sp.expand(numerator) == 0
+
+
+def _probe(expr: sp.Expr, point: dict) -> bool:
+    """False when ``expr`` is clearly not zero at a random point (40 digits)."""
+    try:
+        value = complex(expr.xreplace({s: point(s) for s in expr.free_symbols}))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return True                     # cannot tell: let the proof decide
+    return abs(value) < 1e-20
+
+
+def _assumption_substitutions(problem: Problem, ew: Elementwise) -> dict[sp.Symbol, sp.Expr]:
+    subs: dict[sp.Symbol, sp.Expr] = {}
+    facts = facts_of(problem)
+    for name in problem.inputs:
+        m, known = ew.symbols[name], facts[name]
+        if "probability_columns" in known:
+            for j in range(m.cols):
+                subs[m[m.rows - 1, j]] = 1 - sum(m[i, j] for i in range(m.rows - 1))
+        if "probability_rows" in known:
+            for i in range(m.rows):
+                subs[m[i, m.cols - 1]] = 1 - sum(m[i, j] for j in range(m.cols - 1))
+        if "symmetric" in known:
+            for i in range(m.rows):
+                for j in range(i):
+                    subs[m[i, j]] = m[j, i]
+    return subs
+
+
+def prove(problem: Problem, backward: Backward, ew: Elementwise) -> dict[str, Proof]:
+    """Prove each gradient of the backward pass, from ``of`` back to the inputs."""
+    prover = Prover(problem, ew)
+    path = on_path(problem)
+    contributions: dict[str, list[sp.Matrix]] = {}
+    proofs: dict[str, Proof] = {}
+    for name, grad in backward.gradients.items():
+        rows, cols = ew.symbols[name].shape
+        parts = contributions.get(name)
+        truth = sp.ones(1, 1) if name == problem.of else sum(parts[1:], parts[0])
+        proof, upstream = Proof(name, None, "none", truth, rows * cols), truth
+        for form, candidate in (("simplified", grad.simplified), ("composed", grad.composed)):
+            value = ew.evaluate(candidate)
+            if prover.equal(value, truth):
+                # the proven form is usually far shorter than the contraction: carry it on
+                proof, upstream = Proof(name, candidate, form, truth, rows * cols), value
+                break
+        proofs[name] = proof
+        if name in problem.steps:
+            for used in names(problem.steps[name].expr) & path:
+                contributions.setdefault(used, []).append(ew.contract(name, used, upstream))
+    return proofs
