@@ -26,6 +26,15 @@ from .problem import Problem
 Sparse = dict[tuple[int, int], sp.Expr]
 
 
+def sympy_value(node: Node, env: Mapping[str, sp.Matrix], sizes: Mapping[str, int]) -> sp.Matrix:
+    """``node`` entry by entry: names from ``env``, dims as their sizes."""
+    if isinstance(node, Const):
+        return sp.Matrix([[sp.Rational(repr(node.value))]])
+    if isinstance(node, Ref):
+        return sp.Matrix([[sp.Integer(sizes[node.name])]]) if node.kind == "dim" else env[node.name]
+    return OPS[node.op].sympy([sympy_value(a, env, sizes) for a in node.args], node.axis)
+
+
 class Elementwise:
     def __init__(self, problem: Problem, facts: Mapping[str, frozenset[str]]) -> None:
         self.problem = problem
@@ -50,13 +59,7 @@ class Elementwise:
 
     def evaluate(self, node: Node) -> sp.Matrix:
         """``node`` entry by entry, with inputs and steps as their entry symbols."""
-        if isinstance(node, Const):
-            return sp.Matrix([[sp.Rational(repr(node.value))]])
-        if isinstance(node, Ref):
-            if node.kind == "dim":
-                return sp.Matrix([[sp.Integer(self.sizes[node.name])]])
-            return self.symbols[node.name]
-        return OPS[node.op].sympy([self.evaluate(a) for a in node.args], node.axis)
+        return sympy_value(node, self.symbols, self.sizes)
 
     def partials(self, step: str, name: str) -> dict[tuple[int, int], Sparse]:
         """The local partials ∂step_ij/∂name_kl that are not zero, by (i, j) then (k, l)."""
