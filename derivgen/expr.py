@@ -323,6 +323,16 @@ def _precedence(node: Node) -> int:
     return _ATOM
 
 
+def mixes_products(parent: Apply, child: Node) -> bool:
+    """Whether ``child`` mixes a matrix product with an element-wise one under
+    ``parent``: (A @ B) * C is legal without brackets but easily misread."""
+    kinds = {"matmul": "matrix", "mul": "elementwise", "div": "elementwise"}
+    if not (isinstance(child, Apply) and child.op in kinds and parent.op in kinds):
+        return False
+    others = [a for a in parent.args if a is not child]
+    return kinds[child.op] != kinds[parent.op] and not all(a.shape.is_scalar for a in others)
+
+
 def to_source(node: Node) -> str:
     """The expression in the language's own syntax, with as few parentheses as
     its meaning allows; :func:`parse` reads it back to the same tree."""
@@ -341,7 +351,8 @@ def to_source(node: Node) -> str:
         if node.op == "pow":      # right-associative; a power's base is never negated bare
             lhs, rhs = wrapped(left, _precedence(left) <= prec), wrapped(right, _precedence(right) < prec)
         else:
-            lhs, rhs = wrapped(left, _precedence(left) < prec), wrapped(right, _precedence(right) <= prec)
+            lhs = wrapped(left, _precedence(left) < prec or mixes_products(node, left))
+            rhs = wrapped(right, _precedence(right) <= prec)
         return f"{lhs} {symbol} {rhs}"
     if node.op == "neg":
         # -(x ** 2) rather than the legal but easily misread -x ** 2

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .expr import Apply, Const, Node, Ref
+from .expr import Apply, Const, Node, Ref, mixes_products
 
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
 _ATOM = 6
@@ -83,7 +83,7 @@ class LatexPrinter:
     def _binary(self, node: Apply, symbol: str) -> str:
         prec = _PREC[node.op]
         a, b = node.args
-        return (f"{self._wrap(a, self.precedence(a) < prec)}{symbol}"
+        return (f"{self._wrap(a, self.precedence(a) < prec or mixes_products(node, a))}{symbol}"
                 f"{self._wrap(b, self.precedence(b) <= prec)}")
 
     def _print_add(self, node):

@@ -72,6 +72,7 @@ class Simplifier:
         self.symbol_of: dict[Node, sp.Symbol] = {}
         self.node_of: dict[sp.Symbol, Node] = {}
         self.reasons: list[str] = []
+        self.rank: dict[sp.Symbol, int] = {}     # atoms in the order the expression uses them
 
     # -- entry points ---------------------------------------------------------------
     def rewrite(self, node: Node, like: Node) -> tuple[Node, tuple[str, ...]]:
@@ -82,6 +83,7 @@ class Simplifier:
     def simplify(self, node: Node, like: Node | None = None) -> Node:
         """The simplest equal form of ``node``, shaped like ``like`` (default: node)."""
         like = node if like is None else like
+        outer_rank, self.rank = self.rank, {}
         expr = self.to_sympy(node)
         best = None
         for candidate in self.candidates(expr):
@@ -91,6 +93,7 @@ class Simplifier:
                 continue
             if best is None or cost(form) < cost(best):
                 best = form
+        self.rank = outer_rank
         return best if best is not None else node
 
     def candidates(self, expr: sp.Expr) -> list[sp.Expr]:
@@ -114,7 +117,9 @@ class Simplifier:
                 symbol = sp.Dummy(f"a{len(self.symbol_of)}", real=True, positive=positive or None)
             self.symbol_of[node] = symbol
             self.node_of[symbol] = node
-        return self.symbol_of[node]
+        symbol = self.symbol_of[node]
+        self.rank.setdefault(symbol, len(self.rank))
+        return symbol
 
     def to_sympy(self, node: Node, transposed: bool = False) -> sp.Expr:
         """The element-wise algebra of ``node`` (of its transpose, if ``transposed``)."""
@@ -316,12 +321,10 @@ class Simplifier:
         return make("div", out, _product(den_nodes)) if den_nodes else out
 
     def order(self, expr: sp.Expr) -> tuple:
-        """Sort key: positive terms first, then by the first atom's age, so that the
-        result reads in the order the problem introduced its names."""
-        ages = [int(s.name[1:]) for s in expr.free_symbols
-                if isinstance(s, sp.Dummy) and s.name[1:].isdigit()]
-        dims = [s.name for s in expr.free_symbols if not isinstance(s, sp.Dummy)]
-        return (expr.could_extract_minus_sign(), min(ages, default=10**6), dims, sp.default_sort_key(expr))
+        """Sort key: positive terms first, then by where their first atom stood in the
+        expression being simplified, so that the result reads as it was written."""
+        first = min((self.rank.get(s, len(self.rank)) for s in expr.free_symbols), default=10**6)
+        return (expr.could_extract_minus_sign(), first, sp.default_sort_key(expr))
 
 
 # -- node helpers ----------------------------------------------------------------------
@@ -364,21 +367,34 @@ def cost(node: Node) -> int:
 
 
 def tidy(node: Node) -> Node:
-    """Presentation: a product of transposes reads better as one transpose,
-    Aᵀ @ Bᵀ = (B @ A)ᵀ, applied bottom-up."""
+    """Presentation, bottom-up: matrix products as left-to-right chains, and a
+    transpose taken once outside rather than on every factor or term:
+    Aᵀ @ Bᵀ = (B @ A)ᵀ, Aᵀ + Bᵀ = (A + B)ᵀ."""
     if not isinstance(node, Apply):
         return node
+    if node.op == "matmul":           # flatten the whole chain before tidying its factors
+        factors = [tidy(f) for f in _chain(node)]
+        if all(_is_transpose(f) for f in factors):
+            return make("transpose", _left_chain([f.args[0] for f in reversed(factors)]))
+        return _left_chain(factors)
     node = Apply(node.op, tuple(tidy(a) for a in node.args), node.shape, node.axis)
-    if node.op != "matmul":
-        return node
-    factors = _chain(node)
-    if all(isinstance(f, Apply) and f.op == "transpose" for f in factors):
-        inner = [f.args[0] for f in reversed(factors)]
-        chain = inner[0]
-        for f in inner[1:]:
-            chain = make("matmul", chain, f)
-        return make("transpose", chain)
+    if node.op in ("add", "sub", "mul", "div"):
+        matrices = [a for a in node.args if not a.shape.is_scalar]
+        if len(matrices) == 2 and all(_is_transpose(a) for a in matrices):
+            inner = [a.args[0] if _is_transpose(a) else a for a in node.args]
+            return make("transpose", make(node.op, *inner))
     return node
+
+
+def _is_transpose(node: Node) -> bool:
+    return isinstance(node, Apply) and node.op == "transpose"
+
+
+def _left_chain(factors: list[Node]) -> Node:
+    chain = factors[0]
+    for f in factors[1:]:
+        chain = make("matmul", chain, f)
+    return chain
 
 
 def _chain(node: Node) -> list[Node]:
