@@ -1,0 +1,65 @@
+"""The LaTeX printer: exact strings for small expressions."""
+
+import pytest
+
+from derivgen.expr import Binding, parse
+from derivgen.latex import LatexPrinter, latex_name
+from derivgen.shapes import SCALAR, Shape
+
+SCOPE = {
+    "N": Binding("dim", SCALAR),
+    "A": Binding("step", Shape("C", "N")), "Y": Binding("input", Shape("C", "N")),
+    "W": Binding("input", Shape("C", "D")), "X": Binding("input", Shape("D", "N")),
+    "Q": Binding("input", Shape("D", "D")), "s": Binding("input", SCALAR),
+    "b": Binding("input", Shape("C", 1)), "W1": Binding("input", Shape("C", "D")),
+    "x_in": Binding("input", Shape("D", 1)), "lam": Binding("input", SCALAR),
+}
+
+
+@pytest.mark.parametrize("text, latex", [
+    ("(A - Y) / N", r"\frac{A - Y}{N}"),
+    ("(A - Y) @ X.T / N", r"\frac{\left(A - Y\right) X^{\top}}{N}"),
+    ("W.T @ (A - Y)", r"W^{\top} \left(A - Y\right)"),
+    ("A * Y", r"A \odot Y"),
+    ("A / Y", r"A \oslash Y"),
+    ("2 * W", r"2 W"),
+    ("s * W", r"s W"),
+    ("A ** 2", r"A^{\circ 2}"),
+    ("s ** 2", r"s^{2}"),
+    ("-A", r"-A"),
+    ("-(A - Y)", r"-\left(A - Y\right)"),
+    ("A - (Y - A)", r"A - \left(Y - A\right)"),
+    ("(W @ X) * A", r"\left(W X\right) \odot A"),
+    ("(W @ X).T", r"\left(W X\right)^{\top}"),
+    ("inv(Q)", r"Q^{-1}"),
+    ("inv(Q).T", r"Q^{-\top}"),
+    ("sum(A)", r"\mathbf{1}^{\top} A \mathbf{1}"),
+    ("sum(A, axis=0)", r"\mathbf{1}^{\top} A"),
+    ("sum(A, axis=1)", r"A \mathbf{1}"),
+    ("A * (Y - sum(A * Y, axis=0))", r"A \odot \left(Y - \mathbf{1}^{\top} \left(A \odot Y\right)\right)"),
+    ("softmax(W @ X, axis=0)", r"\operatorname{softmax}_{\text{col}}\left(W X\right)"),
+    ("logsumexp(A, axis=1)", r"\operatorname{logsumexp}_{\text{row}}\left(A\right)"),
+    ("exp(A) + log(A)", r"\exp\left(A\right) + \log\left(A\right)"),
+    ("sigmoid(A) * tanh(A)", r"\sigma\left(A\right) \odot \tanh\left(A\right)"),
+    ("sqrt(A) + abs(A)", r"\sqrt{A} + \left|A\right|"),
+    ("trace(Q) + det(Q) + logdet(Q)",
+     r"\operatorname{tr}\left(Q\right) + \det\left(Q\right) + \log\det\left(Q\right)"),
+    ("ones_like(Q) + eye_like(Q).T @ X @ X.T", r"\mathbf{1} + I^{\top} X X^{\top}"),
+    ("W1 + 0.5 * W", r"W_{1} + 0.5 W"),
+    ("x_in * lam", r"x_{\mathrm{in}} \mathrm{lam}"),
+    ("b + A", r"b + A"),
+])
+def test_latex_of_small_expressions(text, latex):
+    assert LatexPrinter().doprint(parse(text, SCOPE)) == latex
+
+
+def test_names_from_the_problem_file_are_used():
+    printer = LatexPrinter({"lam": r"\lambda", "A": r"\hat{A}"})
+    assert printer.doprint(parse("lam * (A - Y)", SCOPE)) == r"\lambda \left(\hat{A} - Y\right)"
+
+
+@pytest.mark.parametrize("name, latex", [("W", "W"), ("W1", "W_{1}"), ("W_2", "W_{2}"),
+                                         ("x_in", r"x_{\mathrm{in}}"), ("loss", r"\mathrm{loss}"),
+                                         ("my_loss", r"\mathrm{my\_loss}")])
+def test_latex_names(name, latex):
+    assert latex_name(name) == latex
