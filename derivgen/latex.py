@@ -61,6 +61,8 @@ class LatexPrinter:
                 return 2
             if node.op == "div" and node.args[1].shape.is_scalar:
                 return _ATOM            # a fraction needs no brackets
+            if node.op in ("ones_like", "eye_like"):
+                return _ATOM            # printed as a single symbol
             return _PREC.get(node.op, 5)
         if isinstance(node, Const) and node.value < 0:
             return 3
