@@ -67,7 +67,8 @@ def derive(problem: Problem) -> Derivation:
     facts = facts_of(problem)
     back = backward(problem, Simplifier(facts))
     ew = Elementwise(problem, facts)
-    proofs = prove(problem, back, ew)
+    prover = Prover(problem, ew)
+    proofs = prove(problem, back, prover)
     check = problem.check
     formulas = {name: proofs[name].expr for name in problem.wrt}
     claims = {name: c.expr for name, c in problem.expect.items()}
@@ -79,7 +80,6 @@ def derive(problem: Problem) -> Derivation:
                             problem.dims, "")
     gradients = {name: GradientResult(name, problem.shape_of(name), proofs[name], numeric[name],
                                       _reasons(problem, back, name)) for name in problem.wrt}
-    prover = Prover(problem, ew)
     results = {name: ClaimResult(c, prover.equal(ew.evaluate(c.expr), proofs[name].elementwise),
                                  numeric["claim " + name]) for name, c in problem.expect.items()}
     derivation = Derivation(problem, back, ew, gradients, results)

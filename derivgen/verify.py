@@ -106,9 +106,9 @@ def _assumption_substitutions(problem: Problem, ew: Elementwise) -> dict[sp.Symb
     return subs
 
 
-def prove(problem: Problem, backward: Backward, ew: Elementwise) -> dict[str, Proof]:
+def prove(problem: Problem, backward: Backward, prover: Prover) -> dict[str, Proof]:
     """Prove each gradient of the backward pass, from ``of`` back to the inputs."""
-    prover = Prover(problem, ew)
+    ew = prover.ew
     path = on_path(problem)
     contributions: dict[str, list[sp.Matrix]] = {}
     proofs: dict[str, Proof] = {}
