@@ -1,0 +1,271 @@
+"""Every derivative rule of the operator registry, checked three ways.
+
+The cases are generated from :data:`derivgen.ops.OPS` alone: for each operator,
+argument and axis, the argument shapes are chosen from a small set of candidates
+(square, rectangular, every broadcasting pattern, a matrix product) by asking
+the operator's own shape rule which it accepts. A new operator therefore gets
+these tests without any edit here, and :func:`test_every_operator_is_covered`
+fails if it gets none.
+
+1. symbolic: the rule, evaluated entry by entry with sympy, equals the exact
+   contraction  C_kl = Σ_ij G_ij ∂out_ij/∂arg_kl  (where the rule is None, the
+   derivative must be zero almost everywhere: DiracDelta terms only);
+2. numeric: the rule equals central finite differences of sum(G ⊙ op(args));
+3. shapes: the rule's node has the argument's shape, and the numeric and
+   element-wise forms produce the shape the shape rule announces.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from derivgen.elementwise import sympy_value
+from derivgen.expr import Ref
+from derivgen.numeric import evaluate
+from derivgen.ops import OPS, Op, ShapeMismatch
+from derivgen.shapes import Shape
+
+# -- helpers: choosing shapes ------------------------------------------------------------
+
+SIZES = {"n": 3, "r": 2, "c": 3, "k": 2}
+SQUARE_ONLY_N = 2   # operators that only take square matrices (det, inv, ...) stay 2×2: fast
+
+SQ, RC = Shape("n", "n"), Shape("r", "c")
+CANDIDATES = {
+    1: [(SQ,), (RC,)],
+    2: [(SQ, SQ), (RC, RC),
+        (RC, Shape(1, 1)), (Shape(1, 1), RC),
+        (RC, Shape("r", 1)), (Shape("r", 1), RC),
+        (RC, Shape(1, "c")), (Shape(1, "c"), RC),
+        (Shape("r", "k"), Shape("k", "c"))],
+}
+AXES = {"none": [None], "optional": [None, 0, 1], "required": [0, 1]}
+ARG_NAMES = "ABCDEF"
+H = 1e-6
+RTOL = 1e-6
+
+# Rules (or forms) found wrong: (test, case id) -> reason, the test being "exact",
+# "numeric", "zero" or "shapes"; such cases are xfail(strict=True).
+KNOWN_WRONG: dict[tuple[str, str], str] = {}
+
+
+def candidates(arity: int) -> list[tuple[Shape, ...]]:
+    return CANDIDATES.get(arity, [(SQ,) * arity, (RC,) * arity])
+
+
+def accepts(op: Op, shapes: tuple[Shape, ...], axis: int | None) -> bool:
+    try:
+        op.shape(shapes, axis)
+    except ShapeMismatch:
+        return False
+    return True
+
+
+def fmt(shape: Shape) -> str:
+    return f"{shape.rows}x{shape.cols}"
+
+
+def domain(op: Op, i: int) -> str | None:
+    return op.domain[i] if i < len(op.domain) else None
+
+
+@dataclass(frozen=True)
+class Case:
+    op: str
+    arg: int                         # the argument differentiated
+    shapes: tuple[Shape, ...]
+    axis: int | None
+    n: int                           # size of the square dim "n"
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {**SIZES, "n": self.n}
+
+    @property
+    def id(self) -> str:
+        axis = "" if OPS[self.op].axis == "none" else f"-axis{self.axis}"
+        return f"{self.op}-arg{self.arg}-{','.join(map(fmt, self.shapes))}{axis}"
+
+    def refs(self) -> list[Ref]:
+        return [Ref(ARG_NAMES[i], "input", s) for i, s in enumerate(self.shapes)]
+
+    def rule_node(self):
+        """The rule applied to symbolic arguments, upstream G and output ans."""
+        op, args = OPS[self.op], self.refs()
+        out_shape = op.shape(self.shapes, self.axis)
+        g, ans = Ref("G", "grad", out_shape), Ref("ans", "step", out_shape)
+        return op.vjp[self.arg](g, ans, *args, axis=self.axis)
+
+
+def combinations(op: Op) -> list[tuple[tuple[Shape, ...], int | None]]:
+    return [(shapes, axis) for axis in AXES[op.axis] for shapes in candidates(op.arity)
+            if accepts(op, shapes, axis)]
+
+
+def square_only(op: Op) -> bool:
+    return all(s.is_square for shapes, _ in combinations(op) for s in shapes)
+
+
+def build_cases() -> tuple[list[Case], list[Case]]:
+    """(cases of arguments with a rule, cases of arguments whose rule is None)."""
+    with_rule, without = [], []
+    for name, op in OPS.items():
+        n = SQUARE_ONLY_N if square_only(op) else SIZES["n"]
+        for shapes, axis in combinations(op):
+            for i, rule in enumerate(op.vjp):
+                (without if rule is None else with_rule).append(Case(name, i, shapes, axis, n))
+    return with_rule, without
+
+
+RULE_CASES, ZERO_CASES = build_cases()
+
+
+def params(test: str, cases: list[Case]):
+    def marks(c: Case):
+        reason = KNOWN_WRONG.get((test, c.id))
+        return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    return [pytest.param(c, id=c.id, marks=marks(c)) for c in cases]
+
+
+# -- helpers: symbolic -----------------------------------------------------------------------
+
+def symbols(name: str, rows: int, cols: int, positive: bool = False) -> sp.Matrix:
+    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i + 1}{j + 1}", real=True,
+                                                        positive=positive or None))
+
+
+def symbolic_args(case: Case) -> list[sp.Matrix]:
+    op = OPS[case.op]
+    return [symbols(ARG_NAMES[i], *s.size(case.sizes), positive=domain(op, i) == "positive")
+            for i, s in enumerate(case.shapes)]
+
+
+def normalise(expr: sp.Expr) -> sp.Expr:
+    """Derivatives almost everywhere: drop DiracDelta, forget Heaviside's value at 0."""
+    expr = expr.replace(sp.DiracDelta, lambda *a: sp.Integer(0))
+    return expr.replace(sp.Heaviside, lambda x, *h: sp.Heaviside(x))
+
+
+def is_zero(expr: sp.Expr) -> bool:
+    expr = normalise(sp.sympify(expr))
+    for reduce in (lambda e: e, sp.expand, lambda e: sp.cancel(sp.together(e)), sp.simplify):
+        expr = reduce(expr)
+        if expr == 0:
+            return True
+    return False
+
+
+def contraction(out: sp.Matrix, g: sp.Matrix, wrt: sp.Matrix) -> sp.Matrix:
+    """C_kl = Σ_ij G_ij ∂out_ij/∂wrt_kl, differentiated exactly."""
+    return sp.Matrix(wrt.rows, wrt.cols, lambda k, l: sp.Add(*(
+        g[i, j] * out[i, j].diff(wrt[k, l]) for i in range(out.rows) for j in range(out.cols))))
+
+
+# -- helpers: numeric --------------------------------------------------------------------------
+
+def rng_for(case: Case) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(case.id.encode()))
+
+
+def sample(rng: np.random.Generator, rows: int, cols: int, dom: str | None) -> np.ndarray:
+    if dom == "positive":
+        return rng.uniform(0.5, 2.0, (rows, cols))
+    if dom == "positive_definite":
+        m = rng.standard_normal((rows, rows))
+        return m @ m.T / rows + np.eye(rows)
+    if dom == "well_conditioned":
+        return np.eye(rows) + 0.3 * rng.standard_normal((rows, rows))
+    return rng.standard_normal((rows, cols))
+
+
+def numeric_args(case: Case, rng: np.random.Generator) -> list[np.ndarray]:
+    op = OPS[case.op]
+    return [sample(rng, *s.size(case.sizes), domain(op, i)) for i, s in enumerate(case.shapes)]
+
+
+# -- the tests -------------------------------------------------------------------------------------
+
+def test_every_operator_is_covered():
+    covered = {c.op for c in RULE_CASES + ZERO_CASES}
+    missing = set(OPS) - covered
+    assert not missing, f"operators with no accepted candidate shapes, so no tests: {sorted(missing)}"
+    for name, op in OPS.items():
+        assert len(op.vjp) == op.arity, f"{name}: {len(op.vjp)} rules for {op.arity} arguments"
+        assert len(op.domain) in (0, op.arity), f"{name}: domain does not match the arity"
+        for i, rule in enumerate(op.vjp):
+            cases = ZERO_CASES if rule is None else RULE_CASES
+            assert any(c.op == name and c.arg == i for c in cases), (name, i)
+        for axis in AXES[op.axis]:
+            assert any(c.op == name and c.axis == axis for c in RULE_CASES + ZERO_CASES), (name, axis)
+
+
+@pytest.mark.parametrize("case", params("exact", RULE_CASES))
+def test_rule_matches_exact_derivative(case: Case):
+    op = OPS[case.op]
+    args = symbolic_args(case)
+    out = op.sympy(args, case.axis)
+    g = symbols("G", out.rows, out.cols)
+    env = {ARG_NAMES[i]: m for i, m in enumerate(args)} | {"G": g, "ans": out}
+    claimed = sympy_value(case.rule_node(), env, case.sizes)
+    exact = contraction(out, g, args[case.arg])
+    assert claimed.shape == exact.shape
+    for k in range(exact.rows):
+        for l in range(exact.cols):
+            assert is_zero(claimed[k, l] - exact[k, l]), (
+                f"entry ({k + 1},{l + 1}): rule gives {claimed[k, l]}, exact is {exact[k, l]}")
+
+
+@pytest.mark.parametrize("case", params("zero", ZERO_CASES))
+def test_zero_rule_means_zero_derivative_almost_everywhere(case: Case):
+    op = OPS[case.op]
+    args = symbolic_args(case)
+    out = op.sympy(args, case.axis)
+    for x in args[case.arg]:
+        for entry in out:
+            d = entry.diff(x)
+            assert is_zero(d), f"∂({entry})/∂{x} = {d} is not zero almost everywhere"
+
+
+@pytest.mark.parametrize("case", params("numeric", RULE_CASES))
+def test_rule_matches_finite_differences(case: Case):
+    op = OPS[case.op]
+    rng = rng_for(case)
+    args = numeric_args(case, rng)
+    out = op.numpy(args, case.axis)
+    g = rng.standard_normal(out.shape)
+    values = {ARG_NAMES[i]: a for i, a in enumerate(args)} | {"G": g, "ans": out}
+    claimed = evaluate(case.rule_node(), values, case.sizes)
+    x = args[case.arg]
+    assert claimed.shape == x.shape
+
+    def f(moved: np.ndarray) -> float:
+        return float(np.sum(g * op.numpy([moved if i == case.arg else a
+                                          for i, a in enumerate(args)], case.axis)))
+
+    differences = np.zeros_like(x)
+    for k, l in np.ndindex(*x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[k, l] += H
+        minus[k, l] -= H
+        differences[k, l] = (f(plus) - f(minus)) / (2 * H)
+    scale = max(np.abs(claimed).max(), np.abs(differences).max(), 1e-12)
+    error = np.abs(claimed - differences) / scale
+    k, l = np.unravel_index(np.argmax(error), error.shape)
+    assert error[k, l] < RTOL, (f"entry ({k + 1},{l + 1}): rule {claimed[k, l]}, "
+                                f"finite difference {differences[k, l]}")
+
+
+@pytest.mark.parametrize("case", params("shapes", RULE_CASES + ZERO_CASES))
+def test_shapes(case: Case):
+    op = OPS[case.op]
+    if op.vjp[case.arg] is not None:
+        assert case.rule_node().shape == case.shapes[case.arg]
+    expected = op.shape(case.shapes, case.axis).size(case.sizes)
+    args = numeric_args(case, rng_for(case))
+    assert op.numpy(args, case.axis).shape == expected
+    assert op.sympy(symbolic_args(case), case.axis).shape == expected
