@@ -23,7 +23,7 @@ from .latex import LatexPrinter
 from .numeric import Comparison, compare, evaluate, valid_point
 from .problem import Claim, Problem
 from .shapes import Shape
-from .simplify import Simplifier, facts_of
+from .simplify import Simplifier, facts_of, steps_of
 from .verify import Proof, Prover, prove
 
 
@@ -65,7 +65,7 @@ class Derivation:
 
 def derive(problem: Problem) -> Derivation:
     facts = facts_of(problem)
-    back = backward(problem, Simplifier(facts))
+    back = backward(problem, Simplifier(facts, steps_of(problem)))
     ew = Elementwise(problem, facts)
     prover = Prover(problem, ew)
     proofs = prove(problem, back, prover)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from .expr import Apply, Const, Node, Ref, make, names
 from .ops import OPS
 from .problem import Problem
-from .simplify import Simplifier, facts_of
+from .simplify import Simplifier, facts_of, steps_of
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def upstream_symbol(node: Node) -> Ref:
 
 
 def backward(problem: Problem, simplifier: Simplifier | None = None) -> Backward:
-    simplifier = simplifier or Simplifier(facts_of(problem))
+    simplifier = simplifier or Simplifier(facts_of(problem), steps_of(problem))
     path = on_path(problem)
     result = Backward()
     # each name's contributions so far, as (simplified, composed) pairs; ∂of/∂of = 1

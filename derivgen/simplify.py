@@ -35,6 +35,7 @@ from .shapes import SCALAR, Shape
 _SYMPY_FUNCTIONS = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt}
 _OPAQUE_FUNCTIONS = ("tanh", "sigmoid", "relu", "abs", "sin", "cos", "step", "sign")
 _AXIS_SUMS = {0: "probability_columns", 1: "probability_rows"}
+_ZERO_SUMS = {0: "centred_columns", 1: "centred_rows"}
 
 
 def facts_of(problem) -> dict[str, frozenset[str]]:
@@ -53,8 +54,35 @@ def facts_of(problem) -> dict[str, frozenset[str]]:
         if isinstance(expr, Ref):
             known[name] = known.get(expr.name, frozenset())
         elif isinstance(expr, Apply):
-            known[name] = OPS[expr.op].facts(expr.axis)
+            known[name] = OPS[expr.op].facts(expr.axis) | _centred(expr, problem.steps, known)
     return known
+
+
+def _centred(expr: Apply, steps, known) -> frozenset[str]:
+    """x - mean(x, axis=k) sums to zero along k, and so does such a matrix scaled
+    by a factor that is constant along k (one value per row for k = 1)."""
+    if expr.op == "sub":
+        x, m = expr.args
+        if isinstance(m, Ref) and m.name in steps:
+            m = steps[m.name].expr
+        if isinstance(m, Apply) and m.op == "mean" and m.axis is not None and m.args[0] == x:
+            return frozenset({_ZERO_SUMS[m.axis]})
+    if expr.op in ("mul", "div"):
+        facts = set()
+        for axis, fact in _ZERO_SUMS.items():
+            for i, (x, factor) in enumerate((expr.args, expr.args[::-1])):
+                if expr.op == "div" and i == 1:
+                    continue                     # only the numerator may carry the fact
+                flat = factor.shape.rows == 1 if axis == 0 else factor.shape.cols == 1
+                if isinstance(x, Ref) and fact in known.get(x.name, ()) and flat:
+                    facts.add(fact)
+        return frozenset(facts)
+    return frozenset()
+
+
+def steps_of(problem) -> dict[str, Node]:
+    """Each step's definition, for folding it back into the step's name."""
+    return {name: step.expr for name, step in problem.steps.items()}
 
 
 def describe(name: str, fact: str) -> str:
@@ -63,12 +91,17 @@ def describe(name: str, fact: str) -> str:
         "probability_columns": f"each column of {name} sums to 1",
         "probability_rows": f"each row of {name} sums to 1",
         "symmetric": f"{name} is symmetric",
+        "centred_columns": f"each column of {name} sums to 0",
+        "centred_rows": f"each row of {name} sums to 0",
     }[fact]
 
 
 class Simplifier:
-    def __init__(self, facts: Mapping[str, frozenset[str]]) -> None:
+    def __init__(self, facts: Mapping[str, frozenset[str]],
+                 steps: Mapping[str, Node] | None = None) -> None:
         self.facts = facts
+        self.steps = dict(steps or {})          # name -> definition, to fold back into names
+        self._step_patterns: list[tuple[sp.Expr, sp.Symbol]] | None = None
         self.symbol_of: dict[Node, sp.Symbol] = {}
         self.node_of: dict[sp.Symbol, Node] = {}
         self.reasons: list[str] = []
@@ -86,13 +119,21 @@ class Simplifier:
         outer_rank, self.rank = self.rank, {}
         expr = self.to_sympy(node)
         best = None
+        best_expr = None
         for candidate in self.candidates(expr):
             try:
                 form = tidy(fit(self.from_sympy(candidate), like))
             except Exception:       # a form whose shapes do not fit our broadcasting rules
                 continue
             if best is None or cost(form) < cost(best):
-                best = form
+                best, best_expr = form, candidate
+        if best_expr is not None:
+            try:
+                folded = tidy(fit(self.from_sympy(self.fold(best_expr)), like))
+                if cost(folded) < cost(best):
+                    best = folded
+            except Exception:
+                pass
         self.rank = outer_rank
         return best if best is not None else node
 
@@ -102,6 +143,30 @@ class Simplifier:
             forms += [sp.factor(expr), sp.expand(expr), sp.factor_terms(sp.expand(expr))]
         forms += [self.collect_products(f) for f in forms]
         return forms
+
+    def fold(self, expr: sp.Expr) -> sp.Expr:
+        """Write known things by their names: a step's definition as the step,
+        sum(x, axis) / (entries summed) as mean(x, axis)."""
+        for symbol in sorted(expr.free_symbols, key=sp.default_sort_key):
+            node = self.node_of.get(symbol)
+            if isinstance(node, Apply) and node.op == "sum" and node.axis is not None:
+                mean = make("mean", *node.args, axis=node.axis)
+                expr = expr.subs(symbol / self.to_sympy(count(node.args[0], node.axis)),
+                                 self.atom(mean))
+        for pattern, name in self.step_patterns():
+            if pattern.free_symbols <= expr.free_symbols:
+                expr = expr.subs(pattern, name)
+        return expr
+
+    def step_patterns(self) -> list[tuple[sp.Expr, sp.Symbol]]:
+        """Each step's definition in the algebra, latest step first."""
+        if self._step_patterns is None:
+            self._step_patterns = []            # while they are built, nothing is folded
+            saved, self.rank = self.rank, {}
+            patterns = [(self.to_sympy(node), self.atom(Ref(name, "step", node.shape)))
+                        for name, node in reversed(self.steps.items())]
+            self.rank, self._step_patterns = saved, patterns
+        return self._step_patterns
 
     def note(self, reason: str) -> None:
         if reason not in self.reasons:
@@ -195,26 +260,33 @@ class Simplifier:
         return scale * self.atom(make("matmul", a, b))
 
     def reduce(self, arg: Node, axis: int | None) -> sp.Expr:
-        """sum(arg, axis), distributed over the terms of arg."""
-        terms = sp.Add.make_args(sp.expand(self.to_sympy(arg)))
+        """sum(arg, axis), distributed over the terms of arg where that lets a known
+        sum replace a written one; otherwise the sum of arg, its constants outside."""
+        expr = self.fold(self.to_sympy(arg))
+        terms = sp.Add.make_args(sp.expand(expr))
         total, fired = sp.Integer(0), False
         for term in terms:
-            scalar, rest = self.split_scalar_expr(term)
+            scalar, rest = self.split_scalar_expr(term, along=axis)
             known = self.known_sum(rest, arg.shape, axis)
             fired |= known is not None
             total += scalar * (known if known is not None else
                                self.atom(make("sum", fit(self.from_sympy(rest), arg), axis=axis)))
         if fired:
             return total
-        scalar, rest = self.split_scalar(arg)
-        return scalar * self.atom(make("sum", rest, axis=axis))
+        scalar, rest = self.split_scalar_expr(sp.factor_terms(expr), along=axis)
+        return scalar * self.atom(make("sum", fit(self.from_sympy(rest), arg), axis=axis))
 
-    def split_scalar_expr(self, term: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
-        """A product as (its 1×1 factors, the rest)."""
+    def split_scalar_expr(self, term: sp.Expr, along: int | None = None) -> tuple[sp.Expr, sp.Expr]:
+        """A product as (its factors constant along ``along``, the rest): with no axis
+        the 1×1 factors; along the rows (axis 0) those with one row; along the columns,
+        those with one column. A sum along that axis leaves them as they are."""
+        def constant(s: sp.Symbol) -> bool:
+            shape = self.node_of[s].shape
+            return {None: shape.is_scalar, 0: shape.rows == 1, 1: shape.cols == 1}[along]
         scalar, rest = [], []
         for factor in sp.Mul.make_args(term):
             is_scalar = factor.is_number or all(
-                self.node_of[s].shape.is_scalar for s in factor.free_symbols if s in self.node_of)
+                constant(s) for s in factor.free_symbols if s in self.node_of)
             (scalar if is_scalar else rest).append(factor)
         return sp.Mul(*scalar), sp.Mul(*rest)
 
@@ -242,6 +314,10 @@ class Simplifier:
             return None
         facts = self.facts.get(node.name, frozenset()) if isinstance(node, Ref) else (
             OPS[node.op].facts(node.axis) if isinstance(node, Apply) else frozenset())
+        for along, fact in _ZERO_SUMS.items():
+            if fact in facts and axis in (along, None):
+                self.note(describe(node.name if isinstance(node, Ref) else _source(node), fact))
+                return sp.Integer(0)
         for along, fact in _AXIS_SUMS.items():
             if fact in facts and axis in (along, None):
                 self.note(describe(node.name if isinstance(node, Ref) else _source(node), fact))

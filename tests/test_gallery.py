@@ -65,9 +65,9 @@ def test_the_gallery_uses_every_operator():
 TEXTBOOK = [
     ("logistic_regression", "w", "X.T @ (p - y) / N"),
     ("logistic_regression", "b", "sum(p - y) / N"),
-    ("linear_regression", "b", "2 * sum(P - Y, axis=1) / N"),
+    ("linear_regression", "b", "2 * mean(P - Y, axis=1)"),
     ("two_layer_tanh", "W2", "Hd.T @ (A - Y) / N"),
-    ("two_layer_tanh", "b2", "sum(A - Y, axis=0) / N"),
+    ("two_layer_tanh", "b2", "mean(A - Y, axis=0)"),
     ("two_layer_tanh", "W1", "X.T @ (((A - Y) @ W2.T) * (1 - Hd ** 2)) / N"),
     ("relu_network", "W1", "((W2.T @ (P - Y)) * step(Z)) @ X.T"),
     ("dropout", "W", "(R * Mk * (1 - T ** 2)) @ X.T"),
@@ -78,6 +78,9 @@ TEXTBOOK = [
     ("attention", "S", "A * (R @ V.T - sum(A * (R @ V.T), axis=1))"),
     ("attention", "K", "Q @ (A * (R @ V.T - sum(A * (R @ V.T), axis=1))) / sqrt(d)"),
     ("layer_norm", "gamma", "sum(R * Xh, axis=0)"),
+    # rows of Xc, and so of Xh = Xc / sd, sum to 0; Xc / sd is written as the step Xh
+    ("layer_norm", "X", "(R * gamma - Xh * mean(R * gamma * Xh, axis=1) - mean(R * gamma, axis=1)) / sd"),
+    ("batch_norm", "X", "(R - Xh * mean(R * Xh, axis=0) - mean(R, axis=0)) / sqrt(var + eps)"),
     ("perceptron", "w", "X.T @ (sign(z) - y) / 2"),
     ("fourier_features", "beta", "Phi @ (P - y).T"),
     ("robust_trig", "c", "exp(a) * sum(sign(P - y) * cos(th))"),
