@@ -16,6 +16,12 @@ micrograd):
     contribution to that argument, as a matrix expression built from nodes,
     where ``g`` is the upstream gradient (shaped like ``ans``) and ``ans`` the
     operator's output. ``None`` means the derivative is zero almost everywhere;
+``index``
+    per argument, the local partial ∂out_ij/∂arg_kl in index notation, as a
+    sympy expression ``index(o, a, i, j, k, l, axis, n)`` over the indexed
+    output ``o`` and arguments ``a`` (Kronecker deltas, entries such as
+    ``o[i, j]``; ``n`` is the argument's (rows, cols)); written for arguments
+    of equal shape, broadcasting aside;
 ``domain``
     per argument, where the numeric checks sample an input used there directly;
 ``facts(axis)``
@@ -64,6 +70,7 @@ class Op:
     doc: str
     symbol: str | None = None   # how an operator (not a function) is written: '+', '@', '.T', ...
     axis: Literal["none", "optional", "required"] = "none"
+    index: tuple[Callable | None, ...] = ()
     domain: tuple[str | None, ...] = ()
     facts: Callable[[int | None], frozenset[str]] = lambda axis: frozenset()
 
@@ -206,14 +213,34 @@ def count(x, axis):
     return {None: rows * cols, 0: rows, 1: cols}[axis]
 
 
-def _elementwise_fn(name, sympy_f, numpy_f, rule, doc, domain=None, facts=frozenset()):
+# -- helpers for index formulas: ∂out_ij/∂arg_kl -------------------------------------------
+
+def delta(a, b):
+    return sp.KroneckerDelta(a, b)
+
+
+def diagonal(local):
+    """An element-wise operator's partial: δ_ik δ_jl times ``local(o_ij, a_ij, b_ij)``."""
+    def index(o, a, i, j, k, l, axis, n):
+        entries = [x[i, j] for x in a]
+        return delta(i, k) * delta(j, l) * local(o[i, j], *entries)
+    return index
+
+
+def inverse_of(base):
+    """The entries of a matrix's inverse, as an indexed name: (X^{-1})_{lk}."""
+    return sp.IndexedBase(f"{base.label}^{{-1}}")
+
+
+def _elementwise_fn(name, sympy_f, numpy_f, rule, doc, local, domain=None, facts=frozenset()):
     return Op(name, 1, same, lambda vs, axis: numpy_f(vs[0]), entrywise(sympy_f), (rule,), doc,
-              domain=(domain,), facts=lambda axis: facts)
+              index=(diagonal(local) if local else None,), domain=(domain,),
+              facts=lambda axis: facts)
 
 
-def _binary(name, symbol, numpy_f, sympy_f, rules, doc, domain=(None, None)):
+def _binary(name, symbol, numpy_f, sympy_f, rules, doc, locals_, domain=(None, None)):
     return Op(name, 2, elementwise, lambda vs, axis: numpy_f(*vs), entrywise2(sympy_f), rules,
-              doc, symbol=symbol, domain=domain)
+              doc, symbol=symbol, index=tuple(map(diagonal, locals_)), domain=domain)
 
 
 # -- the registry ----------------------------------------------------------------------
@@ -223,106 +250,127 @@ _ALL = [
     _binary("add", "+", lambda a, b: a + b, lambda a, b: a + b,
             (lambda g, ans, a, b, axis: unbroadcast(g, a),
              lambda g, ans, a, b, axis: unbroadcast(g, b)),
-            "element-wise sum, with broadcasting"),
+            "element-wise sum, with broadcasting", (lambda o, a, b: 1, lambda o, a, b: 1)),
     _binary("sub", "-", lambda a, b: a - b, lambda a, b: a - b,
             (lambda g, ans, a, b, axis: unbroadcast(g, a),
              lambda g, ans, a, b, axis: unbroadcast(-g, b)),
-            "element-wise difference, with broadcasting"),
+            "element-wise difference, with broadcasting", (lambda o, a, b: 1, lambda o, a, b: -1)),
     # d(a⊙b) = da⊙b + a⊙db
     _binary("mul", "*", lambda a, b: a * b, lambda a, b: a * b,
             (lambda g, ans, a, b, axis: unbroadcast(g * b, a),
              lambda g, ans, a, b, axis: unbroadcast(g * a, b)),
-            "element-wise (Hadamard) product, with broadcasting"),
+            "element-wise (Hadamard) product, with broadcasting",
+            (lambda o, a, b: b, lambda o, a, b: a)),
     # d(a⊘b) = da⊘b − a⊙db⊘b²
     _binary("div", "/", lambda a, b: a / b, lambda a, b: a / b,
             (lambda g, ans, a, b, axis: unbroadcast(g / b, a),
              lambda g, ans, a, b, axis: unbroadcast(-(g * a) / b ** 2, b)),
-            "element-wise quotient, with broadcasting"),
+            "element-wise quotient, with broadcasting",
+            (lambda o, a, b: 1 / b, lambda o, a, b: -a / b ** 2)),
     # d(a^b) = b⊙a^(b−1)⊙da + log(a)⊙a^b⊙db
     _binary("pow", "**", lambda a, b: a ** b, lambda a, b: a ** b,
             (lambda g, ans, a, b, axis: unbroadcast(g * b * a ** (b - 1), a),
              lambda g, ans, a, b, axis: unbroadcast(g * call("log", a) * ans, b)),
-            "element-wise power, with broadcasting", domain=("positive", None)),
+            "element-wise power, with broadcasting",
+            (lambda o, a, b: b * a ** (b - 1), lambda o, a, b: sp.log(a) * o),
+            domain=("positive", None)),
     # C = AB: dL/dA = G Bᵀ, dL/dB = Aᵀ G
     Op("matmul", 2, matmul_shape, lambda vs, axis: vs[0] @ vs[1], lambda ms, axis: ms[0] * ms[1],
        (lambda g, ans, a, b, axis: g @ b.T, lambda g, ans, a, b, axis: a.T @ g),
-       "matrix product", symbol="@"),
+       "matrix product", symbol="@",
+       index=(lambda o, a, i, j, k, l, axis, n: delta(i, k) * a[1][l, j],
+              lambda o, a, i, j, k, l, axis, n: a[0][i, k] * delta(j, l))),
     Op("neg", 1, same, lambda vs, axis: -vs[0], lambda ms, axis: -ms[0],
-       (lambda g, ans, x, axis: -g,), "negation", symbol="-"),
+       (lambda g, ans, x, axis: -g,), "negation", symbol="-",
+       index=(diagonal(lambda o, a: -1),)),
     Op("transpose", 1, lambda shapes, axis: shapes[0].T, lambda vs, axis: vs[0].T,
-       lambda ms, axis: ms[0].T, (lambda g, ans, x, axis: g.T,), "transpose", symbol=".T"),
+       lambda ms, axis: ms[0].T, (lambda g, ans, x, axis: g.T,), "transpose", symbol=".T",
+       index=(lambda o, a, i, j, k, l, axis, n: delta(i, l) * delta(j, k),)),
 
     # element-wise functions: dL/dx = G ⊙ f'(x), with f' written through the output where
     # that is the textbook form (e^x, σ(1−σ), 1−tanh²)
     _elementwise_fn("exp", lambda x: sp.exp(x), lambda v: np.exp(v), lambda g, ans, x, axis: g * ans,
-                    "e to the power of each entry", facts=frozenset({"positive"})),
+                    "e to the power of each entry", lambda o, x: o, facts=frozenset({"positive"})),
     _elementwise_fn("log", lambda x: sp.log(x), lambda v: np.log(v), lambda g, ans, x, axis: g / x,
-                    "natural logarithm of each entry", domain="positive"),
+                    "natural logarithm of each entry", lambda o, x: 1 / x, domain="positive"),
     _elementwise_fn("sqrt", lambda x: sp.sqrt(x), lambda v: np.sqrt(v),
-                    lambda g, ans, x, axis: g / (2 * ans), "square root of each entry",
+                    lambda g, ans, x, axis: g / (2 * ans), "square root of each entry", lambda o, x: 1 / (2 * o),
                     domain="positive"),
     _elementwise_fn("tanh", lambda x: sp.tanh(x), lambda v: np.tanh(v),
-                    lambda g, ans, x, axis: g * (1 - ans ** 2), "hyperbolic tangent of each entry"),
+                    lambda g, ans, x, axis: g * (1 - ans ** 2), "hyperbolic tangent of each entry", lambda o, x: 1 - o ** 2),
     _elementwise_fn("sigmoid", _sigmoid, lambda v: 1 / (1 + np.exp(-v)),
                     lambda g, ans, x, axis: g * ans * (1 - ans),
-                    "logistic function 1 / (1 + e^-x) of each entry",
+                    "logistic function 1 / (1 + e^-x) of each entry", lambda o, x: o * (1 - o),
                     facts=frozenset({"positive"})),
     _elementwise_fn("relu", lambda x: sp.Max(x, 0), lambda v: np.maximum(v, 0),
-                    lambda g, ans, x, axis: g * call("step", x), "max(x, 0) of each entry"),
+                    lambda g, ans, x, axis: g * call("step", x), "max(x, 0) of each entry", lambda o, x: sp.Heaviside(x)),
     _elementwise_fn("abs", lambda x: sp.Abs(x), lambda v: np.abs(v),
-                    lambda g, ans, x, axis: g * call("sign", x), "absolute value of each entry"),
+                    lambda g, ans, x, axis: g * call("sign", x), "absolute value of each entry", lambda o, x: sp.sign(x)),
     _elementwise_fn("sin", lambda x: sp.sin(x), lambda v: np.sin(v),
-                    lambda g, ans, x, axis: g * call("cos", x), "sine of each entry"),
+                    lambda g, ans, x, axis: g * call("cos", x), "sine of each entry", lambda o, x: sp.cos(x)),
     _elementwise_fn("cos", lambda x: sp.cos(x), lambda v: np.cos(v),
-                    lambda g, ans, x, axis: -(g * call("sin", x)), "cosine of each entry"),
+                    lambda g, ans, x, axis: -(g * call("sin", x)), "cosine of each entry", lambda o, x: -sp.sin(x)),
     # piecewise constant: the derivative is 0 wherever it exists
     _elementwise_fn("step", lambda x: sp.Heaviside(x, 0), lambda v: (v > 0).astype(float),
-                    None, "1 where the entry is > 0, 0 elsewhere"),
+                    None, "1 where the entry is > 0, 0 elsewhere", None),
     _elementwise_fn("sign", lambda x: sp.sign(x), lambda v: np.sign(v), None,
-                    "-1, 0 or 1: the sign of each entry"),
+                    "-1, 0 or 1: the sign of each entry", None),
 
     # reductions: every entry summed receives the gradient of its sum
     Op("sum", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.sum(v, **kw)),
        sympy_reduce(lambda xs: sp.Add.fromiter(xs)), (lambda g, ans, x, axis: spread(g, x),),
-       "sum of all entries, or of each column (axis=0) or row (axis=1)", axis="optional"),
+       "sum of all entries, or of each column (axis=0) or row (axis=1)", axis="optional",
+       index=(lambda o, a, i, j, k, l, axis, n: {None: 1, 0: delta(j, l), 1: delta(i, k)}[axis],)),
     Op("mean", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.mean(v, **kw)),
        sympy_reduce(lambda xs: sp.Add.fromiter(xs) / len(xs)),
        (lambda g, ans, x, axis: spread(g, x) / count(x, axis),),
-       "mean of all entries, or of each column (axis=0) or row (axis=1)", axis="optional"),
+       "mean of all entries, or of each column (axis=0) or row (axis=1)", axis="optional",
+       index=(lambda o, a, i, j, k, l, axis, n: {None: 1 / (n[0] * n[1]), 0: delta(j, l) / n[0],
+                                                 1: delta(i, k) / n[1]}[axis],)),
     # A = softmax(S): dL/dS = A ⊙ (G − 1ᵀ(A ⊙ G)) over each column (axis=0) or row (axis=1)
     Op("softmax", 1, same, numpy_softmax, sympy_softmax,
        (lambda g, ans, x, axis: ans * (g - call("sum", ans * g, axis=axis)),),
        "each column (axis=0) or row (axis=1) normalised: exp(a) / sum of exp", axis="required",
+       index=(lambda o, a, i, j, k, l, axis, n: (
+           delta(j, l) * o[i, j] * (delta(i, k) - o[k, j]) if axis == 0 else
+           delta(i, k) * o[i, j] * (delta(j, l) - o[i, l])),),
        facts=lambda axis: frozenset({"positive", ("probability_columns", "probability_rows")[axis]})),
     # l = log Σ exp(s): dl/ds = softmax(s)
     Op("logsumexp", 1, reduce_shape, numpy_logsumexp, sympy_reduce(_logsumexp),
        (lambda g, ans, x, axis: g * call("softmax", x, axis=axis),),
-       "log of the sum of exp over each column (axis=0) or row (axis=1)", axis="required"),
+       "log of the sum of exp over each column (axis=0) or row (axis=1)", axis="required",
+       index=(lambda o, a, i, j, k, l, axis, n: (delta(j, l) if axis == 0 else delta(i, k)) *
+              sp.exp(a[0][k, l] - o[i, j]),)),
 
     # square matrices: d tr(X) = tr(dX); d det(X) = det(X) tr(X⁻¹dX); d X⁻¹ = −X⁻¹ dX X⁻¹
     Op("trace", 1, square_to_scalar, lambda vs, axis: np.trace(vs[0]).reshape(1, 1),
        lambda ms, axis: sp.Matrix([[ms[0].trace()]]),
-       (lambda g, ans, x, axis: g * call("eye_like", x),), "sum of the diagonal of a square matrix"),
+       (lambda g, ans, x, axis: g * call("eye_like", x),), "sum of the diagonal of a square matrix",
+       index=(lambda o, a, i, j, k, l, axis, n: delta(k, l),)),
     Op("det", 1, square_to_scalar, lambda vs, axis: np.linalg.det(vs[0]).reshape(1, 1),
        lambda ms, axis: sp.Matrix([[ms[0].det(method="berkowitz")]]),
        (lambda g, ans, x, axis: g * ans * call("inv", x).T,), "determinant of a square matrix",
+       index=(lambda o, a, i, j, k, l, axis, n: o[i, j] * inverse_of(a[0])[l, k],),
        domain=("well_conditioned",)),
     Op("logdet", 1, square_to_scalar, numpy_logdet,
        lambda ms, axis: sp.Matrix([[sp.log(ms[0].det(method="berkowitz"))]]),
        (lambda g, ans, x, axis: g * call("inv", x).T,),
-       "log of the determinant of a square matrix", domain=("positive_definite",)),
+       "log of the determinant of a square matrix",
+       index=(lambda o, a, i, j, k, l, axis, n: inverse_of(a[0])[l, k],),
+       domain=("positive_definite",)),
     Op("inv", 1, square, lambda vs, axis: np.linalg.inv(vs[0]),
        lambda ms, axis: ms[0].inv(method="ADJ"),
        (lambda g, ans, x, axis: -(ans.T @ g @ ans.T),), "inverse of a square matrix",
+       index=(lambda o, a, i, j, k, l, axis, n: -o[i, k] * o[l, j],),
        domain=("well_conditioned",)),
 
     # constants shaped like their argument: what reductions and traces differentiate to
     Op("ones_like", 1, same, lambda vs, axis: np.ones_like(vs[0]),
        lambda ms, axis: sp.ones(ms[0].rows, ms[0].cols), (None,),
-       "a matrix of ones with the shape of its argument"),
+       "a matrix of ones with the shape of its argument", index=(None,)),
     Op("eye_like", 1, square, lambda vs, axis: np.eye(vs[0].shape[0]),
        lambda ms, axis: sp.eye(ms[0].rows), (None,),
-       "the identity matrix with the shape of its (square) argument"),
+       "the identity matrix with the shape of its (square) argument", index=(None,)),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _ALL}
