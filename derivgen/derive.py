@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .expr import Apply, Const, Node, Ref, make, names
+from .expr import Apply, Const, Node, Ref, chain, names
 from .ops import OPS
 from .problem import Problem
 from .simplify import Simplifier, facts_of, steps_of
@@ -67,8 +67,8 @@ def backward(problem: Problem, simplifier: Simplifier | None = None) -> Backward
 
     def gradient(name: str, like: Ref) -> Gradient:
         parts = pending.get(name, [])
-        simplified_sum = _sum([p[0] for p in parts])
-        composed = _sum([p[1] for p in parts])
+        simplified_sum = chain("add", [p[0] for p in parts])
+        composed = chain("add", [p[1] for p in parts])
         simplified, reasons = simplifier.rewrite(simplified_sum, like)
         grad = Gradient(name, simplified, composed, reasons, tuple(p[0] for p in parts))
         result.gradients[name] = grad
@@ -100,13 +100,6 @@ def backward(problem: Problem, simplifier: Simplifier | None = None) -> Backward
         if name in problem.inputs:
             gradient(name, Ref(name, "input", problem.inputs[name].shape))
     return result
-
-
-def _sum(parts: list[Node]) -> Node:
-    total = parts[0]
-    for p in parts[1:]:
-        total = make("add", total, p)
-    return total
 
 
 def on_path(problem: Problem) -> set[str]:

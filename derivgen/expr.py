@@ -78,6 +78,14 @@ def make(op: str, *args: "Node | int | float", axis: int | None = None) -> Apply
     return Apply(op, nodes, OPS[op].shape(tuple(n.shape for n in nodes), axis), axis)
 
 
+def chain(op: str, nodes: list[Node]) -> Node:
+    """``nodes`` combined left to right by a binary operator: a + b + c, A @ B @ C."""
+    out = nodes[0]
+    for node in nodes[1:]:
+        out = make(op, out, node)
+    return out
+
+
 def dim_node(dim: str | int) -> Node:
     """A dimension as a number in an expression: a dim's name, or a literal size."""
     return Ref(dim, "dim", SCALAR) if isinstance(dim, str) else Const(dim)

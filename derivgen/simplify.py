@@ -27,7 +27,7 @@ from collections.abc import Mapping
 
 import sympy as sp
 
-from .expr import Apply, Const, Node, Ref, dim_node, make, walk
+from .expr import Apply, Const, Node, Ref, chain, dim_node, make, walk
 from .ops import OPS, count
 from .shapes import SCALAR, Shape
 
@@ -393,8 +393,8 @@ class Simplifier:
         num_nodes = num_nodes or [Const(1)]
         if coeff < 0:
             num_nodes[0] = make("neg", num_nodes[0])
-        out = _product(num_nodes)
-        return make("div", out, _product(den_nodes)) if den_nodes else out
+        out = chain("mul", num_nodes)
+        return make("div", out, chain("mul", den_nodes)) if den_nodes else out
 
     def order(self, expr: sp.Expr) -> tuple:
         """Sort key: positive terms first, then by where their first atom stood in the
@@ -418,13 +418,6 @@ def _number(value: sp.Number) -> Node:
 def _source(node: Node) -> str:
     from .expr import to_source
     return to_source(node)
-
-
-def _product(nodes: list[Node]) -> Node:
-    out = nodes[0]
-    for n in nodes[1:]:
-        out = make("mul", out, n)
-    return out
 
 
 def fit(node: Node, like: Node) -> Node:
@@ -451,8 +444,8 @@ def tidy(node: Node) -> Node:
     if node.op == "matmul":           # flatten the whole chain before tidying its factors
         factors = [tidy(f) for f in _chain(node)]
         if all(_is_transpose(f) for f in factors):
-            return make("transpose", _left_chain([f.args[0] for f in reversed(factors)]))
-        return _left_chain(factors)
+            return make("transpose", chain("matmul", [f.args[0] for f in reversed(factors)]))
+        return chain("matmul", factors)
     node = Apply(node.op, tuple(tidy(a) for a in node.args), node.shape, node.axis)
     if node.op in ("add", "sub", "mul", "div"):
         matrices = [a for a in node.args if not a.shape.is_scalar]
@@ -464,13 +457,6 @@ def tidy(node: Node) -> Node:
 
 def _is_transpose(node: Node) -> bool:
     return isinstance(node, Apply) and node.op == "transpose"
-
-
-def _left_chain(factors: list[Node]) -> Node:
-    chain = factors[0]
-    for f in factors[1:]:
-        chain = make("matmul", chain, f)
-    return chain
 
 
 def _chain(node: Node) -> list[Node]:
