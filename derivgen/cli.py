@@ -19,6 +19,10 @@ from .errors import DerivgenError, VerificationError
 EXIT_OK, EXIT_VERIFICATION, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def exit_code(error: DerivgenError) -> int:
     return EXIT_VERIFICATION if isinstance(error, VerificationError) else EXIT_BAD_INPUT
 
@@ -69,8 +73,8 @@ def build(paths: tuple[Path, ...], out: Path, debug: bool) -> None:
             continue
         d = outcome.derivation
         forms = sum(g.matrix_form for g in d.gradients.values())
-        claims = f", {len(d.claims)} [expect] claim(s) confirmed" if d.claims else ""
+        claims = f", {plural(len(d.claims), '[expect] claim')} confirmed" if d.claims else ""
         written = ", ".join(map(str, outcome.written))
-        click.echo(f"{outcome.path}: {forms} of {len(d.gradients)} gradient(s) in matrix form, "
-                   f"all verified{claims} -> {written}")
+        click.echo(f"{outcome.path}: {forms} of {plural(len(d.gradients), 'gradient')} in matrix "
+                   f"form, all verified{claims} -> {written}")
     sys.exit(status)

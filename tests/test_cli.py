@@ -21,8 +21,8 @@ def test_help_of_every_command(cli):
 def test_build_derives_softmax_and_writes_its_json(cli, tmp_path):
     result = cli("build", ROOT / "problems" / "softmax.toml", "-o", "out")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == (f"{ROOT / 'problems' / 'softmax.toml'}: 3 of 3 gradient(s) in matrix "
-                             "form, all verified, 1 [expect] claim(s) confirmed -> out/softmax.json\n")
+    assert result.stdout == (f"{ROOT / 'problems' / 'softmax.toml'}: 3 of 3 gradients in matrix "
+                             "form, all verified, 1 [expect] claim confirmed -> out/softmax.json\n")
     assert result.stderr == ""
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["softmax.json"]
 
