@@ -250,6 +250,7 @@ class Simplifier:
             a, b = make("transpose", a), make("transpose", b)
         ca, a = self.split_scalar(a)
         cb, b = self.split_scalar(b)
+        a, b = self.as_transpose_if_shorter(a), self.as_transpose_if_shorter(b)
         scale = ca * cb
         if isinstance(a, Apply) and a.op == "eye_like":
             return scale * self.to_sympy(b)
@@ -258,6 +259,14 @@ class Simplifier:
         if a.shape.is_scalar or b.shape.is_scalar:      # (1×1)(1×n) or (n×1)(1×1)
             return scale * self.to_sympy(a) * self.to_sympy(b)
         return scale * self.atom(make("matmul", a, b))
+
+    def as_transpose_if_shorter(self, node: Node) -> Node:
+        """``node`` or ``(node.T simplified).T``, whichever reads shorter: K @ dSᵀ
+        rather than K @ (a transpose pushed into every leaf of dS)."""
+        if node.shape.is_scalar or not any(_is_transpose(n) for n in walk(node)):
+            return node
+        flipped = tidy(make("transpose", self.simplify(make("transpose", node))))
+        return flipped if cost(flipped) < cost(node) else node
 
     def reduce(self, arg: Node, axis: int | None) -> sp.Expr:
         """sum(arg, axis), distributed over the terms of arg where that lets a known
@@ -444,7 +453,8 @@ def tidy(node: Node) -> Node:
     if node.op == "matmul":           # flatten the whole chain before tidying its factors
         factors = [tidy(f) for f in _chain(node)]
         if all(_is_transpose(f) for f in factors):
-            return make("transpose", chain("matmul", [f.args[0] for f in reversed(factors)]))
+            # the untransposed factors may be products themselves: flatten them too
+            return make("transpose", tidy(chain("matmul", [f.args[0] for f in reversed(factors)])))
         return chain("matmul", factors)
     node = Apply(node.op, tuple(tidy(a) for a in node.args), node.shape, node.axis)
     if node.op in ("add", "sub", "mul", "div"):

@@ -77,6 +77,7 @@ TEXTBOOK = [
     ("attention", "V", "A.T @ R"),
     ("attention", "S", "A * (R @ V.T - sum(A * (R @ V.T), axis=1))"),
     ("attention", "K", "Q @ (A * (R @ V.T - sum(A * (R @ V.T), axis=1))) / sqrt(d)"),
+    ("attention", "Q", "K @ (A * (R @ V.T - sum(A * (R @ V.T), axis=1))).T / sqrt(d)"),
     ("layer_norm", "gamma", "sum(R * Xh, axis=0)"),
     # rows of Xc, and so of Xh = Xc / sd, sum to 0; Xc / sd is written as the step Xh
     ("layer_norm", "X", "(R * gamma - Xh * mean(R * gamma * Xh, axis=1) - mean(R * gamma, axis=1)) / sd"),
