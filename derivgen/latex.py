@@ -15,14 +15,10 @@ import re
 from collections.abc import Mapping
 
 from .expr import Apply, Const, Node, Ref, mixes_products
+from .ops import OPS
 
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
 _ATOM = 6
-_NAMED = {"exp": r"\exp", "log": r"\log", "tanh": r"\tanh", "sin": r"\sin", "cos": r"\cos",
-          "sigmoid": r"\sigma", "relu": r"\operatorname{relu}", "step": r"\operatorname{step}",
-          "sign": r"\operatorname{sign}", "trace": r"\operatorname{tr}", "det": r"\det",
-          "logdet": r"\log\det", "mean": r"\operatorname{mean}",
-          "softmax": r"\operatorname{softmax}", "logsumexp": r"\operatorname{logsumexp}"}
 _AXIS = {0: r"\text{col}", 1: r"\text{row}"}
 
 
@@ -79,7 +75,7 @@ class LatexPrinter:
         return self.names.get(node.name) or latex_name(node.name)
 
     def _print_Apply(self, node: Apply) -> str:
-        return getattr(self, f"_print_{node.op}")(node)
+        return getattr(self, f"_print_{node.op}", self._print_function)(node)
 
     # -- operators ---------------------------------------------------------------------
     def _binary(self, node: Apply, symbol: str) -> str:
@@ -144,16 +140,12 @@ class LatexPrinter:
     def _print_eye_like(self, node):
         return "I"
 
-    def _function(self, node):
-        name = _NAMED[node.op]
+    def _print_function(self, node):
+        """A function without a layout of its own: its registry name, bracketed argument."""
+        name = OPS[node.op].latex
         if node.axis is not None:
             name += f"_{{{_AXIS[node.axis]}}}"
         return f"{name}\\left({self._print(node.args[0])}\\right)"
-
-    _print_exp = _print_log = _print_tanh = _print_sin = _print_cos = _function
-    _print_sigmoid = _print_relu = _print_step = _print_sign = _function
-    _print_trace = _print_det = _print_logdet = _print_mean = _function
-    _print_softmax = _print_logsumexp = _function
 
 
 def _scalar_product(node: Apply) -> bool:

@@ -22,6 +22,10 @@ micrograd):
     output ``o`` and arguments ``a`` (Kronecker deltas, entries such as
     ``o[i, j]``; ``n`` is the argument's (rows, cols)); written for arguments
     of equal shape, broadcasting aside;
+``latex``
+    how a function's name is typeset (``\\operatorname{softmax}``); the printer
+    (:mod:`derivgen.latex`) writes it before its bracketed argument, unless it
+    has a layout of its own for the operator (fractions, ``X^{-1}``, ``|x|``, ...);
 ``domain``
     per argument, where the numeric checks sample an input used there directly;
 ``facts(axis)``
@@ -71,6 +75,7 @@ class Op:
     symbol: str | None = None   # how an operator (not a function) is written: '+', '@', '.T', ...
     axis: Literal["none", "optional", "required"] = "none"
     index: tuple[Callable | None, ...] = ()
+    latex: str | None = None
     domain: tuple[str | None, ...] = ()
     facts: Callable[[int | None], frozenset[str]] = lambda axis: frozenset()
 
@@ -232,9 +237,10 @@ def inverse_of(base):
     return sp.IndexedBase(f"{base.label}^{{-1}}")
 
 
-def _elementwise_fn(name, sympy_f, numpy_f, rule, doc, local, domain=None, facts=frozenset()):
-    return Op(name, 1, same, lambda vs, axis: numpy_f(vs[0]), entrywise(sympy_f), (rule,), doc,
-              index=(diagonal(local) if local else None,), domain=(domain,),
+def _elementwise_fn(name, doc, latex, *, sympy, numpy, rule, local, domain=None,
+                    facts=frozenset()):
+    return Op(name, 1, same, lambda vs, axis: numpy(vs[0]), entrywise(sympy), (rule,), doc,
+              index=(diagonal(local) if local else None,), latex=latex, domain=(domain,),
               facts=lambda axis: facts)
 
 
@@ -289,32 +295,45 @@ _ALL = [
 
     # element-wise functions: dL/dx = G ⊙ f'(x), with f' written through the output where
     # that is the textbook form (e^x, σ(1−σ), 1−tanh²)
-    _elementwise_fn("exp", lambda x: sp.exp(x), lambda v: np.exp(v), lambda g, ans, x, axis: g * ans,
-                    "e to the power of each entry", lambda o, x: o, facts=frozenset({"positive"})),
-    _elementwise_fn("log", lambda x: sp.log(x), lambda v: np.log(v), lambda g, ans, x, axis: g / x,
-                    "natural logarithm of each entry", lambda o, x: 1 / x, domain="positive"),
-    _elementwise_fn("sqrt", lambda x: sp.sqrt(x), lambda v: np.sqrt(v),
-                    lambda g, ans, x, axis: g / (2 * ans), "square root of each entry", lambda o, x: 1 / (2 * o),
-                    domain="positive"),
-    _elementwise_fn("tanh", lambda x: sp.tanh(x), lambda v: np.tanh(v),
-                    lambda g, ans, x, axis: g * (1 - ans ** 2), "hyperbolic tangent of each entry", lambda o, x: 1 - o ** 2),
-    _elementwise_fn("sigmoid", _sigmoid, lambda v: 1 / (1 + np.exp(-v)),
-                    lambda g, ans, x, axis: g * ans * (1 - ans),
-                    "logistic function 1 / (1 + e^-x) of each entry", lambda o, x: o * (1 - o),
+    _elementwise_fn("exp", "e to the power of each entry", r"\exp",
+                    sympy=lambda x: sp.exp(x), numpy=lambda v: np.exp(v),
+                    rule=lambda g, ans, x, axis: g * ans, local=lambda o, x: o,
                     facts=frozenset({"positive"})),
-    _elementwise_fn("relu", lambda x: sp.Max(x, 0), lambda v: np.maximum(v, 0),
-                    lambda g, ans, x, axis: g * call("step", x), "max(x, 0) of each entry", lambda o, x: sp.Heaviside(x)),
-    _elementwise_fn("abs", lambda x: sp.Abs(x), lambda v: np.abs(v),
-                    lambda g, ans, x, axis: g * call("sign", x), "absolute value of each entry", lambda o, x: sp.sign(x)),
-    _elementwise_fn("sin", lambda x: sp.sin(x), lambda v: np.sin(v),
-                    lambda g, ans, x, axis: g * call("cos", x), "sine of each entry", lambda o, x: sp.cos(x)),
-    _elementwise_fn("cos", lambda x: sp.cos(x), lambda v: np.cos(v),
-                    lambda g, ans, x, axis: -(g * call("sin", x)), "cosine of each entry", lambda o, x: -sp.sin(x)),
+    _elementwise_fn("log", "natural logarithm of each entry", r"\log",
+                    sympy=lambda x: sp.log(x), numpy=lambda v: np.log(v),
+                    rule=lambda g, ans, x, axis: g / x, local=lambda o, x: 1 / x,
+                    domain="positive"),
+    _elementwise_fn("sqrt", "square root of each entry", None,       # the printer draws √
+                    sympy=lambda x: sp.sqrt(x), numpy=lambda v: np.sqrt(v),
+                    rule=lambda g, ans, x, axis: g / (2 * ans), local=lambda o, x: 1 / (2 * o),
+                    domain="positive"),
+    _elementwise_fn("tanh", "hyperbolic tangent of each entry", r"\tanh",
+                    sympy=lambda x: sp.tanh(x), numpy=lambda v: np.tanh(v),
+                    rule=lambda g, ans, x, axis: g * (1 - ans ** 2), local=lambda o, x: 1 - o ** 2),
+    _elementwise_fn("sigmoid", "logistic function 1 / (1 + e^-x) of each entry", r"\sigma",
+                    sympy=_sigmoid, numpy=lambda v: 1 / (1 + np.exp(-v)),
+                    rule=lambda g, ans, x, axis: g * ans * (1 - ans),
+                    local=lambda o, x: o * (1 - o), facts=frozenset({"positive"})),
+    _elementwise_fn("relu", "max(x, 0) of each entry", r"\operatorname{relu}",
+                    sympy=lambda x: sp.Max(x, 0), numpy=lambda v: np.maximum(v, 0),
+                    rule=lambda g, ans, x, axis: g * call("step", x),
+                    local=lambda o, x: sp.Heaviside(x)),
+    _elementwise_fn("abs", "absolute value of each entry", None,     # the printer draws |x|
+                    sympy=lambda x: sp.Abs(x), numpy=lambda v: np.abs(v),
+                    rule=lambda g, ans, x, axis: g * call("sign", x), local=lambda o, x: sp.sign(x)),
+    _elementwise_fn("sin", "sine of each entry", r"\sin",
+                    sympy=lambda x: sp.sin(x), numpy=lambda v: np.sin(v),
+                    rule=lambda g, ans, x, axis: g * call("cos", x), local=lambda o, x: sp.cos(x)),
+    _elementwise_fn("cos", "cosine of each entry", r"\cos",
+                    sympy=lambda x: sp.cos(x), numpy=lambda v: np.cos(v),
+                    rule=lambda g, ans, x, axis: -(g * call("sin", x)),
+                    local=lambda o, x: -sp.sin(x)),
     # piecewise constant: the derivative is 0 wherever it exists
-    _elementwise_fn("step", lambda x: sp.Heaviside(x, 0), lambda v: (v > 0).astype(float),
-                    None, "1 where the entry is > 0, 0 elsewhere", None),
-    _elementwise_fn("sign", lambda x: sp.sign(x), lambda v: np.sign(v), None,
-                    "-1, 0 or 1: the sign of each entry", None),
+    _elementwise_fn("step", "1 where the entry is > 0, 0 elsewhere", r"\operatorname{step}",
+                    sympy=lambda x: sp.Heaviside(x, 0), numpy=lambda v: (v > 0).astype(float),
+                    rule=None, local=None),
+    _elementwise_fn("sign", "-1, 0 or 1: the sign of each entry", r"\operatorname{sign}",
+                    sympy=lambda x: sp.sign(x), numpy=lambda v: np.sign(v), rule=None, local=None),
 
     # reductions: every entry summed receives the gradient of its sum
     Op("sum", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.sum(v, **kw)),
@@ -325,12 +344,14 @@ _ALL = [
        sympy_reduce(lambda xs: sp.Add.fromiter(xs) / len(xs)),
        (lambda g, ans, x, axis: spread(g, x) / count(x, axis),),
        "mean of all entries, or of each column (axis=0) or row (axis=1)", axis="optional",
+       latex=r"\operatorname{mean}",
        index=(lambda o, a, i, j, k, l, axis, n: {None: 1 / (n[0] * n[1]), 0: delta(j, l) / n[0],
                                                  1: delta(i, k) / n[1]}[axis],)),
     # A = softmax(S): dL/dS = A ⊙ (G − 1ᵀ(A ⊙ G)) over each column (axis=0) or row (axis=1)
     Op("softmax", 1, same, numpy_softmax, sympy_softmax,
        (lambda g, ans, x, axis: ans * (g - call("sum", ans * g, axis=axis)),),
        "each column (axis=0) or row (axis=1) normalised: exp(a) / sum of exp", axis="required",
+       latex=r"\operatorname{softmax}",
        index=(lambda o, a, i, j, k, l, axis, n: (
            delta(j, l) * o[i, j] * (delta(i, k) - o[k, j]) if axis == 0 else
            delta(i, k) * o[i, j] * (delta(j, l) - o[i, l])),),
@@ -339,6 +360,7 @@ _ALL = [
     Op("logsumexp", 1, reduce_shape, numpy_logsumexp, sympy_reduce(_logsumexp),
        (lambda g, ans, x, axis: g * call("softmax", x, axis=axis),),
        "log of the sum of exp over each column (axis=0) or row (axis=1)", axis="required",
+       latex=r"\operatorname{logsumexp}",
        index=(lambda o, a, i, j, k, l, axis, n: (delta(j, l) if axis == 0 else delta(i, k)) *
               sp.exp(a[0][k, l] - o[i, j]),)),
 
@@ -346,16 +368,18 @@ _ALL = [
     Op("trace", 1, square_to_scalar, lambda vs, axis: np.trace(vs[0]).reshape(1, 1),
        lambda ms, axis: sp.Matrix([[ms[0].trace()]]),
        (lambda g, ans, x, axis: g * call("eye_like", x),), "sum of the diagonal of a square matrix",
+       latex=r"\operatorname{tr}",
        index=(lambda o, a, i, j, k, l, axis, n: delta(k, l),)),
     Op("det", 1, square_to_scalar, lambda vs, axis: np.linalg.det(vs[0]).reshape(1, 1),
        lambda ms, axis: sp.Matrix([[ms[0].det(method="berkowitz")]]),
        (lambda g, ans, x, axis: g * ans * call("inv", x).T,), "determinant of a square matrix",
+       latex=r"\det",
        index=(lambda o, a, i, j, k, l, axis, n: o[i, j] * inverse_of(a[0])[l, k],),
        domain=("well_conditioned",)),
     Op("logdet", 1, square_to_scalar, numpy_logdet,
        lambda ms, axis: sp.Matrix([[sp.log(ms[0].det(method="berkowitz"))]]),
        (lambda g, ans, x, axis: g * call("inv", x).T,),
-       "log of the determinant of a square matrix",
+       "log of the determinant of a square matrix", latex=r"\log\det",
        index=(lambda o, a, i, j, k, l, axis, n: inverse_of(a[0])[l, k],),
        domain=("positive_definite",)),
     Op("inv", 1, square, lambda vs, axis: np.linalg.inv(vs[0]),
