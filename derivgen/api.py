@@ -49,10 +49,40 @@ def find_problems(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def build(paths: Iterable[str | Path], out_dir: str | Path = "output") -> list[Outcome]:
-    """Derive every problem under ``paths`` and write ``NAME.json`` into ``out_dir``."""
+FORMATS = ("md", "tex", "json", "pdf")
+DEFAULT_FORMATS = ("md", "tex", "json")
+
+
+def render_outputs(derivation, formats=DEFAULT_FORMATS, templates=None) -> dict[str, str | bytes]:
+    """The contents of each requested output, by file suffix."""
     from .derivation import as_json
-    paths, out_dir = list(paths), Path(out_dir)
+    from .render import pdf, render
+    from .report import context
+    outputs: dict[str, str | bytes] = {}
+    if {"md", "tex", "pdf"} & set(formats):
+        ctx = context(derivation)
+        if "md" in formats:
+            outputs["md"] = render(ctx, "md", templates)
+        if "tex" in formats or "pdf" in formats:
+            tex = render(ctx, "tex", templates)
+            if "tex" in formats:
+                outputs["tex"] = tex
+            if "pdf" in formats:
+                outputs["pdf"] = pdf(tex, derivation.problem.name)
+    if "json" in formats:
+        outputs["json"] = json.dumps(as_json(derivation), indent=2, ensure_ascii=False) + "\n"
+    return outputs
+
+
+def build(paths: Iterable[str | Path], out_dir: str | Path = "output",
+          formats: Iterable[str] = DEFAULT_FORMATS,
+          templates: str | Path | None = None) -> list[Outcome]:
+    """Derive every problem under ``paths`` and write its outputs into ``out_dir``.
+
+    Every output of a problem is produced before any is written, so a problem
+    that fails leaves nothing new behind.
+    """
+    paths, out_dir, formats = list(paths), Path(out_dir), tuple(formats)
     outcomes = []
     for path in map(Path, paths):
         if path.is_dir() and not any(path.glob("*.toml")):
@@ -61,22 +91,28 @@ def build(paths: Iterable[str | Path], out_dir: str | Path = "output") -> list[O
     for path in find_problems(paths):
         try:
             derivation = derive_file(path)
+            outputs = render_outputs(derivation, formats, templates)
         except DerivgenError as error:
             outcomes.append(Outcome(path, error=error))
             continue
-        target = out_dir / f"{path.stem}.json"
-        write_atomically(target, json.dumps(as_json(derivation), indent=2, ensure_ascii=False) + "\n")
-        outcomes.append(Outcome(path, derivation, written=(target,)))
+        written = []
+        for suffix in FORMATS:
+            if suffix in outputs:
+                target = out_dir / f"{path.stem}.{suffix}"
+                write_atomically(target, outputs[suffix])
+                written.append(target)
+        outcomes.append(Outcome(path, derivation, written=tuple(written)))
     return outcomes
 
 
-def write_atomically(target: Path, text: str) -> None:
+def write_atomically(target: Path, content: str | bytes) -> None:
     """Write to a temporary file beside ``target``, then rename it into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.chmod(tmp, 0o644)                # mkstemp makes it private; outputs are for reading
         os.replace(tmp, target)
     except BaseException:

@@ -38,6 +38,15 @@ def report(error: BaseException, debug: bool) -> None:
                    "(run with --debug for the traceback, and please report it)", err=True)
 
 
+def parse_formats(value: str) -> tuple[str, ...]:
+    formats = tuple(f.strip() for f in value.split(",") if f.strip())
+    unknown = [f for f in formats if f not in api.FORMATS]
+    if unknown or not formats:
+        raise click.BadParameter(f"unknown format {', '.join(unknown) or '(none)'}; choose from "
+                                 + ", ".join(api.FORMATS))
+    return formats
+
+
 debug_option = click.option("--debug", is_flag=True,
                             help="Show Python tracebacks (for reporting bugs in derivgen).")
 
@@ -57,11 +66,17 @@ def main() -> None:
 @click.option("-o", "--output", "out", default="output", show_default=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the generated files.")
+@click.option("-f", "--format", "formats", default=",".join(api.DEFAULT_FORMATS),
+              show_default=True, callback=lambda ctx, param, value: parse_formats(value),
+              help="Comma-separated outputs: " + ", ".join(api.FORMATS) + ".")
+@click.option("--templates", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Folder of templates searched before the project's and derivgen's own.")
 @debug_option
-def build(paths: tuple[Path, ...], out: Path, debug: bool) -> None:
+def build(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], templates: Path | None,
+          debug: bool) -> None:
     """Derive, verify and write the gradients of problem files (FILE, or FOLDER of *.toml)."""
     try:
-        outcomes = api.build(paths, out)
+        outcomes = api.build(paths, out, formats, templates)
     except Exception as error:           # a bug, not the user's input
         report(error, debug)
         sys.exit(EXIT_INTERNAL)

@@ -28,6 +28,7 @@ class Rule:
     """One derivative rule applied: the gradient flowing from ``output`` to ``target``."""
     step: str                 # the step whose expression holds the operator
     op: str
+    node: Apply               # the operator's node in the step's expression
     arg: int                  # which argument of the operator
     output: Node              # the operator's node (the step itself at a step's root)
     target: Node              # the argument the gradient flows to
@@ -87,7 +88,8 @@ def backward(problem: Problem, simplifier: Simplifier | None = None) -> Backward
                 continue
             local = rule(upstream_symbol(ans), ans, *node.args, axis=node.axis)
             contribution, reasons = simplifier.rewrite(rule(g, ans, *node.args, axis=node.axis), arg)
-            result.rules.append(Rule(step, node.op, i, ans, arg, g, local, contribution, reasons))
+            result.rules.append(Rule(step, node.op, node, i, ans, arg, g, local, contribution,
+                                     reasons))
             flow(arg, contribution, rule(raw, ans, *node.args, axis=node.axis), step, arg)
 
     for step in reversed(problem.steps.values()):

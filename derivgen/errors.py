@@ -74,6 +74,14 @@ class VerificationError(DerivgenError):
     """A stated formula or an ``[expect]`` claim failed its symbolic or numeric check."""
 
 
+class OutputError(DerivgenError):
+    """An output could not be written: a template failed, or pdflatex is missing or failed."""
+
+
+class TemplateError(OutputError):
+    """A report template is broken: a syntax error or an undefined name, with its line."""
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A " (did you mean 'x'?)" suffix when one candidate is close to ``word``."""
     candidates = list(candidates)

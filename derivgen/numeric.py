@@ -147,7 +147,7 @@ def compare(problem: Problem, name: str, values: dict[str, np.ndarray], sizes: M
     at = [claimed[k, l] for k, l in entries]
     scale = max(max(map(abs, at)), max(map(abs, differences)),
                 1e-3 * (1 + abs(values[problem.of][0, 0])))
-    errors = [abs(a - d) / scale for a, d in zip(at, differences)]
+    errors = [float(abs(a - d) / scale) for a, d in zip(at, differences)]
     i = int(np.argmax(errors))
     if errors[i] >= result.max_rel_error:
         result.max_rel_error = errors[i]

@@ -215,7 +215,10 @@ def count(x, axis):
     """How many entries a reduction over ``axis`` adds up, as an expression."""
     from .expr import dim_node
     rows, cols = dim_node(x.shape.rows), dim_node(x.shape.cols)
-    return {None: rows * cols, 0: rows, 1: cols}[axis]
+    if axis is None:                # a vector's entries are its rows (or its columns)
+        return rows * cols if x.shape.rows != 1 and x.shape.cols != 1 else (
+            cols if x.shape.rows == 1 else rows)
+    return rows if axis == 0 else cols
 
 
 # -- helpers for index formulas: ∂out_ij/∂arg_kl -------------------------------------------

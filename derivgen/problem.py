@@ -52,6 +52,22 @@ _LATEX_CHARS = re.compile(r"[A-Za-z0-9\\{}_^' ,.;:!|()\[\]+\-*/=<>]*\Z")
 KeyPath = tuple  # of str (keys) and int (list indices)
 
 
+def latex_problem(text: str) -> str | None:
+    """Why ``text`` is not safe to put in a compiled LaTeX document, or None."""
+    bad = next((c for c in text if not _LATEX_CHARS.match(c)), None)
+    if bad:
+        return f"character {bad!r} is not allowed"
+    for word in re.findall(r"\\([A-Za-z]+)", text):
+        if word in _LATEX_DENIED:
+            return f"\\{word} is not allowed"
+    depth = 0
+    for c in text:
+        depth += (c == "{") - (c == "}")
+        if depth < 0:
+            break
+    return "unbalanced braces" if depth else None
+
+
 @dataclass(frozen=True)
 class Input:
     name: str
@@ -321,19 +337,9 @@ class _Loader:
         return tuple(names)
 
     def latex(self, text: str, path: KeyPath) -> None:
-        bad = next((c for c in text if not _LATEX_CHARS.match(c)), None)
-        if bad:
-            self.fail(path, f"character {bad!r} is not allowed in a latex name")
-        for word in re.findall(r"\\([A-Za-z]+)", text):
-            if word in _LATEX_DENIED:
-                self.fail(path, f"\\{word} is not allowed in a latex name")
-        depth = 0
-        for c in text:
-            depth += (c == "{") - (c == "}")
-            if depth < 0:
-                break
-        if depth:
-            self.fail(path, "unbalanced braces in latex name")
+        problem = latex_problem(text)
+        if problem:
+            self.fail(path, f"{problem} in a latex name")
 
     def fits(self, inputs: Mapping[str, Input], steps: Mapping[str, Step],
              sizes: Mapping[str, int], limit: int, where: str) -> None:

@@ -18,13 +18,15 @@ def test_help_of_every_command(cli):
     assert result.exit_code == 0 and "-o, --output DIRECTORY" in result.stdout
 
 
-def test_build_derives_softmax_and_writes_its_json(cli, tmp_path):
+def test_build_derives_softmax_and_writes_its_reports(cli, tmp_path):
     result = cli("build", ROOT / "problems" / "softmax.toml", "-o", "out")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == (f"{ROOT / 'problems' / 'softmax.toml'}: 3 of 3 gradients in matrix "
-                             "form, all verified, 1 [expect] claim confirmed -> out/softmax.json\n")
+                             "form, all verified, 1 [expect] claim confirmed -> out/softmax.md, "
+                             "out/softmax.tex, out/softmax.json\n")
     assert result.stderr == ""
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["softmax.json"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "softmax.json", "softmax.md", "softmax.tex"]
 
 
 def test_a_refuted_claim_exits_1_with_a_witness_and_writes_nothing(cli, tmp_path, problem_file):

@@ -337,7 +337,7 @@ CASES = [
          "error: p.toml:7: inputs.W.latex: character '$' is not allowed in a latex name"),
     case("latex-unbalanced", edit('W = { shape = ["C", "D"] }',
                                   r'W = { shape = ["C", "D"], latex = "\\hat{W" }'),
-         "error: p.toml:7: inputs.W.latex: unbalanced braces in latex name"),
+         "error: p.toml:7: inputs.W.latex: unbalanced braces in a latex name"),
 ]
 
 
@@ -381,7 +381,8 @@ def test_one_bad_file_among_good(cli, tmp_path, problem_file, order):
         "error: bad.toml:12:6: steps.A: unknown function 'softmx' (did you mean 'softmax'?)"]
     out = result.stdout.splitlines()
     assert len(out) == 1 and out[0].startswith("good.toml: "), result.stdout
-    assert sorted(os.listdir(tmp_path / "out")) == ["good.json"]      # the bad one wrote nothing
+    # the bad one wrote nothing
+    assert sorted(os.listdir(tmp_path / "out")) == ["good.json", "good.md", "good.tex"]
     assert sorted(os.listdir(tmp_path)) == ["bad.toml", "good.toml", "out"]
 
 
@@ -395,7 +396,7 @@ def test_folder_with_one_bad_file(cli, tmp_path, problem_file):
         "error: probs/bad.toml:12:6: steps.A: unknown function 'softmx' (did you mean 'softmax'?)"]
     out = result.stdout.splitlines()
     assert len(out) == 1 and out[0].startswith("probs/good.toml: "), result.stdout
-    assert sorted(os.listdir(tmp_path / "out")) == ["good.json"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["good.json", "good.md", "good.tex"]
 
 
 def test_debug_prints_a_traceback(cli, tmp_path, problem_file):

@@ -1,0 +1,117 @@
+r"""Index notation: entry (i, j) of an expression, as a student writes it.
+
+``IndexPrinter().entry(W @ X, "i", "j")`` gives ``\sum_{k} W_{ik} X_{kj}``.
+Sums get fresh index letters; a 1×1 value carries no index, a column vector
+only its row index and a row vector only its column index, so broadcasting
+reads naturally (``Z_{ij} = \sum_k W_{ik} X_{kj} + b_{i}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .expr import Apply, Const, Node, Ref
+from .latex import LatexPrinter, latex_name
+from .ops import OPS, count
+
+_LETTERS = "klmpqrstuvw"
+
+
+class IndexPrinter:
+    def __init__(self, names: Mapping[str, str] | None = None) -> None:
+        self.names = dict(names or {})
+        self.matrix = LatexPrinter(self.names)
+        self.used: set[str] = set()
+
+    def equation(self, name: str, node: Node) -> str:
+        """``NAME_{ij} = ...`` for a step, with i, j (or fewer) as its shape needs."""
+        self.used = {"i", "j"}
+        target = self.indexed(Ref(name, "step", node.shape), "i", "j")
+        return f"{target} = {self.entry(node, 'i', 'j')}"
+
+    def fresh(self) -> str:
+        letter = next(c for c in _LETTERS if c not in self.used)
+        self.used.add(letter)
+        return letter
+
+    def indexed(self, node: Node, i: str, j: str) -> str:
+        """A leaf (or a bracketed whole) with the indices its shape carries."""
+        base = self.names.get(node.name) or latex_name(node.name) if isinstance(node, Ref) \
+            else f"\\left({self.matrix.doprint(node)}\\right)"
+        rows, cols = node.shape.rows != 1, node.shape.cols != 1
+        sub = (i if rows else "") + (j if cols else "")
+        if not sub:
+            return base
+        if "_" in base and not base.startswith("\\left"):
+            base = f"{{{base}}}"
+        return f"{base}_{{{sub}}}"
+
+    def entry(self, node: Node, i: str, j: str, prec: int = 0) -> str:
+        text, own = self._entry(node, i, j)
+        return f"\\left({text}\\right)" if own < prec else text
+
+    def _entry(self, node: Node, i: str, j: str) -> tuple[str, int]:
+        """(LaTeX, precedence): 1 sums, 2 products, 3 unary, 4 powers, 5 atoms."""
+        if isinstance(node, Const):
+            return self.matrix.doprint(node), 5
+        if isinstance(node, Ref):
+            return (self.indexed(node, i, j) if node.kind != "dim" else self.matrix.doprint(node)), 5
+        op, args = node.op, node.args
+        if op in ("add", "sub"):
+            sign = " + " if op == "add" else " - "
+            return self.entry(args[0], i, j, 1) + sign + self.entry(args[1], i, j, 2), 1
+        if op == "mul":
+            return self.entry(args[0], i, j, 2) + " " + self.entry(args[1], i, j, 2), 2
+        if op == "div":
+            return f"\\frac{{{self.entry(args[0], i, j)}}}{{{self.entry(args[1], i, j)}}}", 5
+        if op == "pow":
+            return f"{self.entry(args[0], i, j, 5)}^{{{self.entry(args[1], i, j)}}}", 4
+        if op == "neg":
+            return "-" + self.entry(args[0], i, j, 3), 3
+        if op == "transpose":
+            return self._entry(args[0], j, i)
+        if op == "matmul":
+            k = self.fresh()
+            return f"\\sum_{{{k}}} {self.entry(args[0], i, k, 2)} {self.entry(args[1], k, j, 2)}", 1
+        if op == "exp":
+            return f"e^{{{self.entry(args[0], i, j)}}}", 4
+        if op == "sqrt":
+            return f"\\sqrt{{{self.entry(args[0], i, j)}}}", 5
+        if op == "abs":
+            return f"\\left|{self.entry(args[0], i, j)}\\right|", 5
+        if OPS[op].latex and OPS[op].axis == "none" and node.shape == args[0].shape:
+            # an element-wise function: the registry's name, applied to the entry
+            return f"{OPS[op].latex}\\left({self.entry(args[0], i, j)}\\right)", 5
+        if op in ("sum", "mean", "logsumexp", "softmax"):
+            return self._reduction(node, i, j)
+        if op == "trace":
+            k = self.fresh()
+            return f"\\sum_{{{k}}} {self.entry(args[0], k, k, 2)}", 1
+        if op == "eye_like":
+            return f"\\delta_{{{i}{j}}}", 5
+        if op == "ones_like":
+            return "1", 5
+        # det, logdet, inv: matrix functions with no entry-wise formula of their own
+        return self.indexed(node, i, j), 5
+
+    def _reduction(self, node: Apply, i: str, j: str) -> tuple[str, int]:
+        arg, axis = node.args[0], node.axis
+        if axis is None:
+            r, c = self.fresh(), self.fresh()
+            over, inner = f"{r},{c}", self.entry(arg, r, c, 2)
+        elif axis == 0:
+            r = self.fresh()
+            over, inner = r, self.entry(arg, r, j, 2)
+        else:
+            c = self.fresh()
+            over, inner = c, self.entry(arg, i, c, 2)
+        if node.op == "sum":
+            return f"\\sum_{{{over}}} {inner}", 1
+        if node.op == "mean":
+            n = self.matrix.doprint(count(arg, axis))
+            return f"\\frac{{1}}{{{n}}} \\sum_{{{over}}} {inner}", 2
+        exps = f"\\sum_{{{over}}} e^{{{inner}}}"
+        if node.op == "logsumexp":
+            return f"\\log {exps}", 3
+        return f"\\frac{{e^{{{self.entry(arg, i, j)}}}}}{{{exps}}}", 5
+

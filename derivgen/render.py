@@ -1,0 +1,116 @@
+"""Reports through jinja2 templates, and PDFs through pdflatex.
+
+Templates are looked up in order: the folder given with ``--templates``, the
+``templates/`` folder of the directory derivgen runs in, then derivgen's own
+(:func:`derivgen.resources.builtin_templates`). They run in jinja2's sandbox
+with ``StrictUndefined``: a misspelt name is an error naming the template and
+line, not an empty string. The LaTeX templates use ``((* *))``, ``((( )))``
+and ``((# #))`` as delimiters, which do not collide with TeX's braces.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+import traceback
+from pathlib import Path
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from .errors import OutputError, TemplateError
+from .problem import latex_problem
+from .resources import builtin_templates
+
+TEMPLATES = {"md": "report.md.j2", "tex": "report.tex.j2"}
+_TEX_DELIMITERS = dict(block_start_string="((*", block_end_string="*))",
+                       variable_start_string="(((", variable_end_string=")))",
+                       comment_start_string="((#", comment_end_string="#))")
+_TEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&",
+                 "#": r"\#", "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%",
+                 "~": r"\textasciitilde{}"}
+
+
+def search_path(user_dir: str | Path | None = None) -> list[Path]:
+    dirs = [Path(user_dir)] if user_dir else []
+    dirs += [Path.cwd() / "templates", builtin_templates()]
+    unique: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and d.resolve() not in [u.resolve() for u in unique]:
+            unique.append(d)
+    return unique
+
+
+def environment(fmt: str, user_dir: str | Path | None = None) -> jinja2.Environment:
+    env = SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader([str(d) for d in search_path(user_dir)]),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True, autoescape=False,
+        **(_TEX_DELIMITERS if fmt == "tex" else {}))
+    env.filters["tex"] = tex_text
+    return env
+
+
+def render(context: dict, fmt: str, user_dir: str | Path | None = None) -> str:
+    name = TEMPLATES[fmt]
+    try:
+        return environment(fmt, user_dir).get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateError(f"template syntax: {e.message}", file=e.filename or e.name,
+                            line=e.lineno) from None
+    except jinja2.TemplateNotFound as e:
+        raise TemplateError(f"template {e.name} not found in "
+                            + ", ".join(map(str, search_path(user_dir)))) from None
+    except (jinja2.UndefinedError, jinja2.exceptions.SecurityError, TypeError) as e:
+        file, line = _template_frame(e)
+        raise TemplateError(f"template error: {e}", file=file, line=line) from None
+
+
+def _template_frame(error: BaseException) -> tuple[str | None, int | None]:
+    """The template file and line that raised ``error`` (jinja2 puts them in the traceback)."""
+    found = (None, None)
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename.endswith(".j2"):
+            found = (frame.filename, frame.lineno)
+    return found
+
+
+def tex_text(text: str) -> str:
+    """Plain or Markdown text from a problem file, as LaTeX: special characters
+    escaped, **bold**, *emphasis* and `code` converted, $math$ kept when it is safe."""
+    out = []
+    for i, part in enumerate(re.split(r"(\$[^$]+\$)", text)):
+        if i % 2 and not latex_problem(part[1:-1]):
+            out.append(part)
+            continue
+        escaped = "".join(_TEX_SPECIALS.get(c, c) for c in part)
+        escaped = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", escaped)
+        escaped = re.sub(r"\*(.+?)\*", r"\\emph{\1}", escaped)
+        escaped = re.sub(r"`(.+?)`", r"\\texttt{\1}", escaped)
+        out.append(escaped)
+    return "".join(out)
+
+
+def pdf(tex_source: str, name: str) -> bytes:
+    """Compile a LaTeX document with latexmk (or pdflatex twice); the PDF's bytes."""
+    latexmk, pdflatex = shutil.which("latexmk"), shutil.which("pdflatex")
+    if not pdflatex:
+        raise OutputError("--format pdf needs pdflatex, which is not installed (Debian: "
+                          "apt-get install texlive-latex-base texlive-latex-recommended latexmk)")
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / f"{name}.tex").write_text(tex_source, encoding="utf-8")
+        # -no-shell-escape: a report never needs to run programs
+        flags = ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape"]
+        runs = [[latexmk, "-pdf", "-quiet", *[f"-pdflatex=pdflatex {' '.join(flags)}"],
+                 f"{name}.tex"]] if latexmk else [[pdflatex, *flags, f"{name}.tex"]] * 2
+        for command in runs:
+            done = subprocess.run(command, cwd=tmp, capture_output=True, text=True,
+                                  stdin=subprocess.DEVNULL, timeout=300)
+            if done.returncode:
+                log = Path(tmp) / f"{name}.log"
+                lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+                first = next((line for line in lines if line.startswith("!")), "see its log")
+                raise OutputError(f"pdflatex failed on {name}.tex: {first}")
+        return (Path(tmp) / f"{name}.pdf").read_bytes()
