@@ -84,10 +84,24 @@ def _elementwise(d: Derivation, name) -> list[dict]:
     for n in d.problem.steps:
         definition = ew.definitions[n]
         short = all(len(sp.latex(x)) <= MAX_ENTRY_LENGTH for x in definition)
-        first = f"{sp.latex(ew.symbols[n][0, 0])} = {sp.latex(definition[0, 0])}"
+        first = _equation(sp.latex(ew.symbols[n][0, 0]), definition[0, 0])
         out.append({"name": name(n), "matrix": _matrix(definition if short else ew.symbols[n]),
                     "entry": "" if short else first})
     return out
+
+
+def _equation(lhs: str, rhs: sp.Expr, per_line: int = 3) -> str:
+    """``lhs = rhs``, a long sum broken after every few terms so that it fits a page."""
+    terms = sp.Add.make_args(rhs) if isinstance(rhs, sp.Add) else (rhs,)
+    if len(sp.latex(rhs)) <= 2 * MAX_ENTRY_LENGTH or len(terms) <= per_line:
+        return f"{lhs} = {sp.latex(rhs)}"
+    lines = []
+    for start in range(0, len(terms), per_line):
+        chunk = sp.latex(sp.Add(*terms[start:start + per_line], evaluate=False))
+        if start and not chunk.startswith("-"):
+            chunk = "+ " + chunk
+        lines.append(("&= " if not start else "&\\quad ") + chunk)
+    return f"\\begin{{aligned}} {lhs} " + " \\\\ ".join(lines) + " \\end{aligned}"
 
 
 def _indexed_name(node: Node, tex, name) -> str:
