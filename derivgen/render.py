@@ -50,6 +50,7 @@ def environment(fmt: str, user_dir: str | Path | None = None) -> jinja2.Environm
         keep_trailing_newline=True, autoescape=False,
         **(_TEX_DELIMITERS if fmt == "tex" else {}))
     env.filters["tex"] = tex_text
+    env.filters["cell"] = markdown_cell
     return env
 
 
@@ -75,6 +76,11 @@ def _template_frame(error: BaseException) -> tuple[str | None, int | None]:
         if frame.filename.endswith(".j2"):
             found = (frame.filename, frame.lineno)
     return found
+
+
+def markdown_cell(text: str) -> str:
+    """Text for one cell of a Markdown table: one line, its pipes escaped."""
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def tex_text(text: str) -> str:
