@@ -57,7 +57,8 @@ def environment(fmt: str, user_dir: str | Path | None = None) -> jinja2.Environm
 def render(context: dict, fmt: str, user_dir: str | Path | None = None) -> str:
     name = TEMPLATES[fmt]
     try:
-        return environment(fmt, user_dir).get_template(name).render(**context)
+        text = environment(fmt, user_dir).get_template(name).render(**context)
+        return markdown_blocks(text) if fmt == "md" else text
     except jinja2.TemplateSyntaxError as e:
         raise TemplateError(f"template syntax: {e.message}", file=e.filename or e.name,
                             line=e.lineno) from None
@@ -76,6 +77,33 @@ def _template_frame(error: BaseException) -> tuple[str | None, int | None]:
         if frame.filename.endswith(".j2"):
             found = (frame.filename, frame.lineno)
     return found
+
+
+def markdown_blocks(text: str) -> str:
+    """Markdown with one blank line between blocks of different kinds (headings,
+    tables, lists, $$ display math $$, paragraphs), which renderers need and
+    template whitespace control tends to remove."""
+    out: list[str] = []
+    previous, in_math = None, False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if in_math:
+            out.append(line)
+            in_math = stripped != "$$"
+            continue
+        if not stripped:
+            if out and out[-1]:
+                out.append("")
+            previous = None
+            continue
+        kind = ("math" if stripped == "$$" else "heading" if stripped.startswith("#") else
+                "table" if stripped.startswith("|") else "item" if stripped.startswith("- ")
+                else "text")
+        if previous and (kind != previous or kind in ("heading", "math")) and out[-1]:
+            out.append("")
+        out.append(line)
+        previous, in_math = kind, kind == "math"
+    return "\n".join(out).strip("\n") + "\n"
 
 
 def markdown_cell(text: str) -> str:
