@@ -27,7 +27,7 @@ class Outcome:
     """What became of one problem file."""
     path: Path
     derivation: object | None = None       # a derivgen.derivation.Derivation
-    error: DerivgenError | None = None
+    error: Exception | None = None          # a DerivgenError, or a bug in derivgen
     written: tuple[Path, ...] = ()
 
 
@@ -92,7 +92,7 @@ def build(paths: Iterable[str | Path], out_dir: str | Path = "output",
         try:
             derivation = derive_file(path)
             outputs = render_outputs(derivation, formats, templates)
-        except DerivgenError as error:
+        except Exception as error:          # refused, or a bug: either way the rest go on
             outcomes.append(Outcome(path, error=error))
             continue
         written = []

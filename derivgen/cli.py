@@ -23,19 +23,22 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' * (n != 1)}"
 
 
-def exit_code(error: DerivgenError) -> int:
-    return EXIT_VERIFICATION if isinstance(error, VerificationError) else EXIT_BAD_INPUT
-
-
-def report(error: BaseException, debug: bool) -> None:
+def report(error: BaseException, debug: bool, path: Path | None = None) -> None:
     """Print one line for ``error`` on stderr (and its traceback with --debug)."""
     if debug:
         traceback.print_exception(error)
     if isinstance(error, DerivgenError):
         click.echo(f"error: {error}", err=True)
     else:
-        click.echo(f"error: internal error: {type(error).__name__}: {error} "
+        where = f"{path}: " if path else ""
+        click.echo(f"error: {where}internal error: {type(error).__name__}: {error} "
                    "(run with --debug for the traceback, and please report it)", err=True)
+
+
+def exit_code(error: BaseException) -> int:
+    if not isinstance(error, DerivgenError):
+        return EXIT_INTERNAL
+    return EXIT_VERIFICATION if isinstance(error, VerificationError) else EXIT_BAD_INPUT
 
 
 def parse_formats(value: str) -> tuple[str, ...]:
@@ -83,7 +86,7 @@ def build(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], template
     status = EXIT_OK
     for outcome in outcomes:
         if outcome.error:
-            report(outcome.error, debug)
+            report(outcome.error, debug, outcome.path)
             status = max(status, exit_code(outcome.error))
             continue
         d = outcome.derivation

@@ -102,10 +102,16 @@ class LatexPrinter:
             return f"\\frac{{{self._print(a)}}}{{{self._print(b)}}}"
         return self._binary(node, r" \oslash ")
 
+    def _script(self, node: Node) -> str:
+        """``node`` ready for a superscript: bracketed unless an atom, and braced when
+        its LaTeX already has one (X^{-1} transposed is {X^{-1}}^{\top})."""
+        text = self._wrap(node, self.precedence(node) < _ATOM)
+        return f"{{{text}}}" if "^" in text and not text.startswith("\\left(") else text
+
     def _print_pow(self, node):
         base, exponent = node.args
         circ = "" if base.shape.is_scalar else r"\circ "
-        return f"{self._wrap(base, self.precedence(base) < _ATOM)}^{{{circ}{self._print(exponent)}}}"
+        return f"{self._script(base)}^{{{circ}{self._print(exponent)}}}"
 
     def _print_neg(self, node):
         arg = node.args[0]
@@ -114,12 +120,11 @@ class LatexPrinter:
     def _print_transpose(self, node):
         arg = node.args[0]
         if isinstance(arg, Apply) and arg.op == "inv":
-            return f"{self._wrap(arg.args[0], self.precedence(arg.args[0]) < _ATOM)}^{{-\\top}}"
-        return f"{self._wrap(arg, self.precedence(arg) < _ATOM)}^{{\\top}}"
+            return f"{self._script(arg.args[0])}^{{-\\top}}"
+        return f"{self._script(arg)}^{{\\top}}"
 
     def _print_inv(self, node):
-        arg = node.args[0]
-        return f"{self._wrap(arg, self.precedence(arg) < _ATOM)}^{{-1}}"
+        return f"{self._script(node.args[0])}^{{-1}}"
 
     def _print_sqrt(self, node):
         return f"\\sqrt{{{self._print(node.args[0])}}}"

@@ -63,11 +63,17 @@ def render(context: dict, fmt: str, user_dir: str | Path | None = None) -> str:
         raise TemplateError(f"template syntax: {e.message}", file=e.filename or e.name,
                             line=e.lineno) from None
     except jinja2.TemplateNotFound as e:
+        file, line = _template_frame(e)             # where the extends or include stands
         raise TemplateError(f"template {e.name} not found in "
-                            + ", ".join(map(str, search_path(user_dir)))) from None
-    except (jinja2.UndefinedError, jinja2.exceptions.SecurityError, TypeError) as e:
+                            + ", ".join(map(str, search_path(user_dir))), file=file,
+                            line=line) from None
+    except (jinja2.UndefinedError, jinja2.exceptions.SecurityError) as e:
         file, line = _template_frame(e)
         raise TemplateError(f"template error: {e}", file=file, line=line) from None
+    except Exception as e:              # anything a template's own expressions can raise
+        file, line = _template_frame(e)
+        raise TemplateError(f"template error: {type(e).__name__}: {e}", file=file,
+                            line=line) from None
 
 
 def _template_frame(error: BaseException) -> tuple[str | None, int | None]:
@@ -115,14 +121,17 @@ def tex_text(text: str) -> str:
     """Plain or Markdown text from a problem file, as LaTeX: special characters
     escaped, **bold**, *emphasis* and `code` converted, $math$ kept when it is safe."""
     out = []
-    for i, part in enumerate(re.split(r"(\$[^$]+\$)", text)):
-        if i % 2 and not latex_problem(part[1:-1]):
+    for part in re.split(r"(\$[^$]+\$|`[^`]+`)", text):
+        if part.startswith("$") and part.endswith("$") and len(part) > 1 \
+                and not latex_problem(part[1:-1]):
             out.append(part)
             continue
         escaped = "".join(_TEX_SPECIALS.get(c, c) for c in part)
+        if part.startswith("`") and part.endswith("`") and len(part) > 1:
+            out.append(f"\\texttt{{{escaped[1:-1]}}}")         # code is literal: no emphasis
+            continue
         escaped = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", escaped)
         escaped = re.sub(r"\*(.+?)\*", r"\\emph{\1}", escaped)
-        escaped = re.sub(r"`(.+?)`", r"\\texttt{\1}", escaped)
         out.append(escaped)
     return "".join(out)
 

@@ -120,11 +120,15 @@ def _rule(d: Derivation, rule: Rule, tex, name) -> dict:
         bases = [sp.IndexedBase(_indexed_name(a, tex, name)) for a in rule.node.args]
         rows, cols = rule.target.shape.size(d.problem.dims)
         expr = formula(sp.IndexedBase(out_name), bases, i, j, k, l, rule.node.axis, (rows, cols))
+        # an entry of a name that is not a node (the inverse in det's partial) is shaped
+        # like the operator's square argument
         index = sp.latex(sp.sympify(expr).replace(
-            lambda e: isinstance(e, sp.Indexed), lambda e: _entry(e, nodes[e.base.label.name])))
+            lambda e: isinstance(e, sp.Indexed),
+            lambda e: _entry(e, nodes.get(e.base.label.name, rule.node.args[0]))))
     return {
         "step": name(rule.step), "op": rule.op, "doc": op.doc, "output": out_name,
-        "target": target, "upstream": tex(rule.upstream), "rule": tex(rule.rule),
+        "target": target, "target_entry": f"{{{target}}}_{{1,1}}",
+        "upstream": tex(rule.upstream), "rule": tex(rule.rule),
         "index": index, "pattern": _pattern(d, rule), "result": tex(rule.result),
         "reasons": list(rule.reasons),
     }

@@ -58,7 +58,8 @@ def test_an_internal_error_is_one_line_and_exit_3(cli, monkeypatch, problem_file
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
     monkeypatch.setattr("derivgen.api.load", broken)
-    result = cli("build", problem_file(SOFTMAX))
+    problem_file(SOFTMAX)
+    result = cli("build", "p.toml")
     assert result.exit_code == 3
-    assert result.stderr == ("error: internal error: ZeroDivisionError: division by zero (run with "
-                             "--debug for the traceback, and please report it)\n")
+    assert result.stderr == ("error: p.toml: internal error: ZeroDivisionError: division by zero "
+                             "(run with --debug for the traceback, and please report it)\n")
