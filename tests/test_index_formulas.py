@@ -41,7 +41,7 @@ def is_zero(expr) -> bool:
     return expr == 0 or sp.cancel(sp.together(expr)) == 0 or sp.simplify(expr) == 0
 
 
-@pytest.mark.parametrize("name, arg, axis", cases())
+@pytest.mark.parametrize("name, arg, axis", list(cases()))
 def test_index_formula_matches_the_derivative(name, arg, axis):
     op = OPS[name]
     shapes = accepted_shapes(op, axis)
