@@ -22,6 +22,7 @@ from .problem import ASSUMPTIONS
 
 MAX_WRITTEN_ENTRIES = 16     # matrices larger than this are shown with their corners and dots
 MAX_ENTRY_LENGTH = 60        # longer entries are shown for (1, 1) only
+LINE_LENGTH = 90             # characters of LaTeX on one line of a broken equation
 
 
 def context(d: Derivation) -> dict:
@@ -33,6 +34,8 @@ def context(d: Derivation) -> dict:
 
     def name(n: str) -> str:
         return names.get(n) or latex_name(n)
+
+    entries = Entries(d.elementwise, name)
 
     def shape(node_shape) -> dict:
         rows, cols = node_shape.size(problem.dims)
@@ -52,63 +55,96 @@ def context(d: Derivation) -> dict:
         "steps": [{"name": name(s.name), "matrix": f"{name(s.name)} = {tex(s.expr)}",
                    "index": index.equation(s.name, s.expr), "shape": shape(s.expr.shape),
                    "description": s.description or ""} for s in problem.steps.values()],
-        "elementwise": _elementwise(d, name),
-        "backward": [_rule(d, r, tex, name) for r in d.backward.rules],
-        "accumulated": [{"name": name(n), "parts": [tex(p) for p in g.sources],
-                         "total": tex(g.simplified)}
+        "elementwise": _elementwise(d, name, entries),
+        "backward": [_rule(d, r, tex, name, entries) for r in d.backward.rules],
+        "accumulated": [{"name": name(n), "equation": _aligned(
+                             f"\\frac{{\\partial {name(problem.of)}}}{{\\partial {name(n)}}}",
+                             [tex(p) for p in g.sources], tex(g.simplified))}
                         for n, g in d.backward.gradients.items() if len(g.sources) > 1],
-        "results": [_result(d, g, tex, name, shape) for g in d.gradients.values()],
+        "results": [_result(g, tex, name, shape, entries) for g in d.gradients.values()],
         "verification": _verification(d, tex, name),
     }
 
 
-def _matrix(m: sp.Matrix) -> str:
-    """A sympy matrix as LaTeX, its middle elided with dots when it is large."""
-    rows, cols = m.shape
-    if rows * cols <= MAX_WRITTEN_ENTRIES:
-        body = [[sp.latex(m[i, j]) for j in range(cols)] for i in range(rows)]
-    else:
-        keep_r = [0, 1, None, rows - 1] if rows > 3 else list(range(rows))
-        keep_c = [0, 1, None, cols - 1] if cols > 3 else list(range(cols))
-        body = [[("\\ddots" if i is None and j is None else "\\vdots" if i is None
-                  else "\\cdots" if j is None else sp.latex(m[i, j])) for j in keep_c]
-                for i in keep_r]
-    lines = " \\\\ ".join(" & ".join(row) for row in body)
-    return f"\\begin{{bmatrix}} {lines} \\end{{bmatrix}}"
+class Entries:
+    """Typesets sympy's entry-wise expressions with the problem's names:
+    the entries of W_{1} are {W_{1}}_{1,2}, not W1_{1,2}."""
+
+    def __init__(self, ew, name) -> None:
+        self.names = {}
+        for n, m in ew.symbols.items():
+            base = name(n)
+            base = f"{{{base}}}" if "_" in base or "^" in base else base
+            for i in range(m.rows):
+                for j in range(m.cols):
+                    self.names[m[i, j]] = f"{base}_{{{i + 1},{j + 1}}}"
+
+    def latex(self, expr: sp.Expr) -> str:
+        return sp.latex(expr, symbol_names=self.names)
+
+    def matrix(self, m: sp.Matrix) -> str:
+        """A matrix, its middle elided with dots when it is large."""
+        rows, cols = m.shape
+        if rows * cols <= MAX_WRITTEN_ENTRIES:
+            body = [[self.latex(m[i, j]) for j in range(cols)] for i in range(rows)]
+        else:
+            keep_r = [0, 1, None, rows - 1] if rows > 3 else list(range(rows))
+            keep_c = [0, 1, None, cols - 1] if cols > 3 else list(range(cols))
+            body = [[("\\ddots" if i is None and j is None else "\\vdots" if i is None
+                      else "\\cdots" if j is None else self.latex(m[i, j])) for j in keep_c]
+                    for i in keep_r]
+        lines = " \\\\ ".join(" & ".join(row) for row in body)
+        return f"\\begin{{bmatrix}} {lines} \\end{{bmatrix}}"
+
+    def equation(self, lhs: str, rhs: sp.Expr) -> str:
+        """``lhs = rhs``, a long sum broken into lines that fit a page."""
+        terms = sp.Add.make_args(rhs) if isinstance(rhs, sp.Add) else (rhs,)
+        return _aligned(lhs, [self.latex(t) for t in terms])
 
 
-def _elementwise(d: Derivation, name) -> list[dict]:
+def _elementwise(d: Derivation, name, entries: Entries) -> list[dict]:
     ew, out = d.elementwise, []
     for n in d.problem.inputs:
-        out.append({"name": name(n), "matrix": _matrix(ew.symbols[n]), "entry": ""})
+        out.append({"name": name(n), "matrix": entries.matrix(ew.symbols[n]), "entry": ""})
     for n in d.problem.steps:
         definition = ew.definitions[n]
-        short = all(len(sp.latex(x)) <= MAX_ENTRY_LENGTH for x in definition)
-        first = _equation(sp.latex(ew.symbols[n][0, 0]), definition[0, 0])
-        out.append({"name": name(n), "matrix": _matrix(definition if short else ew.symbols[n]),
+        # written out in full when every row fits a line
+        short = all(sum(len(entries.latex(x)) for x in definition.row(i)) <= LINE_LENGTH
+                    for i in range(definition.rows))
+        first = entries.equation(entries.latex(ew.symbols[n][0, 0]), definition[0, 0])
+        out.append({"name": name(n),
+                    "matrix": entries.matrix(definition if short else ew.symbols[n]),
                     "entry": "" if short else first})
     return out
 
 
-def _equation(lhs: str, rhs: sp.Expr, per_line: int = 3) -> str:
-    """``lhs = rhs``, a long sum broken after every few terms so that it fits a page."""
-    terms = sp.Add.make_args(rhs) if isinstance(rhs, sp.Add) else (rhs,)
-    if len(sp.latex(rhs)) <= 2 * MAX_ENTRY_LENGTH or len(terms) <= per_line:
-        return f"{lhs} = {sp.latex(rhs)}"
-    lines = []
-    for start in range(0, len(terms), per_line):
-        chunk = sp.latex(sp.Add(*terms[start:start + per_line], evaluate=False))
-        if start and not chunk.startswith("-"):
-            chunk = "+ " + chunk
-        lines.append(("&= " if not start else "&\\quad ") + chunk)
-    return f"\\begin{{aligned}} {lhs} " + " \\\\ ".join(lines) + " \\end{aligned}"
+def _aligned(lhs: str, terms: list[str], total: str | None = None) -> str:
+    """``lhs = t1 + t2 + ... [= total]``, in lines of about LINE_LENGTH characters when
+    it is longer than that (an aligned block: amsmath and KaTeX both render it)."""
+    signed = [t if i == 0 or t.startswith("-") else "+ " + t for i, t in enumerate(terms)]
+    signed = [t.replace("-", "- ", 1) if i and t.startswith("-") else t
+              for i, t in enumerate(signed)]
+    flat = f"{lhs} = {' '.join(signed)}" + (f" = {total}" if total else "")
+    if len(flat) <= LINE_LENGTH:
+        return flat
+    lines, line = [], ""
+    for term in signed:
+        if line and len(line) + len(term) > LINE_LENGTH:
+            lines.append(line)
+            line = ""
+        line = f"{line} {term}".strip()
+    lines.append(line)
+    rows = [("&= " if i == 0 else "&\\quad ") + text for i, text in enumerate(lines)]
+    if total:
+        rows.append(f"&= {total}")
+    return f"\\begin{{aligned}} {lhs} " + " \\\\ ".join(rows) + " \\end{aligned}"
 
 
 def _indexed_name(node: Node, tex, name) -> str:
     return name(node.name) if isinstance(node, Ref) else f"\\left({tex(node)}\\right)"
 
 
-def _rule(d: Derivation, rule: Rule, tex, name) -> dict:
+def _rule(d: Derivation, rule: Rule, tex, name, entries: Entries) -> dict:
     op = OPS[rule.op]
     out_name = _indexed_name(rule.output, tex, name)
     target = _indexed_name(rule.target, tex, name)
@@ -129,7 +165,7 @@ def _rule(d: Derivation, rule: Rule, tex, name) -> dict:
         "step": name(rule.step), "op": rule.op, "doc": op.doc, "output": out_name,
         "target": target, "target_entry": f"{{{target}}}_{{1,1}}",
         "upstream": tex(rule.upstream), "rule": tex(rule.rule),
-        "index": index, "pattern": _pattern(d, rule), "result": tex(rule.result),
+        "index": index, "pattern": _pattern(d, rule, entries), "result": tex(rule.result),
         "reasons": list(rule.reasons),
     }
 
@@ -140,7 +176,7 @@ def _entry(e: sp.Indexed, node: Node) -> sp.Expr:
     return sp.Symbol(e.base.label.name) if not kept else e.base[tuple(kept)]
 
 
-def _pattern(d: Derivation, rule: Rule) -> str:
+def _pattern(d: Derivation, rule: Rule, entries: Entries) -> str:
     """∂step/∂target_{1,1} entry by entry (seed 000's pattern of zeros), where the rule
     is the whole step and the target a named matrix."""
     if not (isinstance(rule.output, Ref) and isinstance(rule.target, Ref)
@@ -149,13 +185,13 @@ def _pattern(d: Derivation, rule: Rule) -> str:
     partials = d.elementwise.partials(rule.step, rule.target.name)
     rows, cols = d.elementwise.symbols[rule.step].shape
     m = sp.Matrix(rows, cols, lambda i, j: partials.get((i, j), {}).get((0, 0), 0))
-    return _matrix(m)
+    return entries.matrix(m)
 
 
-def _result(d: Derivation, g, tex, name, shape) -> dict:
+def _result(g, tex, name, shape, entries: Entries) -> dict:
     return {"name": name(g.name), "shape": shape(g.shape), "matrix_form": g.matrix_form,
             "expr": tex(g.expr) if g.matrix_form else "",
-            "elementwise": "" if g.matrix_form else _matrix(g.proof.elementwise),
+            "elementwise": "" if g.matrix_form else entries.matrix(g.proof.elementwise),
             "reasons": list(g.reasons)}
 
 
