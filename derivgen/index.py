@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .expr import Apply, Const, Node, Ref
-from .latex import LatexPrinter, latex_name
+from .latex import LatexPrinter, latex_name, subscripted
 from .ops import OPS, count
 
 _LETTERS = "klmpqrstuvw"
@@ -39,12 +39,7 @@ class IndexPrinter:
         base = self.names.get(node.name) or latex_name(node.name) if isinstance(node, Ref) \
             else f"\\left({self.matrix.doprint(node)}\\right)"
         rows, cols = node.shape.rows != 1, node.shape.cols != 1
-        sub = (i if rows else "") + (j if cols else "")
-        if not sub:
-            return base
-        if "_" in base and not base.startswith("\\left"):
-            base = f"{{{base}}}"
-        return f"{base}_{{{sub}}}"
+        return subscripted(base, (i if rows else "") + (j if cols else ""))
 
     def entry(self, node: Node, i: str, j: str, prec: int = 0) -> str:
         text, own = self._entry(node, i, j)

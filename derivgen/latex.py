@@ -36,6 +36,16 @@ def latex_name(name: str) -> str:
     return f"\\mathrm{{{name.replace('_', chr(92) + '_')}}}"
 
 
+def subscripted(base: str, sub: str) -> str:
+    """``base_{sub}``, or ``(base)_{sub}`` when base already carries a sub- or
+    superscript: the entries of W_1 are (W_1)_{ij}, not W_{1ij}."""
+    if not sub:
+        return base
+    if ("_" in base or "^" in base) and not base.startswith("\\left("):
+        base = f"\\left({base}\\right)"
+    return f"{base}_{{{sub}}}"
+
+
 class LatexPrinter:
     def __init__(self, names: Mapping[str, str] | None = None) -> None:
         self.names = dict(names or {})

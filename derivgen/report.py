@@ -16,7 +16,7 @@ from .derivation import Derivation
 from .derive import Rule
 from .expr import Node, Ref
 from .index import IndexPrinter
-from .latex import LatexPrinter, latex_name
+from .latex import LatexPrinter, latex_name, subscripted
 from .ops import OPS
 from .problem import ASSUMPTIONS
 
@@ -68,16 +68,14 @@ def context(d: Derivation) -> dict:
 
 class Entries:
     """Typesets sympy's entry-wise expressions with the problem's names:
-    the entries of W_{1} are {W_{1}}_{1,2}, not W1_{1,2}."""
+    the entries of W_{1} are (W_{1})_{1,2}, not W1_{1,2}."""
 
     def __init__(self, ew, name) -> None:
         self.names = {}
         for n, m in ew.symbols.items():
-            base = name(n)
-            base = f"{{{base}}}" if "_" in base or "^" in base else base
             for i in range(m.rows):
                 for j in range(m.cols):
-                    self.names[m[i, j]] = f"{base}_{{{i + 1},{j + 1}}}"
+                    self.names[m[i, j]] = subscripted(name(n), f"{i + 1},{j + 1}")
 
     def latex(self, expr: sp.Expr) -> str:
         return sp.latex(expr, symbol_names=self.names)
@@ -163,7 +161,7 @@ def _rule(d: Derivation, rule: Rule, tex, name, entries: Entries) -> dict:
             lambda e: _entry(e, nodes.get(e.base.label.name, rule.node.args[0]))))
     return {
         "step": name(rule.step), "op": rule.op, "doc": op.doc, "output": out_name,
-        "target": target, "target_entry": f"{{{target}}}_{{1,1}}",
+        "target": target, "target_entry": subscripted(target, "1,1"),
         "upstream": tex(rule.upstream), "rule": tex(rule.rule),
         "index": index, "pattern": _pattern(d, rule, entries), "result": tex(rule.result),
         "reasons": list(rule.reasons),

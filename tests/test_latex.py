@@ -3,7 +3,7 @@
 import pytest
 
 from derivgen.expr import Binding, parse
-from derivgen.latex import LatexPrinter, latex_name
+from derivgen.latex import LatexPrinter, latex_name, subscripted
 from derivgen.shapes import SCALAR, Shape
 
 SCOPE = {
@@ -63,3 +63,12 @@ def test_names_from_the_problem_file_are_used():
                                          ("my_loss", r"\mathrm{my\_loss}")])
 def test_latex_names(name, latex):
     assert latex_name(name) == latex
+
+
+@pytest.mark.parametrize("base, sub, latex", [
+    ("W", "ij", "W_{ij}"), ("W_{1}", "ij", r"\left(W_{1}\right)_{ij}"),
+    (r"\sigma^2", "i", r"\left(\sigma^2\right)_{i}"), ("b", "", "b"),
+    (r"\left(A B\right)", "ij", r"\left(A B\right)_{ij}"),
+])
+def test_subscripts_on_names_that_have_one(base, sub, latex):
+    assert subscripted(base, sub) == latex
