@@ -2,33 +2,48 @@
 
 ``derive_file`` turns one problem file into a verified
 :class:`~derivgen.derivation.Derivation`. ``build`` does that for files and
-folders and writes each result beside the others in the output folder; one
-refused or failing problem never stops the rest, and a file is written
-whole or not at all.
+folders, in several processes if asked, and writes each problem's outputs
+into the output folder; ``check`` derives in memory and compares with what is
+there. A problem is rebuilt only when its file, the templates, the formats or
+derivgen's version changed (a hash of them is kept in ``.derivgen.json`` in
+the output folder). One refused or failing problem never stops the rest, and
+every file is written whole, through a temporary file and a rename, or not at
+all.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import __version__
 from .errors import DerivgenError, ProblemError
 from .problem import load
 
-__all__ = ["Outcome", "build", "derive_file", "find_problems", "load"]
+__all__ = ["FORMATS", "Outcome", "build", "check", "derive_file", "find_problems", "load",
+           "render_outputs"]
+
+FORMATS = ("md", "tex", "json", "pdf")
+DEFAULT_FORMATS = ("md", "tex", "json")
+MANIFEST = ".derivgen.json"
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What became of one problem file."""
     path: Path
-    derivation: object | None = None       # a derivgen.derivation.Derivation
+    status: str                               # "built", "unchanged", "failed" (build);
+                                              # "current", "missing", "stale", "failed" (check)
+    summary: dict = field(default_factory=dict)     # gradients, matrix forms, claims
     error: Exception | None = None          # a DerivgenError, or a bug in derivgen
     written: tuple[Path, ...] = ()
+    differs: tuple[Path, ...] = ()          # check: the outputs that are missing or stale
 
 
 def derive_file(path: str | Path):
@@ -47,10 +62,6 @@ def find_problems(paths: Iterable[str | Path]) -> list[Path]:
         else:
             found.append(path)
     return found
-
-
-FORMATS = ("md", "tex", "json", "pdf")
-DEFAULT_FORMATS = ("md", "tex", "json")
 
 
 def render_outputs(derivation, formats=DEFAULT_FORMATS, templates=None) -> dict[str, str | bytes]:
@@ -74,35 +85,150 @@ def render_outputs(derivation, formats=DEFAULT_FORMATS, templates=None) -> dict[
     return outputs
 
 
-def build(paths: Iterable[str | Path], out_dir: str | Path = "output",
-          formats: Iterable[str] = DEFAULT_FORMATS,
-          templates: str | Path | None = None) -> list[Outcome]:
-    """Derive every problem under ``paths`` and write its outputs into ``out_dir``.
+def produce(path: Path, formats: tuple[str, ...], templates) -> tuple[dict, dict]:
+    """Derive one problem and render its outputs: plain data, so that it can run in a
+    worker process. Returns (outputs by suffix, summary)."""
+    derivation = derive_file(path)
+    outputs = render_outputs(derivation, formats, templates)
+    summary = {"gradients": len(derivation.gradients),
+               "matrix_forms": sum(g.matrix_form for g in derivation.gradients.values()),
+               "claims": len(derivation.claims)}
+    return outputs, summary
 
-    Every output of a problem is produced before any is written, so a problem
-    that fails leaves nothing new behind.
-    """
-    paths, out_dir, formats = list(paths), Path(out_dir), tuple(formats)
-    outcomes = []
-    for path in map(Path, paths):
-        if path.is_dir() and not any(path.glob("*.toml")):
-            outcomes.append(Outcome(path, error=ProblemError(
-                "folder holds no problem files (*.toml)", file=str(path))))
+
+def inputs_hash(path: Path, formats: tuple[str, ...], templates) -> str:
+    """What a problem's outputs depend on: its file, the templates, the formats and
+    derivgen's version."""
+    from .render import search_path
+    digest = hashlib.sha256(f"{__version__}\n{','.join(formats)}\n".encode())
+    digest.update(path.read_bytes())
+    for folder in search_path(templates):
+        for template in sorted(folder.glob("*.j2")):
+            digest.update(template.name.encode() + b"\0" + template.read_bytes())
+    return digest.hexdigest()
+
+
+def _missing_folders(paths: list[Path]) -> list[Outcome]:
+    return [Outcome(p, "failed", error=ProblemError("folder holds no problem files (*.toml)",
+                                                    file=str(p)))
+            for p in paths if p.is_dir() and not any(p.glob("*.toml"))]
+
+
+def _run(paths: list[Path], work: Callable,
+         jobs: int) -> Iterator[tuple[Path, object, Exception | None]]:
+    """``work(path)`` for every path, in ``jobs`` processes; results as they finish."""
+    if jobs <= 1 or len(paths) <= 1:
+        for path in paths:
+            try:
+                yield path, work(path), None
+            except Exception as error:      # refused, or a bug: either way the rest go on
+                yield path, None, error
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(work, path): path for path in paths}
+        for future in as_completed(futures):
+            try:
+                yield futures[future], future.result(), None
+            except Exception as error:
+                yield futures[future], None, error
+
+
+class _Work:
+    """A picklable ``produce`` with its options bound, for worker processes."""
+
+    def __init__(self, formats, templates) -> None:
+        self.formats, self.templates = formats, templates
+
+    def __call__(self, path: Path):
+        return produce(path, self.formats, self.templates)
+
+
+def build_iter(paths: Iterable[str | Path], out_dir: str | Path = "output",
+               formats: Iterable[str] = DEFAULT_FORMATS, templates: str | Path | None = None,
+               jobs: int = 1, force: bool = False) -> Iterator[Outcome]:
+    """Build every problem under ``paths`` into ``out_dir``; outcomes as they finish."""
+    paths, out_dir, formats = list(map(Path, paths)), Path(out_dir), tuple(formats)
+    yield from _missing_folders(paths)
+    _remove_stale_temporaries(out_dir)
+    manifest = _read_manifest(out_dir)
+    todo = []
     for path in find_problems(paths):
+        targets = [out_dir / f"{path.stem}.{s}" for s in FORMATS if s in formats]
         try:
-            derivation = derive_file(path)
-            outputs = render_outputs(derivation, formats, templates)
-        except Exception as error:          # refused, or a bug: either way the rest go on
-            outcomes.append(Outcome(path, error=error))
+            key = inputs_hash(path, formats, templates)
+        except OSError:
+            key = None                      # unreadable: let the build say why
+        if not force and key and manifest.get(path.stem) == key and all(
+                t.is_file() for t in targets):
+            yield Outcome(path, "unchanged", written=tuple(targets))
+        else:
+            todo.append(path)
+    for path, result, error in _run(todo, _Work(formats, templates), jobs):
+        if error is not None:
+            yield Outcome(path, "failed", error=error)
             continue
+        outputs, summary = result
         written = []
         for suffix in FORMATS:
             if suffix in outputs:
                 target = out_dir / f"{path.stem}.{suffix}"
                 write_atomically(target, outputs[suffix])
                 written.append(target)
-        outcomes.append(Outcome(path, derivation, written=tuple(written)))
-    return outcomes
+        manifest[path.stem] = inputs_hash(path, formats, templates)
+        write_atomically(out_dir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        yield Outcome(path, "built", summary, written=tuple(written))
+
+
+def build(paths: Iterable[str | Path], out_dir: str | Path = "output",
+          formats: Iterable[str] = DEFAULT_FORMATS, templates: str | Path | None = None,
+          jobs: int = 1, force: bool = False) -> list[Outcome]:
+    """:func:`build_iter`, collected."""
+    return list(build_iter(paths, out_dir, formats, templates, jobs, force))
+
+
+def check_iter(paths: Iterable[str | Path], out_dir: str | Path = "output",
+               formats: Iterable[str] = DEFAULT_FORMATS, templates: str | Path | None = None,
+               jobs: int = 1) -> Iterator[Outcome]:
+    """Derive in memory and compare with the outputs in ``out_dir``: each problem is
+    current, or has missing or stale outputs, or fails verification."""
+    paths, out_dir, formats = list(map(Path, paths)), Path(out_dir), tuple(formats)
+    yield from _missing_folders(paths)
+    for path, result, error in _run(find_problems(paths), _Work(formats, templates), jobs):
+        if error is not None:
+            yield Outcome(path, "failed", error=error)
+            continue
+        outputs, summary = result
+        missing, stale = [], []
+        for suffix, content in outputs.items():
+            target = out_dir / f"{path.stem}.{suffix}"
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            if not target.is_file():
+                missing.append(target)
+            elif suffix != "pdf" and target.read_bytes() != data:   # PDFs carry dates
+                stale.append(target)
+        status = "missing" if missing else "stale" if stale else "current"
+        yield Outcome(path, status, summary, differs=tuple(missing + stale))
+
+
+def check(paths: Iterable[str | Path], out_dir: str | Path = "output",
+          formats: Iterable[str] = DEFAULT_FORMATS, templates: str | Path | None = None,
+          jobs: int = 1) -> list[Outcome]:
+    """:func:`check_iter`, collected."""
+    return list(check_iter(paths, out_dir, formats, templates, jobs))
+
+
+def _read_manifest(out_dir: Path) -> dict[str, str]:
+    try:
+        return json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _remove_stale_temporaries(out_dir: Path) -> None:
+    """Temporary files left by a build that was killed outright (SIGKILL)."""
+    if out_dir.is_dir():
+        for leftover in out_dir.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
 
 
 def write_atomically(target: Path, content: str | bytes) -> None:

@@ -7,8 +7,12 @@ This is the only module that prints errors and chooses exit codes:
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -62,37 +66,113 @@ def main() -> None:
     Write a problem file (see docs/problem-format.md) and run
     `derivgen build FILE`.
     """
+    # terminated builds unwind like interrupted ones: temporary files are removed
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def common_options(command):
+    """The options build and check share: where outputs go, which, and how."""
+    for option in reversed([
+        click.option("-o", "--output", "out", default="output", show_default=True,
+                     type=click.Path(file_okay=False, path_type=Path),
+                     help="Folder for the generated files."),
+        click.option("-f", "--format", "formats", default=",".join(api.DEFAULT_FORMATS),
+                     show_default=True, callback=lambda ctx, param, value: parse_formats(value),
+                     help="Comma-separated outputs: " + ", ".join(api.FORMATS) + "."),
+        click.option("--templates", type=click.Path(file_okay=False, exists=True, path_type=Path),
+                     help="Folder of templates searched before the project's and derivgen's own."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
+                     show_default="the number of CPUs", help="Problems built at once."),
+        debug_option,
+    ]):
+        command = option(command)
+    return command
+
+
+def run(outcomes: Iterator[api.Outcome], total: int, show: Callable[[api.Outcome], None]) -> None:
+    """Show each outcome as it comes (under a progress bar on a terminal)."""
+    if sys.stderr.isatty() and total > 1:
+        with click.progressbar(length=total, label="deriving", file=sys.stderr) as bar:
+            for outcome in outcomes:
+                if outcome.error:
+                    show(outcome)
+                bar.update(1)
+        return
+    for outcome in outcomes:
+        show(outcome)
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", "out", default="output", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the generated files.")
-@click.option("-f", "--format", "formats", default=",".join(api.DEFAULT_FORMATS),
-              show_default=True, callback=lambda ctx, param, value: parse_formats(value),
-              help="Comma-separated outputs: " + ", ".join(api.FORMATS) + ".")
-@click.option("--templates", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="Folder of templates searched before the project's and derivgen's own.")
-@debug_option
+@common_options
+@click.option("--force", is_flag=True, help="Rebuild even the problems whose inputs did not change.")
 def build(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], templates: Path | None,
-          debug: bool) -> None:
-    """Derive, verify and write the gradients of problem files (FILE, or FOLDER of *.toml)."""
-    try:
-        outcomes = api.build(paths, out, formats, templates)
-    except Exception as error:           # a bug, not the user's input
-        report(error, debug)
-        sys.exit(EXIT_INTERNAL)
+          jobs: int, debug: bool, force: bool) -> None:
+    """Derive, verify and write the gradients of problem files (FILE, or FOLDER of *.toml).
+
+    A problem is rebuilt only when its file, the templates, the formats or
+    derivgen changed; --force rebuilds all.
+    """
+    counts = Counter()
     status = EXIT_OK
-    for outcome in outcomes:
+
+    def show(outcome: api.Outcome) -> None:
+        nonlocal status
+        counts[outcome.status] += 1
         if outcome.error:
             report(outcome.error, debug, outcome.path)
             status = max(status, exit_code(outcome.error))
-            continue
-        d = outcome.derivation
-        forms = sum(g.matrix_form for g in d.gradients.values())
-        claims = f", {plural(len(d.claims), '[expect] claim')} confirmed" if d.claims else ""
-        written = ", ".join(map(str, outcome.written))
-        click.echo(f"{outcome.path}: {forms} of {plural(len(d.gradients), 'gradient')} in matrix "
-                   f"form, all verified{claims} -> {written}")
+        elif outcome.status == "unchanged":
+            click.echo(f"{outcome.path}: unchanged")
+        else:
+            n = outcome.summary
+            claims = (f", {plural(n['claims'], '[expect] claim')} confirmed"
+                      if n["claims"] else "")
+            written = ", ".join(map(str, outcome.written))
+            click.echo(f"{outcome.path}: {n['matrix_forms']} of "
+                       f"{plural(n['gradients'], 'gradient')} in matrix form, all verified"
+                       f"{claims} -> {written}")
+
+    problems = api.find_problems(paths)
+    try:
+        run(api.build_iter(paths, out, formats, templates, jobs, force), len(problems), show)
+    except Exception as error:           # a bug, not the user's input
+        report(error, debug)
+        sys.exit(EXIT_INTERNAL)
+    if sum(counts.values()) > 1:
+        click.echo(f"built {counts['built']}, unchanged {counts['unchanged']}, "
+                   f"failed {counts['failed']}")
     sys.exit(status)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@common_options
+def check(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], templates: Path | None,
+          jobs: int, debug: bool) -> None:
+    """Check that the outputs of problem files are current (default: problems/).
+
+    Derives in memory, compares with the files in the output folder and lists
+    every output that is missing or stale, and every problem that fails
+    verification; exit status 1 if there is any, 0 when all are current.
+    """
+    paths = paths or (Path("problems"),)
+    counts = Counter()
+
+    def show(outcome: api.Outcome) -> None:
+        counts[outcome.status] += 1
+        if outcome.error:
+            report(outcome.error, debug, outcome.path)
+        for target in outcome.differs:
+            what = "missing" if not target.exists() else "stale (differs from a fresh build)"
+            click.echo(f"{target}: {what} of {outcome.path}")
+
+    problems = api.find_problems(paths)
+    try:
+        run(api.check_iter(paths, out, formats, templates, jobs), len(problems), show)
+    except Exception as error:
+        report(error, debug)
+        sys.exit(EXIT_INTERNAL)
+    click.echo(f"current {counts['current']}, stale {counts['stale']}, missing {counts['missing']}, "
+               f"failed {counts['failed']}")
+    sys.exit(EXIT_OK if counts["current"] == sum(counts.values()) else EXIT_VERIFICATION)

@@ -37,6 +37,10 @@ class DerivgenError(Exception):
         self.column = self.column or column
         return self
 
+    def __reduce__(self):
+        # keep file, key, line and column when the error crosses a process boundary (-j)
+        return (_restore, (type(self), self.__dict__.copy()))
+
     def __str__(self) -> str:
         where = ""
         if self.file:
@@ -48,6 +52,13 @@ class DerivgenError(Exception):
             where += ": "
         key = f"{self.key}: " if self.key else ""
         return f"{where}{key}{self.message}"
+
+
+def _restore(cls: type, state: dict) -> DerivgenError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state["message"])
+    error.__dict__.update(state)
+    return error
 
 
 class ProblemError(DerivgenError):

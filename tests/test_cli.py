@@ -26,7 +26,7 @@ def test_build_derives_softmax_and_writes_its_reports(cli, tmp_path):
                              "out/softmax.tex, out/softmax.json\n")
     assert result.stderr == ""
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "softmax.json", "softmax.md", "softmax.tex"]
+        ".derivgen.json", "softmax.json", "softmax.md", "softmax.tex"]      # and the manifest
 
 
 def test_a_refuted_claim_exits_1_with_a_witness_and_writes_nothing(cli, tmp_path, problem_file):
@@ -45,7 +45,9 @@ def test_a_folder_builds_its_toml_files_in_order(cli, problem_file):
     problem_file("not a problem", "notes.txt")
     result = cli("build", ".")
     assert result.exit_code == 0
-    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["a.toml", "b.toml"]
+    *lines, summary = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["a.toml", "b.toml"]
+    assert summary == "built 2, unchanged 0, failed 0"
 
 
 def test_python_dash_m_runs_the_same_command():

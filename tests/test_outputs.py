@@ -84,4 +84,4 @@ def test_an_internal_error_in_one_problem_does_not_stop_the_rest(cli, tmp_path, 
     result = cli("build", ".", "-o", "out", "-f", "md")
     assert result.exit_code == 3
     assert "internal error: ZeroDivisionError: division by zero" in result.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b.md"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".derivgen.json", "b.md"]

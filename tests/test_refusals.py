@@ -380,9 +380,11 @@ def test_one_bad_file_among_good(cli, tmp_path, problem_file, order):
     assert result.stderr.splitlines() == [
         "error: bad.toml:12:6: steps.A: unknown function 'softmx' (did you mean 'softmax'?)"]
     out = result.stdout.splitlines()
-    assert len(out) == 1 and out[0].startswith("good.toml: "), result.stdout
+    assert len(out) == 2 and out[0].startswith("good.toml: "), result.stdout
+    assert out[1] == "built 1, unchanged 0, failed 1"
     # the bad one wrote nothing
-    assert sorted(os.listdir(tmp_path / "out")) == ["good.json", "good.md", "good.tex"]
+    assert sorted(os.listdir(tmp_path / "out")) == [".derivgen.json", "good.json", "good.md",
+                                                    "good.tex"]
     assert sorted(os.listdir(tmp_path)) == ["bad.toml", "good.toml", "out"]
 
 
@@ -395,8 +397,10 @@ def test_folder_with_one_bad_file(cli, tmp_path, problem_file):
     assert result.stderr.splitlines() == [
         "error: probs/bad.toml:12:6: steps.A: unknown function 'softmx' (did you mean 'softmax'?)"]
     out = result.stdout.splitlines()
-    assert len(out) == 1 and out[0].startswith("probs/good.toml: "), result.stdout
-    assert sorted(os.listdir(tmp_path / "out")) == ["good.json", "good.md", "good.tex"]
+    assert len(out) == 2 and out[0].startswith("probs/good.toml: "), result.stdout
+    assert out[1] == "built 1, unchanged 0, failed 1"
+    assert sorted(os.listdir(tmp_path / "out")) == [".derivgen.json", "good.json", "good.md",
+                                                    "good.tex"]
 
 
 def test_debug_prints_a_traceback(cli, tmp_path, problem_file):

@@ -158,7 +158,7 @@ def test_a_missing_parent_template_names_the_line_that_asks_for_it(cli, tmp_path
 def test_format_writes_just_the_formats_asked_for(cli, tmp_path, softmax, formats, written, listed):
     result = cli("build", "softmax.toml", "-o", "out", "-f", formats)
     assert result.exit_code == 0, result.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == written
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".derivgen.json", *written]
     assert result.stdout.endswith(f" -> {listed}\n")
 
 
