@@ -158,8 +158,7 @@ def build_iter(paths: Iterable[str | Path], out_dir: str | Path = "output",
             key = inputs_hash(path, formats, templates)
         except OSError:
             key = None                      # unreadable: let the build say why
-        if not force and key and manifest.get(path.stem) == key and all(
-                t.is_file() for t in targets):
+        if not force and key and manifest.get(path.stem) == _record(key, targets):
             yield Outcome(path, "unchanged", written=tuple(targets))
         else:
             todo.append(path)
@@ -174,7 +173,7 @@ def build_iter(paths: Iterable[str | Path], out_dir: str | Path = "output",
                 target = out_dir / f"{path.stem}.{suffix}"
                 write_atomically(target, outputs[suffix])
                 written.append(target)
-        manifest[path.stem] = inputs_hash(path, formats, templates)
+        manifest[path.stem] = _record(inputs_hash(path, formats, templates), written)
         write_atomically(out_dir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         yield Outcome(path, "built", summary, written=tuple(written))
 
@@ -217,7 +216,15 @@ def check(paths: Iterable[str | Path], out_dir: str | Path = "output",
     return list(check_iter(paths, out_dir, formats, templates, jobs))
 
 
-def _read_manifest(out_dir: Path) -> dict[str, str]:
+def _record(inputs: str, outputs: list[Path]) -> dict:
+    """A problem's entry in the manifest: the hash of its inputs and of each output as
+    written, so that a changed input or a hand-edited or deleted output rebuilds it."""
+    return {"inputs": inputs, "outputs": {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
+        for p in outputs}}
+
+
+def _read_manifest(out_dir: Path) -> dict[str, dict]:
     try:
         return json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -1,0 +1,126 @@
+"""Batch builds for a course: processes, incremental rebuilds, check mode,
+and outputs that are written whole or not at all."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import ROOT, SOFTMAX
+
+SMALL = ["logsumexp", "least_squares", "cookbook_trace", "ridge_regression"]
+
+
+def copy_problems(tmp_path, names=SMALL):
+    folder = tmp_path / "problems"
+    folder.mkdir()
+    for name in names:
+        (folder / f"{name}.toml").write_text((ROOT / "problems" / f"{name}.toml").read_text())
+    return folder
+
+
+def visible(folder):
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def test_jobs_build_every_problem_and_a_rebuild_skips_them_all(cli, tmp_path):
+    copy_problems(tmp_path)
+    first = cli("build", "problems", "-o", "out", "-f", "json", "-j", "2")
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.splitlines()[-1] == "built 4, unchanged 0, failed 0"
+    assert visible(tmp_path / "out") == sorted(f"{n}.json" for n in SMALL)
+    again = cli("build", "problems", "-o", "out", "-f", "json", "-j", "2")
+    assert again.stdout.splitlines() == sorted(f"problems/{n}.toml: unchanged" for n in SMALL) + [
+        "built 0, unchanged 4, failed 0"]
+    forced = cli("build", "problems", "-o", "out", "-f", "json", "--force")
+    assert forced.stdout.splitlines()[-1] == "built 4, unchanged 0, failed 0"
+
+
+def test_a_change_to_a_problem_or_the_formats_rebuilds_just_what_it_must(cli, tmp_path):
+    folder = copy_problems(tmp_path)
+    cli("build", "problems", "-o", "out", "-f", "json")
+    edited = folder / "least_squares.toml"
+    edited.write_text(edited.read_text().replace('title = "', 'title = "Edited: ', 1))
+    result = cli("build", "problems", "-o", "out", "-f", "json")
+    assert result.stdout.splitlines()[-1] == "built 1, unchanged 3, failed 0"
+    assert "Edited: " in json.loads((tmp_path / "out" / "least_squares.json").read_text())["title"]
+    assert cli("build", "problems", "-o", "out", "-f", "json,md").stdout.splitlines()[-1] == \
+        "built 4, unchanged 0, failed 0"
+
+
+def test_a_changed_template_rebuilds(cli, tmp_path):
+    copy_problems(tmp_path, ["logsumexp"])
+    cli("build", "problems", "-o", "out", "-f", "md")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "report.md.j2").write_text('{% extends "base.md.j2" %}\n'
+                                                         "{% block summary %}Mine.{% endblock %}\n")
+    result = cli("build", "problems", "-o", "out", "-f", "md")
+    assert result.stdout.startswith("problems/logsumexp.toml: 1 of 1 gradient"), result.stdout
+    assert "Mine." in (tmp_path / "out" / "logsumexp.md").read_text()
+
+
+def test_one_failing_problem_never_stops_or_corrupts_the_others(cli, tmp_path):
+    folder = copy_problems(tmp_path)
+    (folder / "broken.toml").write_text(SOFTMAX.replace('S = "(A - Y) / N"', 'S = "A - Y"'))
+    result = cli("build", "problems", "-o", "out", "-f", "json", "-j", "2")
+    assert result.exit_code == 1                        # the refuted claim
+    assert result.stderr.startswith("error: problems/broken.toml:24: expect.S: claim 'A - Y' is refuted")
+    assert result.stdout.splitlines()[-1] == "built 4, unchanged 0, failed 1"
+    assert visible(tmp_path / "out") == sorted(f"{n}.json" for n in SMALL)
+    for name in SMALL:
+        assert json.loads((tmp_path / "out" / f"{name}.json").read_text())["problem"] == name
+
+
+def test_check_fails_on_a_hand_edited_output_and_passes_after_a_rebuild(cli, tmp_path):
+    copy_problems(tmp_path)
+    assert cli("check", "problems", "-o", "out", "-f", "json").exit_code == 1       # nothing yet
+    cli("build", "problems", "-o", "out", "-f", "json")
+    assert cli("check", "problems", "-o", "out", "-f", "json").stdout == \
+        "current 4, stale 0, missing 0, failed 0\n"
+    edited = tmp_path / "out" / "least_squares.json"
+    edited.write_text(edited.read_text().replace("confirmed", "hand-edited"))
+    (tmp_path / "out" / "logsumexp.json").unlink()
+    result = cli("check", "problems", "-o", "out", "-f", "json")
+    assert result.exit_code == 1
+    *listed, summary = result.stdout.splitlines()       # listed as the problems finish
+    assert sorted(listed) == [
+        "out/least_squares.json: stale (differs from a fresh build) of problems/least_squares.toml",
+        "out/logsumexp.json: missing of problems/logsumexp.toml"]
+    assert summary == "current 2, stale 1, missing 1, failed 0"
+    rebuilt = cli("build", "problems", "-o", "out", "-f", "json")
+    assert rebuilt.stdout.splitlines()[-1] == "built 2, unchanged 2, failed 0"
+    assert cli("check", "problems", "-o", "out", "-f", "json").exit_code == 0
+
+
+def test_check_defaults_to_the_problems_folder(cli, tmp_path):
+    copy_problems(tmp_path, ["logsumexp"])
+    cli("build", "problems", "-f", "md,json")
+    result = cli("check", "-f", "md,json")
+    assert (result.exit_code, result.stdout) == (0, "current 1, stale 0, missing 0, failed 0\n")
+
+
+def test_a_build_killed_midway_leaves_no_partial_or_temporary_file(tmp_path):
+    copy_problems(tmp_path, ["logsumexp", "least_squares", "cookbook_trace", "ridge_regression",
+                             "layer_norm", "attention", "two_layer_tanh"])
+    out = tmp_path / "out"
+    build = subprocess.Popen([sys.executable, "-m", "derivgen", "build", "problems", "-o", "out",
+                              "-f", "md,json", "-j", "1"], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (out.is_dir() and any(out.glob("*.json"))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    build.send_signal(signal.SIGTERM)
+    build.wait(timeout=60)
+    leftovers = [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert not leftovers
+    for path in out.glob("*.json"):
+        if path.name != ".derivgen.json":
+            assert json.loads(path.read_text())["gradients"]          # whole, not partial
+    # a leftover from a build killed outright (SIGKILL) is cleared by the next build
+    (out / ".logsumexp.md.abc123.tmp").write_text("partial")
+    subprocess.run([sys.executable, "-m", "derivgen", "build", "problems", "-o", "out", "-f",
+                    "md,json"], cwd=tmp_path, check=True, capture_output=True)
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert os.path.getsize(out / "logsumexp.md") > 1000
