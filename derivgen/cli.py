@@ -176,3 +176,24 @@ def check(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], template
     click.echo(f"current {counts['current']}, stale {counts['stale']}, missing {counts['missing']}, "
                f"failed {counts['failed']}")
     sys.exit(EXIT_OK if counts["current"] == sum(counts.values()) else EXIT_VERIFICATION)
+
+
+@main.command()
+@click.argument("name")
+@debug_option
+def new(name: str, debug: bool) -> None:
+    """Write NAME.toml, a commented problem file to start from."""
+    from .authoring import new_problem
+    target = Path(name if name.endswith(".toml") else f"{name}.toml")
+    if target.exists():
+        click.echo(f"error: {target}: already exists; choose another name", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    api.write_atomically(target, new_problem(target.stem))
+    click.echo(f"{target}: written; edit it, then run: derivgen build {target}")
+
+
+@main.command()
+def ops() -> None:
+    """List the operators with their shapes and derivative rules."""
+    from .authoring import operators_text
+    click.echo(operators_text(), nl=False)

@@ -65,3 +65,28 @@ def test_an_internal_error_is_one_line_and_exit_3(cli, monkeypatch, problem_file
     assert result.exit_code == 3
     assert result.stderr == ("error: p.toml: internal error: ZeroDivisionError: division by zero "
                              "(run with --debug for the traceback, and please report it)\n")
+
+
+def test_new_writes_a_starter_that_builds_and_is_never_overwritten(cli, tmp_path):
+    result = cli("new", "my_model")
+    assert (result.exit_code, result.stdout) == (
+        0, "my_model.toml: written; edit it, then run: derivgen build my_model.toml\n")
+    built = cli("build", "my_model.toml", "-o", "out", "-f", "json")
+    assert built.exit_code == 0 and "1 [expect] claim confirmed" in built.stdout
+    again = cli("new", "my_model.toml")
+    assert (again.exit_code, again.stderr) == (
+        2, "error: my_model.toml: already exists; choose another name\n")
+
+
+def test_ops_lists_every_operator_with_its_rules(cli):
+    from derivgen.ops import OPS
+    text = cli("ops").stdout
+    assert all(f"\n{name}: " in text for name in OPS)
+    assert "  A @ B                        A r×k, B k×c -> r×c\n    ∂/∂A: G @ B.T\n    ∂/∂B: A.T @ G\n" in text
+
+
+def test_the_command_line_does_not_import_sympy_for_help():
+    result = subprocess.run([sys.executable, "-c", "import sys, derivgen.cli; "
+                             "print('sympy' in sys.modules, 'numpy' in sys.modules)"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout == "False False\n"

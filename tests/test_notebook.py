@@ -1,0 +1,65 @@
+"""derivgen.notebook: a derivation for Jupyter."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from derivgen.notebook import DerivationView, derive_file
+
+
+@pytest.fixture(scope="module")
+def view() -> DerivationView:
+    old = os.getcwd()
+    os.chdir(ROOT)                  # the brief's relative path, as a notebook beside problems/ has it
+    try:
+        return derive_file("problems/softmax.toml")
+    finally:
+        os.chdir(old)
+
+
+def test_gradients_in_the_expression_language(view):
+    assert view.gradients == {"S": "(A - Y) / N", "W": "(A - Y) @ X.T / N",
+                              "X": "W.T @ (A - Y) / N"}
+    assert view.problem.name == "softmax"
+
+
+def test_renderings(view):
+    assert view.to_markdown().startswith("# Softmax regression")
+    assert r"\documentclass" in view.to_latex()
+    data = json.loads(view.to_json())
+    assert set(data["gradients"]) == {"S", "W", "X"}
+    assert data["gradients"]["W"]["expr"] == "(A - Y) @ X.T / N"
+
+
+def test_the_renderings_are_those_of_derivgen_build(view):
+    assert view.to_json() == (ROOT / "output" / "softmax.json").read_text(encoding="utf-8")
+    assert view.to_markdown() == (ROOT / "output" / "softmax.md").read_text(encoding="utf-8")
+
+
+def test_jupyter_hooks(view):
+    assert view._repr_markdown_() == view.to_markdown()
+    tex = view._repr_latex_()
+    assert tex.startswith("$$") and tex.endswith("$$")
+    assert r"\documentclass" not in tex
+    assert r"\begin{aligned}" in tex
+    assert r"\frac{\partial L}{\partial S}" in tex
+    assert tex.count("&=") == 3
+
+
+def test_repr_latex_renders_with_katex(view):
+    node = shutil.which("node")
+    katex = Path(os.environ.get("KATEX_PATH") or ROOT / ".ci" / "node" / "node_modules" / "katex")
+    if not node or not (katex / "package.json").is_file():
+        pytest.skip("needs node and KaTeX (.ci/run installs KaTeX; or set KATEX_PATH)")
+    fragment = {"source": "repr:1", "tex": view._repr_latex_().strip("$").strip(), "display": True}
+    done = subprocess.run([node, str(ROOT / "tests" / "katex_check.mjs")],
+                          input=json.dumps([fragment]), capture_output=True, text=True,
+                          timeout=120, env=os.environ | {"KATEX_PATH": str(katex)})
+    assert done.returncode == 0, done.stdout + done.stderr
