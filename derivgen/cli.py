@@ -45,12 +45,12 @@ def exit_code(error: BaseException) -> int:
     return EXIT_VERIFICATION if isinstance(error, VerificationError) else EXIT_BAD_INPUT
 
 
-def parse_formats(value: str) -> tuple[str, ...]:
+def parse_formats(value: str, allowed: tuple[str, ...] = api.FORMATS) -> tuple[str, ...]:
     formats = tuple(f.strip() for f in value.split(",") if f.strip())
-    unknown = [f for f in formats if f not in api.FORMATS]
+    unknown = [f for f in formats if f not in allowed]
     if unknown or not formats:
         raise click.BadParameter(f"unknown format {', '.join(unknown) or '(none)'}; choose from "
-                                 + ", ".join(api.FORMATS))
+                                 + ", ".join(allowed))
     return formats
 
 
@@ -197,3 +197,28 @@ def ops() -> None:
     """List the operators with their shapes and derivative rules."""
     from .authoring import operators_text
     click.echo(operators_text(), nl=False)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+              help="The document's path without suffix, e.g. output/week3.")
+@click.option("--title", required=True, help="The document's title.")
+@click.option("--exercises", is_flag=True,
+              help="Write the exercise sheet and, beside it, the matching solutions.")
+@click.option("-f", "--format", "formats", default="md,tex", show_default=True,
+              callback=lambda ctx, param, value: parse_formats(value, ("md", "tex", "pdf")),
+              help="Comma-separated outputs: md, tex, pdf.")
+@click.option("--templates", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Folder of templates searched before the project's and derivgen's own.")
+@debug_option
+def handout(paths: tuple[Path, ...], out: Path, title: str, exercises: bool,
+            formats: tuple[str, ...], templates: Path | None, debug: bool) -> None:
+    """One document of several problems (FILES or FOLDERS), numbered in order."""
+    from .handout import handout as write_handout
+    try:
+        written = write_handout(paths, out, title, formats, exercises, templates)
+    except Exception as error:
+        report(error, debug)
+        sys.exit(exit_code(error))
+    click.echo("written: " + ", ".join(map(str, written)))

@@ -15,6 +15,8 @@ import shutil
 import subprocess
 import tempfile
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import jinja2
@@ -55,10 +57,16 @@ def environment(fmt: str, user_dir: str | Path | None = None) -> jinja2.Environm
 
 
 def render(context: dict, fmt: str, user_dir: str | Path | None = None) -> str:
-    name = TEMPLATES[fmt]
+    with template_errors(user_dir):
+        text = environment(fmt, user_dir).get_template(TEMPLATES[fmt]).render(**context)
+    return markdown_blocks(text) if fmt == "md" else text
+
+
+@contextmanager
+def template_errors(user_dir: str | Path | None = None) -> Iterator[None]:
+    """jinja2's errors as :class:`TemplateError`, with the template's file and line."""
     try:
-        text = environment(fmt, user_dir).get_template(name).render(**context)
-        return markdown_blocks(text) if fmt == "md" else text
+        yield
     except jinja2.TemplateSyntaxError as e:
         raise TemplateError(f"template syntax: {e.message}", file=e.filename or e.name,
                             line=e.lineno) from None
@@ -70,6 +78,8 @@ def render(context: dict, fmt: str, user_dir: str | Path | None = None) -> str:
     except (jinja2.UndefinedError, jinja2.exceptions.SecurityError) as e:
         file, line = _template_frame(e)
         raise TemplateError(f"template error: {e}", file=file, line=line) from None
+    except TemplateError:
+        raise
     except Exception as e:              # anything a template's own expressions can raise
         file, line = _template_frame(e)
         raise TemplateError(f"template error: {type(e).__name__}: {e}", file=file,

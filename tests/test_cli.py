@@ -90,3 +90,12 @@ def test_the_command_line_does_not_import_sympy_for_help():
                              "print('sympy' in sys.modules, 'numpy' in sys.modules)"],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.stdout == "False False\n"
+
+
+def test_handout_writes_the_sheet_and_its_solutions(cli, tmp_path):
+    problems = [ROOT / "problems" / f"{n}.toml" for n in ("logsumexp", "cookbook_trace")]
+    result = cli("handout", *problems, "-o", "out/week1", "--title", "Week 1", "--exercises")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ("written: out/week1.md, out/week1.tex, out/week1-solutions.md, "
+                             "out/week1-solutions.tex\n")
+    assert cli("handout", *problems, "-o", "x", "--title", "t", "-f", "json").exit_code == 2
