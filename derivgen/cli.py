@@ -89,17 +89,23 @@ def common_options(command):
     return command
 
 
-def run(outcomes: Iterator[api.Outcome], total: int, show: Callable[[api.Outcome], None]) -> None:
-    """Show each outcome as it comes (under a progress bar on a terminal)."""
-    if sys.stderr.isatty() and total > 1:
+def interactive() -> bool:
+    """Whether a person watches (stderr is a terminal): then a progress bar."""
+    return sys.stderr.isatty()
+
+
+def run(outcomes: Iterator[api.Outcome], total: int,
+        show: Callable[[api.Outcome, bool], None]) -> None:
+    """Show each outcome as it comes; on a terminal, under a progress bar that stands
+    for the lines of the problems that went well (``show(outcome, quiet=True)``)."""
+    if interactive() and total > 1:
         with click.progressbar(length=total, label="deriving", file=sys.stderr) as bar:
             for outcome in outcomes:
-                if outcome.error:
-                    show(outcome)
+                show(outcome, True)
                 bar.update(1)
         return
     for outcome in outcomes:
-        show(outcome)
+        show(outcome, False)
 
 
 @main.command()
@@ -116,12 +122,14 @@ def build(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], template
     counts = Counter()
     status = EXIT_OK
 
-    def show(outcome: api.Outcome) -> None:
+    def show(outcome: api.Outcome, quiet: bool) -> None:
         nonlocal status
         counts[outcome.status] += 1
         if outcome.error:
             report(outcome.error, debug, outcome.path)
             status = max(status, exit_code(outcome.error))
+        elif quiet:
+            pass
         elif outcome.status == "unchanged":
             click.echo(f"{outcome.path}: unchanged")
         else:
@@ -159,8 +167,8 @@ def check(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], template
     paths = paths or (Path("problems"),)
     counts = Counter()
 
-    def show(outcome: api.Outcome) -> None:
-        counts[outcome.status] += 1
+    def show(outcome: api.Outcome, quiet: bool) -> None:
+        counts[outcome.status] += 1            # a check lists only what is wrong: never quiet
         if outcome.error:
             report(outcome.error, debug, outcome.path)
         for target in outcome.differs:

@@ -124,3 +124,14 @@ def test_a_build_killed_midway_leaves_no_partial_or_temporary_file(tmp_path):
                     "md,json"], cwd=tmp_path, check=True, capture_output=True)
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
     assert os.path.getsize(out / "logsumexp.md") > 1000
+
+
+def test_on_a_terminal_a_progress_bar_stands_for_the_lines_that_went_well(cli, tmp_path,
+                                                                          monkeypatch):
+    folder = copy_problems(tmp_path, ["logsumexp", "cookbook_trace"])
+    (folder / "broken.toml").write_text("title = 1\n")
+    monkeypatch.setattr("derivgen.cli.interactive", lambda: True)
+    result = cli("build", "problems", "-o", "out", "-f", "json")
+    assert result.stdout == "built 2, unchanged 0, failed 1\n"
+    assert "error: problems/broken.toml:1: title: expected a string, got an integer" in result.stderr
+    assert "deriving" in result.stderr
