@@ -6,7 +6,9 @@ Prints a Markdown table: the median of several runs of
 - `python -c "import sympy"`, the floor every build pays;
 - `derivgen build problems/softmax.toml` (cold, all checks), and its ratio to the floor;
 - `derivgen --help`;
-- `derivgen build` of every gallery problem.
+- `derivgen build` of every gallery problem, and of the whole gallery with -j 1 and -j 2;
+- a rebuild with nothing changed.
+(`--force` everywhere but the last, so that every run really builds.)
 Timing lives here, never in the tests.
 """
 
@@ -41,13 +43,20 @@ def main() -> None:
     derivgen = [sys.executable, "-m", "derivgen"]
 
     floor = median_seconds([sys.executable, "-c", "import sympy"], runs)
-    softmax = median_seconds([*derivgen, "build", "problems/softmax.toml", "-o", out], runs)
+    softmax = median_seconds([*derivgen, "build", "problems/softmax.toml", "-o", out, "--force"],
+                             runs)
     rows = [("`python -c \"import sympy\"`", floor, ""),
             ("`derivgen build problems/softmax.toml`", softmax, f"{softmax / floor:.2f}× import sympy"),
             ("`derivgen --help`", median_seconds([*derivgen, "--help"], runs), "")]
     for problem in sorted((ROOT / "problems").glob("*.toml")):
         rows.append((f"build `{problem.name}`", median_seconds(
-            [*derivgen, "build", str(problem.relative_to(ROOT)), "-o", out], runs), ""))
+            [*derivgen, "build", str(problem.relative_to(ROOT)), "-o", out, "--force"], runs), ""))
+    gallery = [*derivgen, "build", "problems", "-o", out, "--force"]
+    one = median_seconds([*gallery, "-j", "1"], runs)
+    two = median_seconds([*gallery, "-j", "2"], runs)
+    rows += [("`derivgen build problems/ -j 1` (whole gallery)", one, ""),
+             ("`derivgen build problems/ -j 2` (whole gallery)", two, f"{one / two:.2f}× faster"),
+             ("rebuild with nothing changed", median_seconds(gallery[:-1], runs), "all unchanged")]
 
     import sympy
     print(f"Machine: {platform.machine()}, {platform.python_implementation()} "

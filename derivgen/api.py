@@ -18,7 +18,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,7 +116,8 @@ def _missing_folders(paths: list[Path]) -> list[Outcome]:
 
 def _run(paths: list[Path], work: Callable,
          jobs: int) -> Iterator[tuple[Path, object, Exception | None]]:
-    """``work(path)`` for every path, in ``jobs`` processes; results as they finish."""
+    """``work(path)`` for every path, in ``jobs`` processes; results in the order of
+    ``paths``, so that a log reads the same however the work was shared out."""
     if jobs <= 1 or len(paths) <= 1:
         for path in paths:
             try:
@@ -125,12 +126,12 @@ def _run(paths: list[Path], work: Callable,
                 yield path, None, error
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(work, path): path for path in paths}
-        for future in as_completed(futures):
+        futures = [(path, pool.submit(work, path)) for path in paths]
+        for path, future in futures:
             try:
-                yield futures[future], future.result(), None
+                yield path, future.result(), None
             except Exception as error:
-                yield futures[future], None, error
+                yield path, None, error
 
 
 class _Work:

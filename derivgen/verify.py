@@ -18,7 +18,6 @@ on its jumps; the numeric checks sample away from them.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 import sympy as sp
@@ -44,23 +43,22 @@ class Prover:
     def __init__(self, problem: Problem, ew: Elementwise) -> None:
         self.ew = ew
         self.substitutions = _assumption_substitutions(problem, ew)
-        rng = random.Random(0)
-        values: dict[sp.Symbol, sp.Float] = {}
-        self.point = lambda s: values.setdefault(s, sp.Float(rng.uniform(0.5, 1.5), 40))
 
     def equal(self, a: sp.Matrix, b: sp.Matrix) -> bool:
         return a.shape == b.shape and all(self.is_zero(x - y) for x, y in zip(a, b))
 
     def is_zero(self, expr: sp.Expr) -> bool:
+        """Whether ``expr`` is proven zero: with step entries as symbols where that
+        suffices, else with the latest step's entries replaced by their definitions,
+        and so on; the costly common-denominator proof only when nothing is left to
+        unfold."""
         expr = self.prepare(expr)
         while True:
-            # A numeric probe only chooses where to look: a difference that is clearly not
-            # zero at a random point cannot be proven zero at this level, so unfold first.
-            if _probe(expr, self.point) and _vanishes(expr):
+            if _vanishes_quickly(expr):
                 return True
             unfolded = self.ew.unfold(expr)
             if unfolded is None:
-                return False
+                return _vanishes(expr)
             expr = self.prepare(unfolded)
 
     def prepare(self, expr: sp.Expr) -> sp.Expr:
@@ -69,23 +67,22 @@ class Prover:
         return expr.xreplace(self.substitutions)
 
 
-def _vanishes(expr: sp.Expr) -> bool:
-    """A proof that ``expr`` is zero: it expands to 0, or its numerator does."""
+def _vanishes_quickly(expr: sp.Expr) -> bool:
+    """A cheap proof that ``expr`` is zero: it expands to 0 with every sum under a
+    fraction bar taken as one opaque symbol. Sound: what is zero for any value of
+    that symbol is zero for its true value."""
     if expr == 0:
         return True
-    if not any(p.exp.is_negative and p.base.free_symbols for p in expr.atoms(sp.Pow)):
-        return sp.expand(expr) == 0     # a polynomial in its atoms
+    sums = {p.base: sp.Dummy() for p in expr.atoms(sp.Pow)
+            if p.exp.is_negative and isinstance(p.base, sp.Add)}
+    return sp.expand(expr.xreplace(sums)) == 0
+
+
+def _vanishes(expr: sp.Expr) -> bool:
+    """The complete proof for a rational function of its atoms: its numerator over
+    a common denominator expands to 0."""
     numerator, _ = sp.fraction(sp.together(expr))
     return sp.expand(numerator) == 0
-
-
-def _probe(expr: sp.Expr, point: dict) -> bool:
-    """False when ``expr`` is clearly not zero at a random point (40 digits)."""
-    try:
-        value = complex(expr.xreplace({s: point(s) for s in expr.free_symbols}))
-    except (TypeError, ValueError, ZeroDivisionError):
-        return True                     # cannot tell: let the proof decide
-    return abs(value) < 1e-20
 
 
 def _assumption_substitutions(problem: Problem, ew: Elementwise) -> dict[sp.Symbol, sp.Expr]:
