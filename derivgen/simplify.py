@@ -106,6 +106,7 @@ class Simplifier:
         self.node_of: dict[sp.Symbol, Node] = {}
         self.reasons: list[str] = []
         self.rank: dict[sp.Symbol, int] = {}     # atoms in the order the expression uses them
+        self.done: dict[tuple[Node, Node], tuple[Node, tuple[str, ...]]] = {}
 
     # -- entry points ---------------------------------------------------------------
     def rewrite(self, node: Node, like: Node) -> tuple[Node, tuple[str, ...]]:
@@ -114,9 +115,17 @@ class Simplifier:
         return self.simplify(node, like), tuple(self.reasons)
 
     def simplify(self, node: Node, like: Node | None = None) -> Node:
-        """The simplest equal form of ``node``, shaped like ``like`` (default: node)."""
+        """The simplest equal form of ``node``, shaped like ``like`` (default: node).
+        The same expression (an argument met again, a rule's repeated upstream) is
+        simplified once; the assumptions it used are noted again each time."""
         like = node if like is None else like
+        if (node, like) in self.done:
+            best, reasons = self.done[(node, like)]
+            for reason in reasons:
+                self.note(reason)
+            return best
         outer_rank, self.rank = self.rank, {}
+        outer_reasons, self.reasons = self.reasons, []
         expr = self.to_sympy(node)
         best = None
         best_expr = None
@@ -134,8 +143,12 @@ class Simplifier:
                     best = folded
             except Exception:
                 pass
-        self.rank = outer_rank
-        return best if best is not None else node
+        best = best if best is not None else node
+        self.done[(node, like)] = best, tuple(self.reasons)
+        self.rank, inner_reasons, self.reasons = outer_rank, self.reasons, outer_reasons
+        for reason in inner_reasons:
+            self.note(reason)
+        return best
 
     def candidates(self, expr: sp.Expr) -> list[sp.Expr]:
         forms = [expr, sp.factor_terms(expr), sp.cancel(expr)]

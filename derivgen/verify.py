@@ -37,6 +37,7 @@ class Proof:
     form: str                   # "simplified", "composed" or "none"
     elementwise: sp.Matrix      # sympy's element-wise derivative (chain-structured)
     entries: int                # entries compared
+    value: sp.Matrix            # the proven form entry by entry (else the derivative itself)
 
 
 class Prover:
@@ -113,15 +114,15 @@ def prove(problem: Problem, backward: Backward, prover: Prover) -> dict[str, Pro
         rows, cols = ew.symbols[name].shape
         parts = contributions.get(name)
         truth = sp.ones(1, 1) if name == problem.of else sum(parts[1:], parts[0])
-        proof, upstream = Proof(name, None, "none", truth, rows * cols), truth
+        proof = Proof(name, None, "none", truth, rows * cols, truth)
         for form, candidate in (("simplified", grad.simplified), ("composed", grad.composed)):
             value = ew.evaluate(candidate)
             if prover.equal(value, truth):
-                # the proven form is usually far shorter than the contraction: carry it on
-                proof, upstream = Proof(name, candidate, form, truth, rows * cols), value
+                proof = Proof(name, candidate, form, truth, rows * cols, value)
                 break
         proofs[name] = proof
         if name in problem.steps:
+            # the proven form is usually far shorter than the contraction: carry it on
             for used in names(problem.steps[name].expr) & path:
-                contributions.setdefault(used, []).append(ew.contract(name, used, upstream))
+                contributions.setdefault(used, []).append(ew.contract(name, used, proof.value))
     return proofs

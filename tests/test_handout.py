@@ -22,8 +22,8 @@ from derivgen.api import derive_file, render_outputs
 from derivgen.errors import (DerivgenError, ExprError, OutputError, ProblemError,
                              TemplateError, VerificationError)
 from derivgen.handout import handout
-from test_reports import (KATEX_CHECK, PDFLATEX_FLAGS, katex_path, log_errors,
-                          math_fragments, missing_tool)
+from test_reports import (KATEX_CHECK, compile_tex, katex_path, log_errors, math_fragments,
+                          missing_tool)
 
 PROBLEMS = [ROOT / "problems" / f"{name}.toml"
             for name in ("logsumexp", "least_squares", "cookbook_trace")]
@@ -162,30 +162,11 @@ def test_the_solutions_hold_the_full_derivations_numbered_the_same(built, result
 
 # --- the tools that read them ---------------------------------------------------------
 
-def pdflatex_twice(tex: Path, workdir: Path) -> tuple[int, str]:
-    """Compile twice (the second run typesets the contents): exit status and log."""
-    pdflatex = shutil.which("pdflatex")
-    if not pdflatex:
-        missing_tool("pdflatex is not installed (Debian: apt-get install "
-                     "texlive-latex-base texlive-latex-recommended latexmk)")
-    workdir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(tex, workdir / tex.name)
-    env = os.environ | {"max_print_line": "10000", "error_line": "254", "half_error_line": "238"}
-    for _ in range(2):
-        done = subprocess.run([pdflatex, *PDFLATEX_FLAGS, tex.name], cwd=workdir, env=env,
-                              capture_output=True, text=True, errors="replace",
-                              stdin=subprocess.DEVNULL, timeout=300)
-        if done.returncode:
-            break
-    log = (workdir / tex.with_suffix(".log").name).read_text(errors="replace")
-    return done.returncode, log
-
-
 @pytest.mark.parametrize("doc", ["handout", "exercises", "solutions"])
 def test_the_latex_compiles_with_pdflatex(built, doc, tmp_path):
     path = built["docs"][doc]
     tex = path.with_name(f"{path.name}.tex")
-    status, log = pdflatex_twice(tex, tmp_path)
+    status, log, _ = compile_tex(tex, tmp_path, twice=True)
     errors = log_errors(log)
     assert status == 0 and not errors, f"{tex.name}: exit {status}:\n  " + "\n  ".join(errors)
     assert (tmp_path / tex.with_suffix(".pdf").name).stat().st_size > 0

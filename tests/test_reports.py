@@ -93,9 +93,9 @@ def test_gallery_problem_builds(reports, name):
 
 # --- pdflatex --------------------------------------------------------------------------
 
-def compile_tex(tex: Path, workdir: Path) -> tuple[int, str, str]:
-    """Compile with pdflatex in workdir (twice when the log asks for a rerun):
-    the exit status, the log and pdflatex's output."""
+def compile_tex(tex: Path, workdir: Path, twice: bool = False) -> tuple[int, str, str]:
+    """Compile with pdflatex in workdir (twice when the log asks for a rerun, or when
+    ``twice``, as a table of contents needs): the exit status, the log and pdflatex's output."""
     pdflatex = shutil.which("pdflatex")
     if not pdflatex:
         missing_tool("pdflatex is not installed (Debian: apt-get install "
@@ -111,7 +111,7 @@ def compile_tex(tex: Path, workdir: Path) -> tuple[int, str, str]:
                               stdin=subprocess.DEVNULL, timeout=300)
         log_file = workdir / tex.with_suffix(".log").name
         log = log_file.read_text(errors="replace") if log_file.exists() else ""
-        if done.returncode or not RERUN.search(log):
+        if done.returncode or not (twice or RERUN.search(log)):
             break
     return done.returncode, log, done.stdout
 
