@@ -8,11 +8,8 @@ missing these tests skip, unless DERIVGEN_REQUIRE_TOOLS is set, when they fail.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,8 +19,7 @@ from derivgen.api import derive_file, render_outputs
 from derivgen.errors import (DerivgenError, ExprError, OutputError, ProblemError,
                              TemplateError, VerificationError)
 from derivgen.handout import handout
-from test_reports import (KATEX_CHECK, compile_tex, katex_path, log_errors, math_fragments,
-                          missing_tool)
+from test_reports import compile_tex, log_errors, math_fragments, missing_tool, run_katex
 
 PROBLEMS = [ROOT / "problems" / f"{name}.toml"
             for name in ("logsumexp", "least_squares", "cookbook_trace")]
@@ -175,23 +171,13 @@ def test_the_latex_compiles_with_pdflatex(built, doc, tmp_path):
 
 
 def test_the_markdown_math_renders_with_katex(built):
-    node = shutil.which("node")
-    if not node:
-        missing_tool("node is not installed, so KaTeX cannot be run")
-    if not (katex_path() / "package.json").is_file():
-        missing_tool(f"KaTeX is not installed at {katex_path()} (npm install --no-save "
-                     "--prefix .ci/node katex, as .ci/run does, or set KATEX_PATH)")
     fragments, problems = [], []
     for doc in ("handout", "exercises", "solutions"):
         found, trouble = math_fragments(built["text"][doc, "md"], f"{doc}.md")
         assert len(found) > 10, doc
         fragments += found
         problems += trouble
-    done = subprocess.run([node, str(KATEX_CHECK)], input=json.dumps(fragments),
-                          capture_output=True, text=True, timeout=300,
-                          env=os.environ | {"KATEX_PATH": str(katex_path())})
-    if done.returncode == 2:
-        missing_tool(f"KaTeX could not be run: {done.stderr.strip()}")
+    done = run_katex(fragments)
     assert not problems and done.returncode == 0, "\n".join(problems) + done.stdout
 
 

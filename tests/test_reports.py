@@ -242,16 +242,27 @@ def test_math_fragments_are_found_as_a_markdown_renderer_finds_them():
     assert math_fragments("$$\nx\n", "v.md")[1] == ["v.md:1: $$ is never closed"]
 
 
-@pytest.fixture(scope="module")
-def katex_failures(reports) -> dict[str, list[str]]:
-    """Every math fragment of every built .md through KaTeX at once (one node run):
-    by report name, each failure as "file:line: message" and the fragment."""
+def run_katex(fragments: list[dict]) -> subprocess.CompletedProcess:
+    """tests/katex_check.mjs on the fragments: exit 0, or 1 with one line per failure.
+    Skips (fails, with DERIVGEN_REQUIRE_TOOLS) where node or KaTeX is missing."""
     node = shutil.which("node")
     if not node:
         missing_tool("node is not installed, so KaTeX cannot be run")
     if not (katex_path() / "package.json").is_file():
         missing_tool(f"KaTeX is not installed at {katex_path()} (npm install --no-save "
                      "--prefix .ci/node katex, as .ci/run does, or set KATEX_PATH)")
+    done = subprocess.run([node, str(KATEX_CHECK)], input=json.dumps(fragments),
+                          capture_output=True, text=True, timeout=300,
+                          env=os.environ | {"KATEX_PATH": str(katex_path())})
+    if done.returncode == 2:
+        missing_tool(f"KaTeX could not be run: {done.stderr.strip()}")
+    return done
+
+
+@pytest.fixture(scope="module")
+def katex_failures(reports) -> dict[str, list[str]]:
+    """Every math fragment of every built .md through KaTeX at once (one node run):
+    by report name, each failure as "file:line: message" and the fragment."""
     fragments, owner = [], {}
     for name, where in reports.items():
         if isinstance(where, Path):
@@ -259,11 +270,7 @@ def katex_failures(reports) -> dict[str, list[str]]:
             found, _ = math_fragments(md.read_text(encoding="utf-8"), md.name)
             fragments += found
             owner |= {f["source"]: name for f in found}
-    done = subprocess.run([node, str(KATEX_CHECK)], input=json.dumps(fragments),
-                          capture_output=True, text=True, timeout=300,
-                          env=os.environ | {"KATEX_PATH": str(katex_path())})
-    if done.returncode == 2:
-        missing_tool(f"KaTeX could not be run: {done.stderr.strip()}")
+    done = run_katex(fragments)
     assert done.returncode in (0, 1), f"katex_check.mjs exited {done.returncode}: {done.stderr}"
     tex_at: dict[str, list[str]] = {}
     for f in fragments:
