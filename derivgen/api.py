@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .errors import DerivgenError, ProblemError
+from .errors import ProblemError
 from .problem import load
 
 __all__ = ["FORMATS", "Outcome", "build", "check", "derive_file", "find_problems", "load",
