@@ -49,6 +49,7 @@ class Elementwise:
                                                facts.get(name, ()))
         self.owner = {s: name for name, m in self.symbols.items() for s in m}
         self._partials: dict[tuple[str, str], dict[tuple[int, int], Sparse]] = {}
+        self._made_of: dict[str, set[sp.Symbol]] = {}
 
     @staticmethod
     def _symbols(name: str, size: tuple[int, int], facts) -> sp.Matrix:
@@ -71,8 +72,14 @@ class Elementwise:
             definition = self.definitions[step]
             for i in range(definition.rows):
                 for j in range(definition.cols):
-                    entry = definition[i, j]
-                    row = {index[s]: entry.diff(s) for s in entry.free_symbols if s in index}
+                    # d/ds of a sum is the sum of d/ds of the terms that hold s: a loss
+                    # summing 256 entries is not differentiated 256 times whole
+                    holding: dict[sp.Symbol, list[sp.Expr]] = {}
+                    for term in sp.Add.make_args(definition[i, j]):
+                        for s in term.free_symbols & index.keys():
+                            holding.setdefault(s, []).append(term)
+                    row = {index[s]: sp.Add(*(t.diff(s) for t in terms))
+                           for s, terms in holding.items()}
                     table[(i, j)] = {kl: d for kl, d in row.items() if d != 0}
             self._partials[key] = table
         return self._partials[key]
@@ -93,13 +100,27 @@ class Elementwise:
         name = self.owner.get(symbol)
         return name if name in self.problem.steps else None
 
+    def latest_step(self, expr: sp.Expr) -> str | None:
+        """The last step (in file order) whose entries appear in ``expr``."""
+        steps = {self.step_of(s) for s in expr.free_symbols} - {None}
+        order = list(self.problem.steps)
+        return max(steps, key=order.index) if steps else None
+
+    def mixes_latest_step(self, expr: sp.Expr) -> bool:
+        """Whether ``expr`` holds both the latest step's entries and symbols its
+        definition is made of."""
+        latest = self.latest_step(expr)
+        if latest is None:
+            return False
+        if latest not in self._made_of:
+            self._made_of[latest] = set().union(*(x.free_symbols for x in self.definitions[latest]))
+        return bool(expr.free_symbols & self._made_of[latest])
+
     def unfold(self, expr: sp.Expr) -> sp.Expr | None:
         """Replace the entries of the latest step appearing in ``expr`` by their
         definition; None when no step entries are left."""
-        steps = {self.step_of(s) for s in expr.free_symbols} - {None}
-        if not steps:
+        latest = self.latest_step(expr)
+        if latest is None:
             return None
-        order = list(self.problem.steps)
-        latest = max(steps, key=order.index)
         symbols, definition = self.symbols[latest], self.definitions[latest]
         return expr.xreplace({symbols[i]: definition[i] for i in range(len(symbols))})
