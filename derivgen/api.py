@@ -96,16 +96,20 @@ def produce(path: Path, formats: tuple[str, ...], templates) -> tuple[dict, dict
     return outputs, summary
 
 
-def inputs_hash(path: Path, formats: tuple[str, ...], templates) -> str:
-    """What a problem's outputs depend on: its file, the templates, the formats and
-    derivgen's version."""
+def settings_hash(formats: tuple[str, ...], templates) -> bytes:
+    """What every problem's outputs depend on: derivgen's version, the formats and the
+    templates (read once per build, not once per problem)."""
     from .render import search_path
     digest = hashlib.sha256(f"{__version__}\n{','.join(formats)}\n".encode())
-    digest.update(path.read_bytes())
     for folder in search_path(templates):
         for template in sorted(folder.glob("*.j2")):
             digest.update(template.name.encode() + b"\0" + template.read_bytes())
-    return digest.hexdigest()
+    return digest.digest()
+
+
+def inputs_hash(path: Path, settings: bytes) -> str:
+    """What one problem's outputs depend on: its file and the build's settings."""
+    return hashlib.sha256(settings + path.read_bytes()).hexdigest()
 
 
 def _missing_folders(paths: list[Path]) -> list[Outcome]:
@@ -152,14 +156,16 @@ def build_iter(paths: Iterable[str | Path], out_dir: str | Path = "output",
     yield from _missing_folders(paths)
     _remove_stale_temporaries(out_dir)
     manifest = _read_manifest(out_dir)
-    todo = []
+    settings = settings_hash(formats, templates)
+    todo, keys = [], {}
     for path in find_problems(paths):
         targets = [out_dir / f"{path.stem}.{s}" for s in FORMATS if s in formats]
         try:
-            key = inputs_hash(path, formats, templates)
+            # hashed before building: a file edited meanwhile is rebuilt next time
+            keys[path] = inputs_hash(path, settings)
         except OSError:
-            key = None                      # unreadable: let the build say why
-        if not force and key and manifest.get(path.stem) == _record(key, targets):
+            keys[path] = None               # unreadable: let the build say why
+        if not force and keys[path] and manifest.get(path.stem) == _record(keys[path], targets):
             yield Outcome(path, "unchanged", written=tuple(targets))
         else:
             todo.append(path)
@@ -174,7 +180,7 @@ def build_iter(paths: Iterable[str | Path], out_dir: str | Path = "output",
                 target = out_dir / f"{path.stem}.{suffix}"
                 write_atomically(target, outputs[suffix])
                 written.append(target)
-        manifest[path.stem] = _record(inputs_hash(path, formats, templates), written)
+        manifest[path.stem] = _record(keys[path], written)
         write_atomically(out_dir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         yield Outcome(path, "built", summary, written=tuple(written))
 

@@ -21,7 +21,6 @@ from .ops import OPS
 from .problem import ASSUMPTIONS
 
 MAX_WRITTEN_ENTRIES = 16     # matrices larger than this are shown with their corners and dots
-MAX_ENTRY_LENGTH = 60        # longer entries are shown for (1, 1) only
 LINE_LENGTH = 90             # characters of LaTeX on one line of a broken equation
 
 

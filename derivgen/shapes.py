@@ -41,9 +41,6 @@ class Shape:
             return d if isinstance(d, int) else dims[d]
         return one(self.rows), one(self.cols)
 
-    def dim_names(self) -> tuple[str, ...]:
-        return tuple(d for d in (self.rows, self.cols) if isinstance(d, str))
-
 
 SCALAR = Shape(1, 1)
 

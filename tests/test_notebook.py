@@ -34,6 +34,7 @@ def test_renderings(view):
     assert view.to_markdown().startswith("# Softmax regression")
     assert r"\documentclass" in view.to_latex()
     data = json.loads(view.to_json())
+    assert view.to_dict() == data
     assert set(data["gradients"]) == {"S", "W", "X"}
     assert data["gradients"]["W"]["expr"] == "(A - Y) @ X.T / N"
 
