@@ -181,7 +181,7 @@ def as_json(d: Derivation) -> dict:
                 "symbolic": "passed",
                 "entries_compared": g.proof.entries,
                 "numeric": "passed" if g.numeric.passed(rtol) else "failed",
-                "max_rel_error": _round(g.numeric.max_rel_error),
+                "max_rel_error_below": g.numeric.bound(rtol),
                 "entries_checked": g.numeric.entries,
             },
         }
@@ -200,7 +200,3 @@ def as_json(d: Derivation) -> dict:
                   "trials": problem.check.trials, "rtol": rtol},
     }
 
-
-def _round(x: float) -> float:
-    """Two significant digits: the same on every machine, however its floats round."""
-    return float(f"{x:.2g}")

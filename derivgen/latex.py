@@ -36,6 +36,17 @@ def latex_name(name: str) -> str:
     return f"\\mathrm{{{name.replace('_', chr(92) + '_')}}}"
 
 
+def scientific(x: float) -> str:
+    r"""A positive number as LaTeX in scientific notation: ``10^{-8}``, ``5 \cdot 10^{-4}``,
+    ``0.5``."""
+    mantissa, exponent = f"{x:e}".split("e")
+    mantissa, exponent = mantissa.rstrip("0").rstrip("."), int(exponent)
+    if -1 <= exponent <= 2:
+        return f"{x:g}"
+    power = f"10^{{{exponent}}}"
+    return power if mantissa == "1" else f"{mantissa} \\cdot {power}"
+
+
 def subscripted(base: str, sub: str) -> str:
     """``base_{sub}``, or ``(base)_{sub}`` when base already carries a sub- or
     superscript: the entries of W_1 are (W_1)_{ij}, not W_{1ij}."""

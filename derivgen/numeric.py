@@ -12,11 +12,19 @@ point and compared, entry by entry, with
 The error of an entry is |formula − difference| divided by the largest
 magnitude in either gradient (floored at 10⁻³(1 + |L|), so that an entry
 whose true value is zero is not judged by round-off alone).
+
+What the reports print of these numbers must be the same on every machine,
+while the numbers themselves are not: libm, SIMD and BLAS round differently,
+and a finite difference carries round-off of about ε|L|/h ≈ 10⁻¹¹|L|. So the
+error is printed as a bound (:meth:`Comparison.bound`) and sample values to
+four significant digits of the largest (:func:`fixed`), both far above that
+noise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +33,7 @@ from .expr import Apply, Const, Node, Ref, walk
 from .ops import OPS
 from .problem import Problem
 
+ROUND_OFF = 1e-8          # a correct formula's error is ~1e-10: "below 1e-8" on any machine
 MAX_ENTRIES = 48          # entries compared per gradient and trial (chosen at random beyond)
 ATTEMPTS = 20             # tries to find a point where every step is finite
 _H = np.finfo(float).eps ** (1 / 3)
@@ -37,10 +46,25 @@ class Comparison:
     max_rel_error: float = 0.0
     entries: int = 0
     samples: list[tuple[tuple[int, int], float, float]] = field(default_factory=list)
+    sample_scale: float = 1.0       # the largest magnitude among the first trial's entries
     worst: tuple[tuple[int, int], float, float] | None = None   # (entry, formula, difference)
 
     def passed(self, rtol: float) -> bool:
         return self.max_rel_error <= rtol
+
+    def bound(self, rtol: float) -> float:
+        """A bound on the error that is the same on every machine: ``ROUND_OFF`` when
+        the error is at round-off level (two decades below it, so that no CPU or BLAS
+        crosses it), else ``rtol``, the bound the check enforces."""
+        return ROUND_OFF if self.max_rel_error < ROUND_OFF < rtol else rtol
+
+
+def fixed(x: float, scale: float, digits: int = 4) -> str:
+    """``x`` rounded to ``digits`` significant digits of ``scale``, in fixed point:
+    0.1246 and -0.0223 beside each other, and never round-off such as 3e-12."""
+    decimals = max(0, digits - 1 - math.floor(math.log10(scale)))
+    text = f"{x:.{decimals}f}"
+    return text[1:] if text.lstrip("-0.") == "" and text.startswith("-") else text
 
 
 def evaluate(node: Node, values: Mapping[str, np.ndarray], sizes: Mapping[str, int]) -> np.ndarray:
@@ -155,3 +179,4 @@ def compare(problem: Problem, name: str, values: dict[str, np.ndarray], sizes: M
     result.entries += len(entries)
     if not result.samples:
         result.samples = [(kl, float(a), float(d)) for kl, a, d in zip(entries, at, differences)][:4]
+        result.sample_scale = float(scale)

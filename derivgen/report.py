@@ -16,7 +16,8 @@ from .derivation import Derivation
 from .derive import Rule
 from .expr import Node, Ref
 from .index import IndexPrinter
-from .latex import LatexPrinter, latex_name, subscripted
+from .latex import LatexPrinter, latex_name, scientific, subscripted
+from .numeric import fixed
 from .ops import OPS
 from .problem import ASSUMPTIONS
 
@@ -197,12 +198,14 @@ def _verification(d: Derivation, tex, name) -> dict:
     return {
         "dims": ", ".join(f"{latex_name(k)} = {v}" for k, v in d.problem.dims.items()),
         "sizes": ", ".join(f"{latex_name(k)} = {v}" for k, v in check.sizes.items()),
-        "seed": check.seed, "trials": check.trials, "rtol": f"{rtol:g}",
+        "seed": check.seed, "trials": check.trials, "rtol": scientific(rtol),
         "gradients": [{
             "name": name(g.name), "form": g.proof.form, "entries": g.proof.entries,
-            "checked": g.numeric.entries, "max_error": f"{g.numeric.max_rel_error:.1e}",
+            "checked": g.numeric.entries, "error_below": scientific(g.numeric.bound(rtol)),
             "passed": g.numeric.passed(rtol),
-            "samples": [{"entry": f"({k + 1}, {l + 1})", "formula": f"{a:.6g}", "fd": f"{b:.6g}"}
+            "samples": [{"entry": f"({k + 1}, {l + 1})",
+                         "formula": fixed(a, g.numeric.sample_scale),
+                         "fd": fixed(b, g.numeric.sample_scale)}
                         for (k, l), a, b in g.numeric.samples],
         } for g in d.gradients.values()],
         "claims": [{"name": name(n), "claim": tex(c.claim.expr),

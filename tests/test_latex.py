@@ -3,7 +3,7 @@
 import pytest
 
 from derivgen.expr import Binding, parse
-from derivgen.latex import LatexPrinter, latex_name, subscripted
+from derivgen.latex import LatexPrinter, latex_name, scientific, subscripted
 from derivgen.shapes import SCALAR, Shape
 
 SCOPE = {
@@ -72,3 +72,10 @@ def test_latex_names(name, latex):
 ])
 def test_subscripts_on_names_that_have_one(base, sub, latex):
     assert subscripted(base, sub) == latex
+
+
+@pytest.mark.parametrize("x, latex", [(1e-8, "10^{-8}"), (1e-6, "10^{-6}"),
+                                      (5e-4, r"5 \cdot 10^{-4}"), (2.5e-7, r"2.5 \cdot 10^{-7}"),
+                                      (0.5, "0.5"), (1, "1"), (100, "100"), (1e3, "10^{3}")])
+def test_scientific_notation(x, latex):
+    assert scientific(x) == latex
