@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .errors import ProblemError
-from .problem import load
+from .errors import DerivgenError, ProblemError
+from .problem import display_name, load, problem_name, read_problem
 
-__all__ = ["FORMATS", "Outcome", "build", "check", "derive_file", "find_problems", "load",
-           "render_outputs"]
+__all__ = ["FORMATS", "Outcome", "build", "check", "derive_file", "display_name", "find_problems",
+           "load", "render_outputs"]
 
 FORMATS = ("md", "tex", "json", "pdf")
 DEFAULT_FORMATS = ("md", "tex", "json")
@@ -46,15 +46,15 @@ class Outcome:
     differs: tuple[Path, ...] = ()          # check: the outputs that are missing or stale
 
 
-def derive_file(path: str | Path):
-    """Load, derive and verify one problem file."""
+def derive_file(path: str | Path, data: bytes | None = None):
+    """Load, derive and verify one problem file (``data``: its bytes, when already read)."""
     from .derivation import derive          # sympy and numpy load here, not at start-up
-    return derive(load(path))
+    return derive(load(path, data))
 
 
 def find_problems(paths: Iterable[str | Path]) -> list[Path]:
-    """The problem files named by ``paths``: files as given, folders as their
-    ``*.toml`` files in sorted order."""
+    """The problem files named by ``paths``: files as given (``-`` is standard input),
+    folders as their ``*.toml`` files in sorted order."""
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -79,17 +79,20 @@ def render_outputs(derivation, formats=DEFAULT_FORMATS, templates=None) -> dict[
             if "tex" in formats:
                 outputs["tex"] = tex
             if "pdf" in formats:
-                outputs["pdf"] = pdf(tex, derivation.problem.name)
+                outputs["pdf"] = pdf(tex)
     if "json" in formats:
         outputs["json"] = json.dumps(as_json(derivation), indent=2, ensure_ascii=False) + "\n"
     return outputs
 
 
-def produce(path: Path, formats: tuple[str, ...], templates) -> tuple[dict, dict]:
+def produce(path: Path, data: bytes, formats: tuple[str, ...], templates) -> tuple[dict, dict]:
     """Derive one problem and render its outputs: plain data, so that it can run in a
     worker process. Returns (outputs by suffix, summary)."""
-    derivation = derive_file(path)
-    outputs = render_outputs(derivation, formats, templates)
+    try:
+        derivation = derive_file(path, data)
+        outputs = render_outputs(derivation, formats, templates)
+    except DerivgenError as error:
+        raise error.locate(file=display_name(path))
     summary = {"gradients": len(derivation.gradients),
                "matrix_forms": sum(g.matrix_form for g in derivation.gradients.values()),
                "claims": len(derivation.claims)}
@@ -107,30 +110,46 @@ def settings_hash(formats: tuple[str, ...], templates) -> bytes:
     return digest.digest()
 
 
-def inputs_hash(path: Path, settings: bytes) -> str:
-    """What one problem's outputs depend on: its file and the build's settings."""
-    return hashlib.sha256(settings + path.read_bytes()).hexdigest()
-
-
 def _missing_folders(paths: list[Path]) -> list[Outcome]:
     return [Outcome(p, "failed", error=ProblemError("folder holds no problem files (*.toml)",
                                                     file=str(p)))
             for p in paths if p.is_dir() and not any(p.glob("*.toml"))]
 
 
-def _run(paths: list[Path], work: Callable,
+def _read(paths: list[Path]) -> Iterator[tuple[Path, bytes | None, Exception | None]]:
+    """Each problem file's bytes, read once (standard input can be read only once),
+    or why it cannot be read or built: two problems whose outputs would have the
+    same name are both refused, since neither may silently replace the other."""
+    by_name: dict[str, list[Path]] = {}
+    for path in paths:
+        by_name.setdefault(problem_name(path), []).append(path)
+    for path in paths:
+        others = [display_name(p) for p in by_name[problem_name(path)] if p != path]
+        if others:
+            yield path, None, ProblemError(
+                f"its outputs would be named '{problem_name(path)}', as those of "
+                f"{', '.join(others)}: rename one, or build them into different output "
+                "folders (-o)", file=display_name(path))
+            continue
+        try:
+            yield path, read_problem(path), None
+        except DerivgenError as error:
+            yield path, None, error
+
+
+def _run(items: list[tuple[Path, bytes]], work: Callable,
          jobs: int) -> Iterator[tuple[Path, object, Exception | None]]:
-    """``work(path)`` for every path, in ``jobs`` processes; results in the order of
-    ``paths``, so that a log reads the same however the work was shared out."""
-    if jobs <= 1 or len(paths) <= 1:
-        for path in paths:
+    """``work(path, data)`` for every item, in ``jobs`` processes; results in the order
+    of ``items``, so that a log reads the same however the work was shared out."""
+    if jobs <= 1 or len(items) <= 1:
+        for path, data in items:
             try:
-                yield path, work(path), None
+                yield path, work(path, data), None
             except Exception as error:      # refused, or a bug: either way the rest go on
                 yield path, None, error
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [(path, pool.submit(work, path)) for path in paths]
+        futures = [(path, pool.submit(work, path, data)) for path, data in items]
         for path, future in futures:
             try:
                 yield path, future.result(), None
@@ -144,8 +163,12 @@ class _Work:
     def __init__(self, formats, templates) -> None:
         self.formats, self.templates = formats, templates
 
-    def __call__(self, path: Path):
-        return produce(path, self.formats, self.templates)
+    def __call__(self, path: Path, data: bytes):
+        return produce(path, data, self.formats, self.templates)
+
+
+def _targets(out_dir: Path, path: Path, formats: Iterable[str]) -> list[Path]:
+    return [out_dir / f"{problem_name(path)}.{s}" for s in FORMATS if s in formats]
 
 
 def build_iter(paths: Iterable[str | Path], out_dir: str | Path = "output",
@@ -158,29 +181,26 @@ def build_iter(paths: Iterable[str | Path], out_dir: str | Path = "output",
     manifest = _read_manifest(out_dir)
     settings = settings_hash(formats, templates)
     todo, keys = [], {}
-    for path in find_problems(paths):
-        targets = [out_dir / f"{path.stem}.{s}" for s in FORMATS if s in formats]
-        try:
-            # hashed before building: a file edited meanwhile is rebuilt next time
-            keys[path] = inputs_hash(path, settings)
-        except OSError:
-            keys[path] = None               # unreadable: let the build say why
-        if not force and keys[path] and manifest.get(path.stem) == _record(keys[path], targets):
+    for path, data, error in _read(find_problems(paths)):
+        if error is not None:
+            yield Outcome(path, "failed", error=error)
+            continue
+        # hashed as read, before building: a file edited meanwhile is rebuilt next time
+        keys[path] = hashlib.sha256(settings + data).hexdigest()
+        targets = _targets(out_dir, path, formats)
+        if not force and manifest.get(problem_name(path)) == _record(keys[path], targets):
             yield Outcome(path, "unchanged", written=tuple(targets))
         else:
-            todo.append(path)
+            todo.append((path, data))
     for path, result, error in _run(todo, _Work(formats, templates), jobs):
         if error is not None:
             yield Outcome(path, "failed", error=error)
             continue
         outputs, summary = result
-        written = []
-        for suffix in FORMATS:
-            if suffix in outputs:
-                target = out_dir / f"{path.stem}.{suffix}"
-                write_atomically(target, outputs[suffix])
-                written.append(target)
-        manifest[path.stem] = _record(keys[path], written)
+        written = _targets(out_dir, path, outputs)
+        for target in written:
+            write_atomically(target, outputs[target.suffix[1:]])
+        manifest[problem_name(path)] = _record(keys[path], written)
         write_atomically(out_dir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         yield Outcome(path, "built", summary, written=tuple(written))
 
@@ -196,21 +216,32 @@ def check_iter(paths: Iterable[str | Path], out_dir: str | Path = "output",
                formats: Iterable[str] = DEFAULT_FORMATS, templates: str | Path | None = None,
                jobs: int = 1) -> Iterator[Outcome]:
     """Derive in memory and compare with the outputs in ``out_dir``: each problem is
-    current, or has missing or stale outputs, or fails verification."""
+    current, or has missing or stale outputs, or fails verification. A PDF is
+    current when it was compiled from the LaTeX a build would write now (it says
+    which in its metadata), so checking needs no pdflatex."""
+    from .render import compiled_from
     paths, out_dir, formats = list(map(Path, paths)), Path(out_dir), tuple(formats)
     yield from _missing_folders(paths)
-    for path, result, error in _run(find_problems(paths), _Work(formats, templates), jobs):
+    todo = []
+    for path, data, error in _read(find_problems(paths)):
+        if error is not None:
+            yield Outcome(path, "failed", error=error)
+        else:
+            todo.append((path, data))
+    rendered = tuple(f for f in formats if f != "pdf") + (("tex",) if "pdf" in formats else ())
+    for path, result, error in _run(todo, _Work(rendered, templates), jobs):
         if error is not None:
             yield Outcome(path, "failed", error=error)
             continue
         outputs, summary = result
         missing, stale = [], []
-        for suffix, content in outputs.items():
-            target = out_dir / f"{path.stem}.{suffix}"
-            data = content.encode("utf-8") if isinstance(content, str) else content
+        for target in _targets(out_dir, path, formats):
             if not target.is_file():
                 missing.append(target)
-            elif suffix != "pdf" and target.read_bytes() != data:   # PDFs carry dates
+            elif target.suffix == ".pdf":
+                if not compiled_from(target.read_bytes(), outputs["tex"]):
+                    stale.append(target)
+            elif target.read_bytes() != outputs[target.suffix[1:]].encode("utf-8"):
                 stale.append(target)
         status = "missing" if missing else "stale" if stale else "current"
         yield Outcome(path, status, summary, differs=tuple(missing + stale))

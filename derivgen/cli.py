@@ -8,6 +8,7 @@ This is the only module that prints errors and chooses exit codes:
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import sys
 import traceback
@@ -131,13 +132,13 @@ def build(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], template
         elif quiet:
             pass
         elif outcome.status == "unchanged":
-            click.echo(f"{outcome.path}: unchanged")
+            click.echo(f"{api.display_name(outcome.path)}: unchanged")
         else:
             n = outcome.summary
             claims = (f", {plural(n['claims'], '[expect] claim')} confirmed"
                       if n["claims"] else "")
             written = ", ".join(map(str, outcome.written))
-            click.echo(f"{outcome.path}: {n['matrix_forms']} of "
+            click.echo(f"{api.display_name(outcome.path)}: {n['matrix_forms']} of "
                        f"{plural(n['gradients'], 'gradient')} in matrix form, all verified"
                        f"{claims} -> {written}")
 
@@ -166,14 +167,18 @@ def check(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], template
     """
     paths = paths or (Path("problems"),)
     counts = Counter()
+    status = EXIT_OK
 
     def show(outcome: api.Outcome, quiet: bool) -> None:
+        nonlocal status
         counts[outcome.status] += 1            # a check lists only what is wrong: never quiet
         if outcome.error:
             report(outcome.error, debug, outcome.path)
+            status = max(status, exit_code(outcome.error))
         for target in outcome.differs:
             what = "missing" if not target.exists() else "stale (differs from a fresh build)"
-            click.echo(f"{target}: {what} of {outcome.path}")
+            click.echo(f"{target}: {what} of {api.display_name(outcome.path)}")
+            status = max(status, EXIT_VERIFICATION)
 
     problems = api.find_problems(paths)
     try:
@@ -183,7 +188,11 @@ def check(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], template
         sys.exit(EXIT_INTERNAL)
     click.echo(f"current {counts['current']}, stale {counts['stale']}, missing {counts['missing']}, "
                f"failed {counts['failed']}")
-    sys.exit(EXIT_OK if counts["current"] == sum(counts.values()) else EXIT_VERIFICATION)
+    if counts["stale"] or counts["missing"]:
+        command = ["derivgen", "build", *map(str, paths), "-o", str(out), "--format",
+                   ",".join(formats)] + (["--templates", str(templates)] if templates else [])
+        click.echo(f"to bring them up to date, run: {shlex.join(command)}")
+    sys.exit(status)
 
 
 @main.command()

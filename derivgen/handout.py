@@ -94,8 +94,7 @@ def handout(paths: Iterable[str | Path], out: str | Path, title: str,
         if "tex" in formats:
             outputs.append((target.with_name(f"{target.name}.tex"), text["tex"]))
         if "pdf" in formats:
-            # the name is only that of the file compiled in a temporary folder
-            outputs.append((target.with_name(f"{target.name}.pdf"), pdf(text["tex"], kind)))
+            outputs.append((target.with_name(f"{target.name}.pdf"), pdf(text["tex"])))
     for target, content in outputs:                  # all rendered and compiled: now write
         write_atomically(target, content)
     return [target for target, _ in outputs]

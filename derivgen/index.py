@@ -30,9 +30,19 @@ class IndexPrinter:
         return f"{target} = {self.entry(node, 'i', 'j')}"
 
     def fresh(self) -> str:
-        letter = next(c for c in _LETTERS if c not in self.used)
+        """An index letter not in use: k, l, m, ..., then k_{1}, k_{2}, ..."""
+        candidates = (*_LETTERS, *(f"k_{{{n}}}" for n in range(1, len(self.used) + 2)))
+        letter = next(c for c in candidates if c not in self.used)
         self.used.add(letter)
         return letter
+
+    def term(self, node: Node, i: str, j: str, prec: int) -> str:
+        """One term of a sum: its summation indices are its own, so the next term
+        may use the same letters (sum(A) + sum(B) both sum over k, l)."""
+        outside = set(self.used)
+        text = self.entry(node, i, j, prec)
+        self.used = outside
+        return text
 
     def indexed(self, node: Node, i: str, j: str) -> str:
         """A leaf (or a bracketed whole) with the indices its shape carries."""
@@ -54,7 +64,7 @@ class IndexPrinter:
         op, args = node.op, node.args
         if op in ("add", "sub"):
             sign = " + " if op == "add" else " - "
-            return self.entry(args[0], i, j, 1) + sign + self.entry(args[1], i, j, 2), 1
+            return self.term(args[0], i, j, 1) + sign + self.term(args[1], i, j, 2), 1
         if op == "mul":
             return self.entry(args[0], i, j, 2) + " " + self.entry(args[1], i, j, 2), 2
         if op == "div":

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import keyword
+import os
 import re
+import stat
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from .expr import Binding, Node, names, parse, walk
 from .ops import FUNCTIONS
 from .shapes import SCALAR, Shape
 
+STDIN = "-"                        # the path that stands for standard input
 MAX_FILE_BYTES = 1_000_000
 MAX_SYMBOLIC_ENTRIES = 4096        # per matrix at the [dims] sizes: every entry is a sympy expression
 MAX_NUMERIC_ENTRIES = 1_000_000    # per matrix at the [check] sizes
@@ -120,7 +124,7 @@ class Problem:
 
     @property
     def name(self) -> str:
-        return self.path.stem
+        return problem_name(self.path)
 
     def shape_of(self, name: str) -> Shape:
         if name in self.inputs:
@@ -130,9 +134,50 @@ class Problem:
         return SCALAR                              # a dim used as a number
 
 
-def load(path: str | Path) -> Problem:
-    """Read and validate a problem file."""
-    return _Loader(Path(path)).problem()
+def load(path: str | Path, data: bytes | None = None) -> Problem:
+    """Read and validate a problem file (``data``: its bytes, when already read)."""
+    path = Path(path)
+    return _Loader(path, read_problem(path) if data is None else data).problem()
+
+
+def problem_name(path: str | Path) -> str:
+    """The name a problem's outputs take: the file's stem, ``stdin`` for standard input."""
+    return "stdin" if str(path) == STDIN else Path(path).stem
+
+
+def display_name(path: str | Path) -> str:
+    """How messages name a problem file."""
+    return "<stdin>" if str(path) == STDIN else str(path)
+
+
+def read_problem(path: str | Path) -> bytes:
+    """The bytes of a problem file, or of standard input for ``-``: read once, only
+    from a regular file (a FIFO or a device would block or never end) and at most
+    ``MAX_FILE_BYTES`` of it."""
+    file = display_name(path)
+    try:
+        if str(path) == STDIN:
+            raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        else:
+            # O_NONBLOCK: opening a FIFO must not wait for a writer before fstat refuses it
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            with open(fd, "rb") as f:
+                if stat.S_ISDIR(os.fstat(fd).st_mode):
+                    raise IsADirectoryError
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise ProblemError("is not a regular file (for standard input, give -)",
+                                       file=file)
+                raw = f.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ProblemError("no such file", file=file) from None
+    except IsADirectoryError:
+        raise ProblemError("is a folder, not a problem file", file=file) from None
+    except OSError as e:
+        raise ProblemError(f"cannot read: {e.strerror}", file=file) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ProblemError(f"file is larger than {MAX_FILE_BYTES} bytes, the most a problem "
+                           "file may be", file=file)
+    return raw
 
 
 def _key_text(path: KeyPath) -> str:
@@ -158,10 +203,10 @@ def _toml(value: Any) -> str:
 
 
 class _Loader:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, raw: bytes) -> None:
         self.path = path
-        self.file = str(path)
-        text = self._read()
+        self.file = display_name(path)
+        text = self._decode(raw)
         try:
             self.data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
@@ -197,18 +242,7 @@ class _Loader:
         return pos.line if pos else None
 
     # -- reading ----------------------------------------------------------------
-    def _read(self) -> str:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            raise ProblemError("no such file", file=self.file) from None
-        except IsADirectoryError:
-            raise ProblemError("is a folder, not a problem file", file=self.file) from None
-        except OSError as e:
-            raise ProblemError(f"cannot read: {e.strerror}", file=self.file) from None
-        if len(raw) > MAX_FILE_BYTES:
-            raise ProblemError(f"file is {len(raw)} bytes; a problem file may be at most "
-                               f"{MAX_FILE_BYTES}", file=self.file)
+    def _decode(self, raw: bytes) -> str:
         try:
             return raw.decode("utf-8").removeprefix("\ufeff")   # Windows editors write a BOM
         except UnicodeDecodeError as e:

@@ -10,6 +10,8 @@ and ``((# #))`` as delimiters, which do not collide with TeX's braces.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -30,6 +32,32 @@ TEMPLATES = {"md": "report.md.j2", "tex": "report.tex.j2"}
 _TEX_DELIMITERS = dict(block_start_string="((*", block_end_string="*))",
                        variable_start_string="(((", variable_end_string=")))",
                        comment_start_string="((#", comment_end_string="#))")
+# Characters outside what pdflatex's utf8 input and T1 fonts typeset, as TeX: the
+# Unicode that derivgen's own texts and problem authors write (≥ in an assumption,
+# σ in a description). Anything else is shown by its code point rather than
+# stopping pdflatex.
+_GREEK = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi "
+          "rho varsigma sigma tau upsilon phi chi psi omega").split()     # U+03B1 to U+03C9
+_MATH_COMMANDS = {chr(0x3B1 + i): f"\\{name}" for i, name in enumerate(_GREEK)} | {
+    "ο": "o", "Γ": r"\Gamma", "Δ": r"\Delta", "Θ": r"\Theta", "Λ": r"\Lambda", "Ξ": r"\Xi",
+    "Π": r"\Pi", "Σ": r"\Sigma", "Υ": r"\Upsilon", "Φ": r"\Phi", "Ψ": r"\Psi", "Ω": r"\Omega",
+    "ϵ": r"\epsilon", "ϕ": r"\phi", "≥": r"\geq", "≤": r"\leq", "≠": r"\neq", "≈": r"\approx",
+    "≡": r"\equiv", "∼": r"\sim", "∝": r"\propto", "×": r"\times", "÷": r"\div", "·": r"\cdot",
+    "⋅": r"\cdot", "±": r"\pm", "∓": r"\mp", "−": "-", "→": r"\to", "←": r"\leftarrow",
+    "↦": r"\mapsto", "⇒": r"\Rightarrow", "⇔": r"\Leftrightarrow", "∞": r"\infty",
+    "∂": r"\partial", "∇": r"\nabla", "∑": r"\sum", "∏": r"\prod", "∫": r"\int", "√": r"\surd",
+    "∈": r"\in", "∉": r"\notin", "⊂": r"\subset", "⊆": r"\subseteq", "∀": r"\forall",
+    "∃": r"\exists", "∘": r"\circ", "⊙": r"\odot", "⊗": r"\otimes", "⊕": r"\oplus",
+    "⊘": r"\oslash", "‖": r"\|", "⟨": r"\langle", "⟩": r"\rangle", "∣": r"\mid", "ℓ": r"\ell",
+    "′": "'", "∅": r"\emptyset", "∧": r"\wedge", "∨": r"\vee", "¬": r"\neg", "⊤": r"\top",
+    "ᵀ": r"^{\top}", "⁻": "^{-}", "ℝ": r"\mathbb{R}", "𝟏": r"\mathbf{1}", "≔": ":=",
+} | {c: f"^{{{d}}}" for d, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")} | {
+    c: f"_{{{d}}}" for d, c in enumerate("₀₁₂₃₄₅₆₇₈₉")}
+_UNICODE_TEX = {c: f"\\ensuremath{{{tex}}}" for c, tex in _MATH_COMMANDS.items()} | {"…": r"\dots{}"}
+# what utf8 input with T1 and TS1 fonts typesets (t1enc.dfu, ts1enc.dfu): ASCII,
+# Latin-1 and Latin Extended-A but for a few letters, dashes and curly quotes
+_TEXT_SAFE = frozenset("\t\n" + "".join(map(chr, [*range(0x20, 0x7F), *range(0xA0, 0x180)]))
+                       + "–—‘’“”") - frozenset("¸ĦħĸĿŀŉŦŧſ")
 _TEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&",
                  "#": r"\#", "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%",
                  "~": r"\textasciitilde{}"}
@@ -136,7 +164,7 @@ def tex_text(text: str) -> str:
                 and not latex_problem(part[1:-1]):
             out.append(part)
             continue
-        escaped = "".join(_TEX_SPECIALS.get(c, c) for c in part)
+        escaped = "".join(map(_tex_char, part))
         if part.startswith("`") and part.endswith("`") and len(part) > 1:
             out.append(f"\\texttt{{{escaped[1:-1]}}}")         # code is literal: no emphasis
             continue
@@ -146,24 +174,62 @@ def tex_text(text: str) -> str:
     return "".join(out)
 
 
-def pdf(tex_source: str, name: str) -> bytes:
-    """Compile a LaTeX document with latexmk (or pdflatex twice); the PDF's bytes."""
-    latexmk, pdflatex = shutil.which("latexmk"), shutil.which("pdflatex")
+def _tex_char(c: str) -> str:
+    if c in _TEX_SPECIALS:
+        return _TEX_SPECIALS[c]
+    if c in _UNICODE_TEX:
+        return _UNICODE_TEX[c]
+    return c if c in _TEXT_SAFE else f"[U+{ord(c):04X}]"
+
+
+JOB = "report"           # the only file name pdflatex is given: never one from user text
+MAX_RUNS = 4             # pdflatex passes: cross-references and longtable widths settle in 2-3
+RUN_SECONDS = 120
+# The environment of every pdflatex run. SOURCE_DATE_EPOCH (honoured when the
+# user sets it) fixes the dates and the /ID, so the same source gives the same
+# bytes; openin_any/openout_any=p keep TeX's reads and writes inside the job's
+# folder and TeX's own tree: no absolute paths, no "..", no dot files.
+_TEX_ENVIRONMENT = {"FORCE_SOURCE_DATE": "1", "openin_any": "p", "openout_any": "p",
+                    "shell_escape": "f"}
+
+
+def source_stamp(tex_source: str) -> bytes:
+    """What a PDF's metadata says of the LaTeX it was compiled from (its SHA-256)."""
+    return b"/DerivgenSource (" + hashlib.sha256(tex_source.encode()).hexdigest().encode() + b")"
+
+
+def compiled_from(pdf_bytes: bytes, tex_source: str) -> bool:
+    """Whether a PDF that derivgen wrote was compiled from ``tex_source``."""
+    return source_stamp(tex_source) in pdf_bytes
+
+
+def pdf(tex_source: str) -> bytes:
+    """Compile a LaTeX document with pdflatex, in a scratch folder, with shell escape
+    off; the PDF's bytes, the same for the same source and TeX Live."""
+    pdflatex = shutil.which("pdflatex")
     if not pdflatex:
         raise OutputError("--format pdf needs pdflatex, which is not installed (Debian: "
-                          "apt-get install texlive-latex-base texlive-latex-recommended latexmk)")
+                          "apt-get install texlive-latex-base texlive-latex-recommended)")
+    stamp = source_stamp(tex_source).decode()
+    env = {**os.environ, **_TEX_ENVIRONMENT,
+           "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
+    command = [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+               f"{JOB}.tex"]
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / f"{name}.tex").write_text(tex_source, encoding="utf-8")
-        # -no-shell-escape: a report never needs to run programs
-        flags = ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape"]
-        runs = [[latexmk, "-pdf", "-quiet", *[f"-pdflatex=pdflatex {' '.join(flags)}"],
-                 f"{name}.tex"]] if latexmk else [[pdflatex, *flags, f"{name}.tex"]] * 2
-        for command in runs:
-            done = subprocess.run(command, cwd=tmp, capture_output=True, text=True,
-                                  stdin=subprocess.DEVNULL, timeout=300)
+        folder = Path(tmp)
+        (folder / f"{JOB}.tex").write_text(f"\\pdfinfo{{{stamp}}}\n{tex_source}", encoding="utf-8")
+        for _ in range(MAX_RUNS):
+            try:
+                done = subprocess.run(command, cwd=folder, env=env, capture_output=True,
+                                      stdin=subprocess.DEVNULL, timeout=RUN_SECONDS)
+            except subprocess.TimeoutExpired:
+                raise OutputError(f"pdflatex took more than {RUN_SECONDS} s") from None
+            log_file = folder / f"{JOB}.log"
+            log = log_file.read_text(errors="replace") if log_file.exists() else ""
             if done.returncode:
-                log = Path(tmp) / f"{name}.log"
-                lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-                first = next((line for line in lines if line.startswith("!")), "see its log")
-                raise OutputError(f"pdflatex failed on {name}.tex: {first}")
-        return (Path(tmp) / f"{name}.pdf").read_bytes()
+                first = next((line for line in log.splitlines() if line.startswith("!")),
+                             "see its log")
+                raise OutputError(f"pdflatex failed: {first}")
+            if "Rerun" not in log:
+                break
+        return (folder / f"{JOB}.pdf").read_bytes()

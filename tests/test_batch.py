@@ -84,12 +84,13 @@ def test_check_fails_on_a_hand_edited_output_and_passes_after_a_rebuild(cli, tmp
     (tmp_path / "out" / "logsumexp.json").unlink()
     result = cli("check", "problems", "-o", "out", "-f", "json")
     assert result.exit_code == 1
-    *listed, summary = result.stdout.splitlines()
+    *listed, summary, advice = result.stdout.splitlines()
     assert listed == [
         "out/least_squares.json: stale (differs from a fresh build) of problems/least_squares.toml",
         "out/logsumexp.json: missing of problems/logsumexp.toml"]
     assert summary == "current 2, stale 1, missing 1, failed 0"
-    rebuilt = cli("build", "problems", "-o", "out", "-f", "json")
+    assert advice == "to bring them up to date, run: derivgen build problems -o out --format json"
+    rebuilt = cli(*advice.split("run: derivgen ")[1].split())
     assert rebuilt.stdout.splitlines()[-1] == "built 2, unchanged 2, failed 0"
     assert cli("check", "problems", "-o", "out", "-f", "json").exit_code == 0
 

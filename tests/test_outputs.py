@@ -98,10 +98,10 @@ def test_an_internal_error_in_one_problem_does_not_stop_the_rest(cli, tmp_path, 
     problem_file(SOFTMAX, "b.toml")
     derive = derivgen.api.derive_file
 
-    def broken_for_a(path):
+    def broken_for_a(path, data):
         if path.name == "a.toml":
             raise ZeroDivisionError("division by zero")
-        return derive(path)
+        return derive(path, data)
     monkeypatch.setattr(derivgen.api, "derive_file", broken_for_a)
     result = cli("build", ".", "-o", "out", "-f", "md")
     assert result.exit_code == 3

@@ -99,7 +99,7 @@ def compile_tex(tex: Path, workdir: Path, twice: bool = False) -> tuple[int, str
     pdflatex = shutil.which("pdflatex")
     if not pdflatex:
         missing_tool("pdflatex is not installed (Debian: apt-get install "
-                     "texlive-latex-base texlive-latex-recommended latexmk)")
+                     "texlive-latex-base texlive-latex-recommended)")
     workdir.mkdir(parents=True, exist_ok=True)
     shutil.copy(tex, workdir / tex.name)
     # long, unwrapped log lines, so that each error shows the source it stopped at

@@ -183,8 +183,8 @@ def test_pdf_without_pdflatex_is_one_line_and_writes_nothing(cli, tmp_path, soft
     result = cli("build", "softmax.toml", "-o", "out", "-f", "md,tex,json,pdf")
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: --format pdf needs pdflatex, which is not installed (Debian: apt-get install "
-        "texlive-latex-base texlive-latex-recommended latexmk)\n")
+        "error: softmax.toml: --format pdf needs pdflatex, which is not installed (Debian: apt-get install "
+        "texlive-latex-base texlive-latex-recommended)\n")
     assert_nothing_written(tmp_path / "out")
 
 
