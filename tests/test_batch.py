@@ -15,7 +15,7 @@ SMALL = ["logsumexp", "least_squares", "cookbook_trace", "ridge_regression"]
 
 def copy_problems(tmp_path, names=SMALL):
     folder = tmp_path / "problems"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     for name in names:
         (folder / f"{name}.toml").write_text((ROOT / "problems" / f"{name}.toml").read_text())
     return folder
@@ -136,3 +136,58 @@ def test_on_a_terminal_a_progress_bar_stands_for_the_lines_that_went_well(cli, t
     assert result.stdout == "built 2, unchanged 0, failed 1\n"
     assert "error: problems/broken.toml:1: title: expected a string, got an integer" in result.stderr
     assert "deriving" in result.stderr
+
+
+def test_two_problems_with_one_output_name_are_both_refused(cli, tmp_path):
+    for week in ("week1", "week2"):
+        copy_problems(tmp_path / week, ["logsumexp"])
+    copy_problems(tmp_path / "week3", ["least_squares"])
+    folders = ["week1/problems", "week2/problems", "week3/problems"]
+    result = cli("build", *folders, "-o", "out", "-f", "json")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: week{a}/problems/logsumexp.toml: its outputs would be named 'logsumexp', as "
+        f"those of week{b}/problems/logsumexp.toml: rename one, or build them into different "
+        "output folders (-o)" for a, b in (("1", "2"), ("2", "1"))]
+    assert visible(tmp_path / "out") == ["least_squares.json"]
+    check = cli("check", *folders, "-o", "out", "-f", "json")
+    assert check.exit_code == 2 and check.stderr == result.stderr
+
+
+def test_a_problem_from_standard_input_is_read_once_and_named_stdin(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "derivgen", "build", "-", "-o", "out", "-f",
+                           "md,json"], cwd=tmp_path, input=SOFTMAX, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("<stdin>: 3 of 3 gradients in matrix form, all verified")
+    assert visible(tmp_path / "out") == ["stdin.json", "stdin.md"]
+    assert json.loads((tmp_path / "out" / "stdin.json").read_text())["problem"] == "stdin"
+    refused = subprocess.run([sys.executable, "-m", "derivgen", "build", "-"], cwd=tmp_path,
+                             input=SOFTMAX.replace("softmax(", "softmx("), capture_output=True,
+                             text=True)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: <stdin>:") and "unknown function 'softmx'" in \
+        refused.stderr
+
+
+def test_only_regular_files_are_read(cli, tmp_path):
+    """A FIFO would block a folder's build forever, a device never end."""
+    folder = copy_problems(tmp_path, ["logsumexp"])
+    os.mkfifo(folder / "pipe.toml")
+    (folder / "folder.toml").mkdir()
+    result = cli("build", "problems", "/dev/zero", "-o", "out", "-f", "json")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: problems/folder.toml: is a folder, not a problem file",
+        "error: problems/pipe.toml: is not a regular file (for standard input, give -)",
+        "error: /dev/zero: is not a regular file (for standard input, give -)"]
+    assert visible(tmp_path / "out") == ["logsumexp.json"]
+
+
+def test_check_exits_2_for_bad_input_and_1_for_stale_outputs(cli, tmp_path):
+    folder = copy_problems(tmp_path, ["logsumexp"])
+    assert cli("check", "problems", "-o", "out", "-f", "json").exit_code == 1      # missing
+    (folder / "broken.toml").write_text('title = "x"\n')
+    result = cli("check", "problems", "-o", "out", "-f", "json")
+    assert result.exit_code == 2
+    assert result.stderr == "error: problems/broken.toml: dims: missing required key\n"
