@@ -1,7 +1,7 @@
 """Help for problem authors: a commented starter file and the operator listing.
 
 :func:`new_problem` writes a small, valid problem file whose comments explain
-every key of the format (docs/problem-format.md). :func:`operator_table` and
+every key of the format (``derivgen help format``). :func:`operator_table` and
 :func:`operators_text` list every operator of :data:`derivgen.ops.OPS` with
 its derivative rules, written in the expression language. Both are generated
 from the registry (and the loader's list of assumptions) each time they are
@@ -175,7 +175,7 @@ def new_problem(name: str) -> str:
     title = _toml_string(f"{name}: a sigmoid layer trained with a squared loss")
     return "\n".join([
         "# A derivgen problem file: one composition of matrix functions and the",
-        "# gradients to derive. The format is described in docs/problem-format.md;",
+        "# gradients to derive. `derivgen help format` describes the format;",
         "# `derivgen build THIS_FILE` writes the step-by-step derivation (Markdown,",
         "# LaTeX, JSON). Lines starting with # are comments. Unknown keys are errors.",
         "",

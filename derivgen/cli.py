@@ -64,8 +64,8 @@ debug_option = click.option("--debug", is_flag=True,
 def main() -> None:
     """derivgen: step-by-step derivations of matrix gradients.
 
-    Write a problem file (see docs/problem-format.md) and run
-    `derivgen build FILE`.
+    Write a problem file (`derivgen new NAME` starts one; `derivgen help format`
+    describes the format) and run `derivgen build FILE`.
     """
     # terminated builds unwind like interrupted ones: temporary files are removed
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -207,6 +207,23 @@ def new(name: str, debug: bool) -> None:
         sys.exit(EXIT_BAD_INPUT)
     api.write_atomically(target, new_problem(target.stem))
     click.echo(f"{target}: written; edit it, then run: derivgen build {target}")
+
+
+HELP_TOPICS = {"format": "the problem file format, the expression language and the JSON results"}
+
+
+@main.command("help")
+@click.argument("topic", required=False, type=click.Choice(list(HELP_TOPICS)))
+@click.pass_context
+def help_(ctx: click.Context, topic: str | None) -> None:
+    """Show help on TOPIC (format), or on the derivgen command."""
+    if topic is None:
+        click.echo(ctx.parent.get_help())
+        click.echo("\nTopics: " + "; ".join(f"derivgen help {t}: {what}"
+                                             for t, what in HELP_TOPICS.items()))
+        return
+    from .resources import format_documentation
+    click.echo(format_documentation(), nl=False)
 
 
 @main.command()
