@@ -22,6 +22,45 @@ _ATOM = 6
 _AXIS = {0: r"\text{col}", 1: r"\text{row}"}
 
 
+# The TeX a problem file may write (``latex`` names, $math$ in its texts): math
+# commands from this list, which read no file, define nothing and run nothing,
+# and a few characters. A whitelist, because the report is compiled by pdflatex
+# and problem files may come from strangers; a deny-list always misses one.
+_USER_COMMANDS = frozenset("""
+    alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu
+    xi pi varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega Gamma Delta Theta
+    Lambda Xi Pi Sigma Upsilon Phi Psi Omega
+    hat widehat tilde widetilde bar overline underline vec dot ddot breve check acute grave
+    mathrm mathbf mathit mathcal mathbb mathsf mathtt mathfrak boldsymbol operatorname text
+    frac dfrac tfrac sqrt binom left right big Big bigl bigr Bigl Bigr
+    cdot times div pm mp top intercal prime circ odot otimes oplus oslash star ast dagger ell
+    partial nabla infty sum prod int log ln exp sin cos tan tanh sinh cosh arg max min det lim
+    sup inf leq geq le ge neq ne approx equiv sim propto in notin subset subseteq to mapsto
+    rightarrow leftarrow Rightarrow langle rangle lvert rvert lVert rVert vert Vert mid parallel
+    ldots cdots dots vdots ddots quad qquad emptyset forall exists neg wedge vee cap cup
+""".split())
+_USER_SYMBOLS = frozenset(",;:!| {}")           # \, \; \: \! \| \  \{ \}: spacing, braces
+_USER_CHARACTERS = re.compile(r"[A-Za-z0-9\\{}_^' ,.;:!|()\[\]+\-*/=<>]*\Z")
+
+
+def unsafe_tex(text: str) -> str | None:
+    """Why ``text``, math a problem file wrote, may not go into a report, or None."""
+    bad = next((c for c in text if not _USER_CHARACTERS.match(c)), None)
+    if bad:
+        return f"character {bad!r} is not allowed"
+    if "^^" in text:                            # TeX's ^^5c is a backslash in disguise
+        return "^^ is not allowed"
+    for command in re.findall(r"\\([A-Za-z]+|.?)", text):
+        if command not in (_USER_COMMANDS if command.isalpha() else _USER_SYMBOLS):
+            return f"\\{command} is not allowed"
+    depth = 0
+    for c in text:
+        depth += (c == "{") - (c == "}")
+        if depth < 0:
+            break
+    return "unbalanced braces" if depth else None
+
+
 def latex_name(name: str) -> str:
     r"""A name as LaTeX: ``W`` as is, ``W1`` as ``W_{1}``, ``x_in`` as ``x_{\mathrm{in}}``,
     longer words upright."""

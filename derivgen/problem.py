@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 from . import tomlpos
 from .errors import DerivgenError, ExprError, ProblemError, did_you_mean
 from .expr import Binding, Node, names, parse, walk
+from .latex import unsafe_tex
 from .ops import FUNCTIONS
 from .shapes import SCALAR, Shape
 
@@ -44,32 +45,7 @@ ASSUMPTIONS = {
 _SQUARE_ASSUMPTIONS = {"symmetric", "positive_definite"}
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-# Control sequences that read or write files or redefine TeX; a problem file's
-# `latex` strings end up in a document that pdflatex compiles.
-_LATEX_DENIED = {"input", "include", "InputIfFileExists", "openin", "openout", "read", "write",
-                 "immediate", "special", "catcode", "def", "edef", "gdef", "xdef", "let",
-                 "futurelet", "csname", "expandafter", "newcommand", "renewcommand",
-                 "providecommand", "usepackage", "documentclass", "begin", "end", "jobname",
-                 "scantokens", "lowercase", "uppercase", "makeatletter", "loop", "directlua"}
-_LATEX_CHARS = re.compile(r"[A-Za-z0-9\\{}_^' ,.;:!|()\[\]+\-*/=<>]*\Z")
-
 KeyPath = tuple  # of str (keys) and int (list indices)
-
-
-def latex_problem(text: str) -> str | None:
-    """Why ``text`` is not safe to put in a compiled LaTeX document, or None."""
-    bad = next((c for c in text if not _LATEX_CHARS.match(c)), None)
-    if bad:
-        return f"character {bad!r} is not allowed"
-    for word in re.findall(r"\\([A-Za-z]+)", text):
-        if word in _LATEX_DENIED:
-            return f"\\{word} is not allowed"
-    depth = 0
-    for c in text:
-        depth += (c == "{") - (c == "}")
-        if depth < 0:
-            break
-    return "unbalanced braces" if depth else None
 
 
 @dataclass(frozen=True)
@@ -371,7 +347,7 @@ class _Loader:
         return tuple(names)
 
     def latex(self, text: str, path: KeyPath) -> None:
-        problem = latex_problem(text)
+        problem = unsafe_tex(text)
         if problem:
             self.fail(path, f"{problem} in a latex name")
 

@@ -25,7 +25,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import OutputError, TemplateError
-from .problem import latex_problem
+from .latex import unsafe_tex
 from .resources import builtin_templates
 
 TEMPLATES = {"md": "report.md.j2", "tex": "report.tex.j2"}
@@ -161,7 +161,7 @@ def tex_text(text: str) -> str:
     out = []
     for part in re.split(r"(\$[^$]+\$|`[^`]+`)", text):
         if part.startswith("$") and part.endswith("$") and len(part) > 1 \
-                and not latex_problem(part[1:-1]):
+                and not unsafe_tex(part[1:-1]):
             out.append(part)
             continue
         escaped = "".join(map(_tex_char, part))

@@ -3,7 +3,7 @@
 import pytest
 
 from derivgen.expr import Binding, parse
-from derivgen.latex import LatexPrinter, latex_name, scientific, subscripted
+from derivgen.latex import LatexPrinter, latex_name, scientific, subscripted, unsafe_tex
 from derivgen.shapes import SCALAR, Shape
 
 SCOPE = {
@@ -79,3 +79,24 @@ def test_subscripts_on_names_that_have_one(base, sub, latex):
                                       (0.5, "0.5"), (1, "1"), (100, "100"), (1e3, "10^{3}")])
 def test_scientific_notation(x, latex):
     assert scientific(x) == latex
+
+
+@pytest.mark.parametrize("tex", [
+    r"\lambda", r"\hat{\mathbf{W}}_{1}", r"\operatorname{softmax}", r"\tilde{x}^{\prime}",
+    r"\frac{1}{N} \sum_{i} \left\| x_i \right\|^2", r"W_{\mathrm{out}}", r"a \, b \; c",
+    r"\boldsymbol{\theta}", r"\mathbb{R}^{n \times m}", r"\text{loss}",
+])
+def test_math_a_problem_file_may_write(tex):
+    assert unsafe_tex(tex) is None
+
+
+@pytest.mark.parametrize("tex, why", [
+    (r"\input{x}", r"\input is not allowed"), (r"\pdffiledump{x}", r"\pdffiledump is not allowed"),
+    (r"\csname input\endcsname", r"\csname is not allowed"), ("^^5cinput", "^^ is not allowed"),
+    (r"\@input", "character '@' is not allowed"), ("x % comment", "character '%' is not allowed"),
+    ("a & b", "character '&' is not allowed"), ("x~y", "character '~' is not allowed"),
+    ("x#1", "character '#' is not allowed"), ("{", "unbalanced braces"), ("}{", "unbalanced braces"),
+    ("x\\", r"\ is not allowed"),
+])
+def test_math_a_problem_file_may_not_write(tex, why):
+    assert unsafe_tex(tex) == why

@@ -338,6 +338,25 @@ CASES = [
     case("latex-unbalanced", edit('W = { shape = ["C", "D"] }',
                                   r'W = { shape = ["C", "D"], latex = "\\hat{W" }'),
          "error: p.toml:7: inputs.W.latex: unbalanced braces in a latex name"),
+    # a whitelist of math commands, not a deny-list: each of these reads a file into
+    # the PDF, runs code or acts when the PDF opens, and none is on any deny-list
+    *[case(f"latex-{command}", edit('W = { shape = ["C", "D"] }',
+                                     f'W = {{ shape = ["C", "D"], latex = "{tex}" }}'),
+           f"error: p.toml:7: inputs.W.latex: \\{command} is not allowed in a latex name")
+      for command, tex in [
+          ("pdffiledump", r"\\pdffiledump length 9999{/etc/passwd}"),
+          ("pdfobj", r"\\pdfobj file{/etc/passwd}"),
+          ("ExplSyntaxOn", r"\\ExplSyntaxOn\\file_input:n{/etc/passwd}"),
+          ("pdfcatalog", r"\\pdfcatalog{/OpenAction 1 0 R}"),
+          ("href", r"\\href{javascript:alert(1)}{W}"),
+          ("newcommand", r"\\newcommand{\\W}{W}"),
+      ]],
+    case("latex-caret-caret", edit('W = { shape = ["C", "D"] }',
+                                   r'W = { shape = ["C", "D"], latex = "^^5cinput{/etc/passwd}" }'),
+         "error: p.toml:7: inputs.W.latex: ^^ is not allowed in a latex name"),
+    case("latex-line-break", edit('W = { shape = ["C", "D"] }',
+                                  r'W = { shape = ["C", "D"], latex = "W\\\\" }'),
+         r"error: p.toml:7: inputs.W.latex: \\ is not allowed in a latex name"),
 ]
 
 

@@ -208,6 +208,8 @@ def test_pdf_without_pdflatex_is_one_line_and_writes_nothing(cli, tmp_path, soft
      r"read \$\textbackslash{}input\{/etc/passwd\}\$ now"),
     (r"$\write18{rm -rf x}$", r"\$\textbackslash{}write18\{rm -rf x\}\$"),
     ("$a}{b$", r"\$a\}\{b\$"),
+    (r"$\pdfobj file{/etc/passwd}$", r"\$\textbackslash{}pdfobj file\{/etc/passwd\}\$"),
+    ("$^^5cinput x$", r"\$\textasciicircum{}\textasciicircum{}5cinput x\$"),
 ])
 def test_tex_text(text, tex):
     assert tex_text(text) == tex
