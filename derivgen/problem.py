@@ -282,6 +282,8 @@ class _Loader:
         }, required=("title", "dims", "inputs", "steps", "derive"))
         if not top["title"].strip():
             self.fail(("title",), "the title is empty")
+        if not top["title"].isprintable():
+            self.fail(("title",), "a title is one line of printable characters")
         dims = self.dims(top["dims"])
         inputs = self.inputs(top["inputs"], dims)
         scope = {d: Binding("dim", SCALAR) for d in dims}

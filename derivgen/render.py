@@ -80,7 +80,8 @@ def environment(fmt: str, user_dir: str | Path | None = None) -> jinja2.Environm
         keep_trailing_newline=True, autoescape=False,
         **(_TEX_DELIMITERS if fmt == "tex" else {}))
     env.filters["tex"] = tex_text
-    env.filters["cell"] = markdown_cell
+    env.filters["md"] = md_text
+    env.filters["md_line"] = md_line
     return env
 
 
@@ -150,28 +151,65 @@ def markdown_blocks(text: str) -> str:
     return "\n".join(out).strip("\n") + "\n"
 
 
-def markdown_cell(text: str) -> str:
-    """Text for one cell of a Markdown table: one line, its pipes escaped."""
-    return " ".join(text.split()).replace("|", "\\|")
+def _pieces(text: str) -> Iterator[tuple[str, str]]:
+    """Text from a problem file as ("math", ...), ("code", ...) and ("text", ...) pieces:
+    $math$ that passes the whitelist stays math; `code` is literal; the rest is text."""
+    for part in re.split(r"(\$[^$]+\$|`[^`]+`)", text):
+        if len(part) > 1 and part[0] == part[-1] == "$" and not unsafe_tex(part[1:-1]):
+            yield "math", part
+        elif len(part) > 1 and part[0] == part[-1] == "`":
+            yield "code", part[1:-1]
+        elif part:
+            yield "text", part
 
 
 def tex_text(text: str) -> str:
     """Plain or Markdown text from a problem file, as LaTeX: special characters
     escaped, **bold**, *emphasis* and `code` converted, $math$ kept when it is safe."""
     out = []
-    for part in re.split(r"(\$[^$]+\$|`[^`]+`)", text):
-        if part.startswith("$") and part.endswith("$") and len(part) > 1 \
-                and not unsafe_tex(part[1:-1]):
-            out.append(part)
-            continue
+    for kind, part in _pieces(text):
         escaped = "".join(map(_tex_char, part))
-        if part.startswith("`") and part.endswith("`") and len(part) > 1:
-            out.append(f"\\texttt{{{escaped[1:-1]}}}")         # code is literal: no emphasis
-            continue
-        escaped = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", escaped)
-        escaped = re.sub(r"\*(.+?)\*", r"\\emph{\1}", escaped)
-        out.append(escaped)
+        if kind == "math":
+            out.append(part)
+        elif kind == "code":
+            out.append(f"\\texttt{{{escaped}}}")         # code is literal: no emphasis
+        else:
+            escaped = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", escaped)
+            out.append(re.sub(r"\*(.+?)\*", r"\\emph{\1}", escaped))
     return "".join(out)
+
+
+# Markdown and HTML that text from a problem file must not start: raw HTML, links
+# and images, and block structure at the start of a line (headings, lists, quotes,
+# rules, indented code). **bold**, *emphasis*, `code` and $math$ stay what they are.
+_MD_ESCAPES = {"\\": "\\\\", "<": "&lt;", ">": "&gt;", "&": "&amp;", "[": "\\[", "]": "\\]",
+               "_": "\\_", "$": "\\$", "|": "\\|", "~": "\\~", "#": "\\#"}
+_MD_BLOCK_STARTS = [(re.compile(r"^([-+*])(?=[ \t]|$)", re.M), r"\\\1"),       # list items
+                    (re.compile(r"^(\d+)([.)])(?=[ \t]|$)", re.M), r"\1\\\2"),  # numbered
+                    (re.compile(r"^(?=[=-]+[ \t]*$)", re.M), "\\\\")]         # rules, setext
+
+
+def md_text(text: str) -> str:
+    """Markdown text from a problem file (a summary), safe to put in a report: its
+    lines and paragraphs kept, anything else that would be structure or HTML escaped."""
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", text.replace("\r\n", "\n"))  # \r ends lines too
+    out = []
+    for kind, part in _pieces(text):
+        if kind == "math":
+            out.append(re.sub(r"<(?=\S)", "< ", part))     # "<b" in math is not an HTML tag
+        elif kind == "code":
+            out.append(f"`{part}`")
+        else:
+            out.append("".join(_MD_ESCAPES.get(c, c) for c in part))
+    text = "\n".join(line.lstrip() for line in "".join(out).split("\n"))   # no indented code
+    for pattern, escaped in _MD_BLOCK_STARTS:
+        text = pattern.sub(escaped, text)
+    return text
+
+
+def md_line(text: str) -> str:
+    """:func:`md_text` on one line (a title, a table cell): line breaks become spaces."""
+    return md_text(" ".join(text.split()))
 
 
 def _tex_char(c: str) -> str:

@@ -118,6 +118,8 @@ CASES = [
          "error: p.toml:11: steps.S.expr: missing required key"),
 
     # ---- unknown keys ------------------------------------------------------------------
+    case("title-two-lines", edit('title = "Softmax regression"', 'title = "Softmax\\n# regression"'),
+         "error: p.toml:1: title: a title is one line of printable characters"),
     case("unknown-top-titel", edit("title =", "titel ="),
          "error: p.toml:1: titel: unknown key 'titel' in the top level (did you mean 'title'?)"),
     case("unknown-top-author", edit("[dims]", 'author = "me"\n[dims]'),          # adds line 2
