@@ -24,6 +24,13 @@ from .errors import DerivgenError, VerificationError
 EXIT_OK, EXIT_VERIFICATION, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+def say(line: str, err: bool = False) -> None:
+    """Print one line of a log. Control characters in it (from a file name, a key or
+    a value) are escaped: a newline could make a second line that forges, say, a CI
+    annotation such as ``::error file=...::``."""
+    click.echo("".join(c if c.isprintable() else repr(c)[1:-1] for c in line), err=err)
+
+
 def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' * (n != 1)}"
 
@@ -33,11 +40,11 @@ def report(error: BaseException, debug: bool, path: Path | None = None) -> None:
     if debug:
         traceback.print_exception(error)
     if isinstance(error, DerivgenError):
-        click.echo(f"error: {error}", err=True)
+        say(f"error: {error}", err=True)
     else:
-        where = f"{path}: " if path else ""
-        click.echo(f"error: {where}internal error: {type(error).__name__}: {error} "
-                   "(run with --debug for the traceback, and please report it)", err=True)
+        where = f"{api.display_name(path)}: " if path else ""
+        say(f"error: {where}internal error: {type(error).__name__}: {error} "
+            "(run with --debug for the traceback, and please report it)", err=True)
 
 
 def exit_code(error: BaseException) -> int:
@@ -132,15 +139,15 @@ def build(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], template
         elif quiet:
             pass
         elif outcome.status == "unchanged":
-            click.echo(f"{api.display_name(outcome.path)}: unchanged")
+            say(f"{api.display_name(outcome.path)}: unchanged")
         else:
             n = outcome.summary
             claims = (f", {plural(n['claims'], '[expect] claim')} confirmed"
                       if n["claims"] else "")
             written = ", ".join(map(str, outcome.written))
-            click.echo(f"{api.display_name(outcome.path)}: {n['matrix_forms']} of "
-                       f"{plural(n['gradients'], 'gradient')} in matrix form, all verified"
-                       f"{claims} -> {written}")
+            say(f"{api.display_name(outcome.path)}: {n['matrix_forms']} of "
+                f"{plural(n['gradients'], 'gradient')} in matrix form, all verified"
+                f"{claims} -> {written}")
 
     problems = api.find_problems(paths)
     try:
@@ -177,7 +184,7 @@ def check(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], template
             status = max(status, exit_code(outcome.error))
         for target in outcome.differs:
             what = "missing" if not target.exists() else "stale (differs from a fresh build)"
-            click.echo(f"{target}: {what} of {api.display_name(outcome.path)}")
+            say(f"{target}: {what} of {api.display_name(outcome.path)}")
             status = max(status, EXIT_VERIFICATION)
 
     problems = api.find_problems(paths)
@@ -191,7 +198,7 @@ def check(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], template
     if counts["stale"] or counts["missing"]:
         command = ["derivgen", "build", *map(str, paths), "-o", str(out), "--format",
                    ",".join(formats)] + (["--templates", str(templates)] if templates else [])
-        click.echo(f"to bring them up to date, run: {shlex.join(command)}")
+        say(f"to bring them up to date, run: {shlex.join(command)}")
     sys.exit(status)
 
 
@@ -203,10 +210,10 @@ def new(name: str, debug: bool) -> None:
     from .authoring import new_problem
     target = Path(name if name.endswith(".toml") else f"{name}.toml")
     if target.exists():
-        click.echo(f"error: {target}: already exists; choose another name", err=True)
+        say(f"error: {target}: already exists; choose another name", err=True)
         sys.exit(EXIT_BAD_INPUT)
     api.write_atomically(target, new_problem(target.stem))
-    click.echo(f"{target}: written; edit it, then run: derivgen build {target}")
+    say(f"{target}: written; edit it, then run: derivgen build {shlex.quote(str(target))}")
 
 
 HELP_TOPICS = {"format": "the problem file format, the expression language and the JSON results"}
@@ -255,4 +262,4 @@ def handout(paths: tuple[Path, ...], out: Path, title: str, exercises: bool,
     except Exception as error:
         report(error, debug)
         sys.exit(exit_code(error))
-    click.echo("written: " + ", ".join(map(str, written)))
+    say("written: " + ", ".join(map(str, written)))

@@ -10,6 +10,7 @@ the judge of validity: on anything unexpected it stops and keeps what it has.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 
 Path = tuple  # of str (keys) and int (array indices)
@@ -101,7 +102,9 @@ class _Scanner:
         while True:
             self.skip_space()
             if self.peek() in ('"', "'"):
-                parts.append(self.string()[0])
+                text, raw = self.string()
+                # a quoted key as tomllib reads it: escapes such as \n decoded
+                parts.append(tomllib.loads(f"k = {raw}")["k"] if raw else text)
             else:
                 start = self.i
                 while self.peek() and (self.peek().isalnum() or self.peek() in "-_"):

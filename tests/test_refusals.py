@@ -359,6 +359,19 @@ CASES = [
     case("latex-line-break", edit('W = { shape = ["C", "D"] }',
                                   r'W = { shape = ["C", "D"], latex = "W\\\\" }'),
          r"error: p.toml:7: inputs.W.latex: \\ is not allowed in a latex name"),
+
+    # ---- one line, whatever the file holds: a newline would forge a CI annotation -----
+    case("newline-in-key", edit("[dims]", '"x\\n::error file=README.md,line=1::y" = 1\n[dims]'),
+         r"error: p.toml:2: x\n::error file=README.md,line=1::y: unknown key "
+         r"'x\n::error file=README.md,line=1::y' in the top level"),
+    case("escape-in-expression", step("W @ X\\u001b[2J\\u2028"),
+         r"error: p.toml:11:11: steps.S: character '\x1b' (U+001B) is not part of the "
+         "expression language"),
+    case("newline-in-assumption", edit('assume = ["one_hot_columns"]',
+                                       'assume = ["one_hot\\r\\n::warning::x"]'),
+         r"error: p.toml:9: inputs.Y.assume[0]: unknown assumption 'one_hot\r\n::warning::x'; "
+         "known: one_hot_columns, one_hot_rows, probability_columns, probability_rows, "
+         "symmetric, positive_definite, positive"),
 ]
 
 
@@ -376,6 +389,17 @@ def test_refused(cli, tmp_path, problem_file, content, expected):
 
 
 # -- refusals about paths rather than contents ---------------------------------------------
+
+@pytest.mark.parametrize("name", ["a\n::error file=README.md::x.toml", "a\rb.toml",
+                                  "a\x1b[31mb.toml", "a\u2028b.toml"])
+def test_a_file_name_with_control_characters_is_one_line(cli, tmp_path, problem_file, name):
+    problem_file(BASE.replace('"Softmax regression"', '"x" oops'), name)
+    result = cli("build", name, "-o", "out")
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1 and len(result.stderr.split("\u2028")) == 1
+    assert result.stderr.startswith("error: " + "".join(
+        c if c.isprintable() else repr(c)[1:-1] for c in name) + ":1:")
+
 
 def test_missing_file(cli, tmp_path):
     assert_refused(cli, tmp_path, ["missing.toml"], "error: missing.toml: no such file", files=())
