@@ -12,16 +12,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 import sympy as sp
+from sympy.matrices.exceptions import NonInvertibleMatrixError
 
 from .derive import Backward, backward
 from .elementwise import Elementwise
-from .errors import VerificationError
+from .errors import ProblemError, VerificationError
 from .expr import Node, names, to_source
 from .latex import LatexPrinter
 from .numeric import Comparison, compare, evaluate, valid_point
-from .problem import Claim, Problem
+from .problem import Claim, Problem, display_name
 from .shapes import Shape
 from .simplify import Simplifier, facts_of, steps_of
 from .verify import Proof, Prover, prove
@@ -68,7 +71,12 @@ def derive(problem: Problem) -> Derivation:
     back = backward(problem, Simplifier(facts, steps_of(problem)))
     ew = Elementwise(problem, facts)
     prover = Prover(problem, ew)
-    proofs = prove(problem, back, prover)
+    try:
+        proofs = prove(problem, back, prover)
+    except NonInvertibleMatrixError:    # det and logdet differentiate to an inverse
+        raise ProblemError("a derivative inverts a matrix that is singular whatever the inputs "
+                           "(its determinant is identically 0), so it is not defined",
+                           file=display_name(problem.path), key="steps") from None
     check = problem.check
     formulas = {name: proofs[name].expr for name in problem.wrt}
     claims = {name: c.expr for name, c in problem.expect.items()}
@@ -111,7 +119,7 @@ def _numeric(problem: Problem, formulas: dict, sizes, prefix: str) -> dict[str, 
             raise VerificationError(
                 "no random point found where every step is finite: the numeric checks cannot "
                 "run (is a log or sqrt applied to something that can be negative?)",
-                file=str(problem.path), key="check")
+                file=display_name(problem.path), key="check")
         rng = np.random.default_rng([problem.check.seed, trial, 1000])
         for name, formula in formulas.items():
             if formula is None:
@@ -136,11 +144,15 @@ def _judge(d: Derivation) -> None:
     for name, g in d.gradients.items():
         if not g.numeric.passed(rtol):
             kl, formula, fd = _worst(g.numeric)
+            why = (f"max relative error {g.numeric.max_rel_error:.2g} > rtol {rtol:g}"
+                   if math.isfinite(g.numeric.max_rel_error) else
+                   "a value that is NaN or infinite is never a pass")
+            stated = (f"the proven form {to_source(g.expr)}" if g.expr is not None else
+                      "the element-wise result")
             raise VerificationError(
-                f"∂{problem.of}/∂{name}: the proven form {_stated(g)} disagrees with finite "
-                f"differences (max relative error {g.numeric.max_rel_error:.2g} > rtol {rtol:g}; "
+                f"∂{problem.of}/∂{name}: {stated} disagrees with finite differences ({why}; "
                 f"entry {kl}: formula {formula:.6g}, finite difference {fd:.6g})",
-                file=str(problem.path), key="derive.wrt")
+                file=display_name(problem.path), key="derive.wrt")
     for name, c in d.claims.items():
         if c.confirmed(rtol):
             continue
@@ -151,7 +163,7 @@ def _judge(d: Derivation) -> None:
                    "it agrees numerically but could not be proven equal symbolically")
         raise VerificationError(
             f"claim {c.claim.source!r} is refuted: derivgen derives {derived}; {witness}",
-            file=str(problem.path), key=f"expect.{name}", line=c.claim.line)
+            file=display_name(problem.path), key=f"expect.{name}", line=c.claim.line)
 
 
 def _stated(g: GradientResult) -> str:

@@ -67,7 +67,10 @@ def backward(problem: Problem, simplifier: Simplifier | None = None) -> Backward
     pending: dict[str, list[tuple[Node, Node]]] = {problem.of: [(Const(1), Const(1))]}
 
     def gradient(name: str, like: Ref) -> Gradient:
-        parts = pending.get(name, [])
+        parts = pending.get(name)
+        if not parts:   # every path to `of` crosses a derivative that is zero (step, sign)
+            result.gradients[name] = Gradient(name, Const(0), Const(0))
+            return result.gradients[name]
         simplified_sum = chain("add", [p[0] for p in parts])
         composed = chain("add", [p[1] for p in parts])
         simplified, reasons = simplifier.rewrite(simplified_sum, like)
@@ -99,8 +102,9 @@ def backward(problem: Problem, simplifier: Simplifier | None = None) -> Backward
         grad = gradient(step.name, ref)
         flow(step.expr, grad.simplified, grad.composed, step.name, ref)
     for name in problem.wrt:
-        if name in problem.inputs:
-            gradient(name, Ref(name, "input", problem.inputs[name].shape))
+        if name not in result.gradients:
+            gradient(name, Ref(name, "input" if name in problem.inputs else "step",
+                               problem.shape_of(name)))
     return result
 
 

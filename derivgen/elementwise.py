@@ -18,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import sympy as sp
+from sympy.matrices.exceptions import NonInvertibleMatrixError
 
+from .errors import ProblemError
 from .expr import Const, Node, Ref
 from .ops import OPS
-from .problem import Problem
+from .problem import Problem, display_name
 
 Sparse = dict[tuple[int, int], sp.Expr]
 
@@ -44,7 +46,13 @@ class Elementwise:
         for name, inp in problem.inputs.items():
             self.symbols[name] = self._symbols(name, inp.shape.size(self.sizes), facts.get(name, ()))
         for name, step in problem.steps.items():
-            self.definitions[name] = self.evaluate(step.expr)
+            try:
+                self.definitions[name] = self.evaluate(step.expr)
+            except NonInvertibleMatrixError:
+                raise ProblemError(f"{step.source}: inverts a matrix that is singular whatever "
+                                   "the inputs (its determinant is identically 0)",
+                                   file=display_name(problem.path), key=f"steps.{name}",
+                                   line=step.line) from None
             self.symbols[name] = self._symbols(name, step.expr.shape.size(self.sizes),
                                                facts.get(name, ()))
         self.owner = {s: name for name, m in self.symbols.items() for s in m}

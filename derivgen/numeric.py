@@ -72,7 +72,11 @@ def evaluate(node: Node, values: Mapping[str, np.ndarray], sizes: Mapping[str, i
         return np.array([[float(node.value)]])
     if isinstance(node, Ref):
         return np.array([[float(sizes[node.name])]]) if node.kind == "dim" else values[node.name]
-    return OPS[node.op].numpy([evaluate(a, values, sizes) for a in node.args], node.axis)
+    args = [evaluate(a, values, sizes) for a in node.args]
+    try:
+        return OPS[node.op].numpy(args, node.axis)
+    except np.linalg.LinAlgError:       # a singular matrix at this point: no value here
+        return np.full(node.shape.size(sizes), np.nan)
 
 
 def forward(problem: Problem, values: dict[str, np.ndarray], sizes: Mapping[str, int],
@@ -169,9 +173,11 @@ def compare(problem: Problem, name: str, values: dict[str, np.ndarray], sizes: M
             ends.append(forward(problem, moved, sizes, after)[problem.of][0, 0])
         differences.append((ends[0] - ends[1]) / (2 * h))
     at = [claimed[k, l] for k, l in entries]
-    scale = max(max(map(abs, at)), max(map(abs, differences)),
-                1e-3 * (1 + abs(values[problem.of][0, 0])))
-    errors = [float(abs(a - d) / scale) for a, d in zip(at, differences)]
+    finite = [abs(x) for x in at + differences if np.isfinite(x)]
+    scale = max(finite + [1e-3 * (1 + abs(values[problem.of][0, 0]))])
+    # NaN or ±inf, in the formula or the finite difference, is never a pass
+    errors = [float(abs(a - d) / scale) if np.isfinite(a) and np.isfinite(d) else math.inf
+              for a, d in zip(at, differences)]
     i = int(np.argmax(errors))
     if errors[i] >= result.max_rel_error:
         result.max_rel_error = errors[i]

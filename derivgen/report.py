@@ -61,7 +61,8 @@ def context(d: Derivation) -> dict:
                              f"\\frac{{\\partial {name(problem.of)}}}{{\\partial {name(n)}}}",
                              [tex(p) for p in g.sources], tex(g.simplified))}
                         for n, g in d.backward.gradients.items() if len(g.sources) > 1],
-        "results": [_result(g, tex, name, shape, entries) for g in d.gradients.values()],
+        "results": [_result(g, not d.backward.gradients[g.name].sources, tex, name, shape, entries)
+                    for g in d.gradients.values()],
         "verification": _verification(d, tex, name),
     }
 
@@ -186,8 +187,9 @@ def _pattern(d: Derivation, rule: Rule, entries: Entries) -> str:
     return entries.matrix(m)
 
 
-def _result(g, tex, name, shape, entries: Entries) -> dict:
+def _result(g, zero: bool, tex, name, shape, entries: Entries) -> dict:
     return {"name": name(g.name), "shape": shape(g.shape), "matrix_form": g.matrix_form,
+            "zero": zero,
             "expr": tex(g.expr) if g.matrix_form else "",
             "elementwise": "" if g.matrix_form else entries.matrix(g.proof.elementwise),
             "reasons": list(g.reasons)}

@@ -114,11 +114,13 @@ def prove(problem: Problem, backward: Backward, prover: Prover) -> dict[str, Pro
     proofs: dict[str, Proof] = {}
     for name, grad in backward.gradients.items():
         rows, cols = ew.symbols[name].shape
-        parts = contributions.get(name)
+        parts = contributions.get(name) or [sp.zeros(rows, cols)]
         truth = sp.ones(1, 1) if name == problem.of else sum(parts[1:], parts[0])
         proof = Proof(name, None, "none", truth, rows * cols, truth)
         for form, candidate in (("simplified", grad.simplified), ("composed", grad.composed)):
             value = ew.evaluate(candidate)
+            if value.shape == (1, 1) != (rows, cols):       # a scalar form (0) fills the matrix
+                value = sp.ones(rows, cols) * value[0, 0]
             if prover.equal(value, truth):
                 proof = Proof(name, candidate, form, truth, rows * cols, value)
                 break
