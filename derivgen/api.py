@@ -4,11 +4,12 @@
 :class:`~derivgen.derivation.Derivation`. ``build`` does that for files and
 folders, in several processes if asked, and writes each problem's outputs
 into the output folder; ``check`` derives in memory and compares with what is
-there. A problem is rebuilt only when its file, the templates, the formats or
+there. How is one :class:`Options` object, from the command line to each worker.
+A problem is rebuilt only when its file, the templates, the formats or
 derivgen's version changed (a hash of them is kept in ``.derivgen.json`` in
-the output folder). One refused or failing problem never stops the rest, and
-every file is written whole, through a temporary file and a rename, or not at
-all.
+the output folder). One refused, failing or over-budget problem never stops the
+rest; each problem's outputs are written as soon as it is done, each file whole,
+through a temporary file and a rename, or not at all.
 """
 
 from __future__ import annotations
@@ -17,21 +18,45 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import __version__
-from .errors import DerivgenError, ProblemError
+from .budget import (DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, limit_worker, out_of_memory,
+                     time_limit)
+from .errors import DerivgenError, OutputError, ProblemError
 from .problem import display_name, load, problem_name, read_problem
 
-__all__ = ["FORMATS", "Outcome", "build", "check", "derive_file", "display_name", "find_problems",
-           "load", "render_outputs"]
+__all__ = ["FORMATS", "Options", "Outcome", "build", "check", "derive_file", "display_name",
+           "find_problems", "load", "render_outputs"]
 
 FORMATS = ("md", "tex", "json", "pdf")
 DEFAULT_FORMATS = ("md", "tex", "json")
 MANIFEST = ".derivgen.json"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to build or check: where, which formats, with which templates, in how
+    many processes, and each problem's budget."""
+    out_dir: Path = Path("output")
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    templates: Path | None = None            # searched before ./templates and derivgen's own
+    jobs: int = 1                            # problems at once, each in a worker process if > 1
+    force: bool = False                      # build: rebuild even what is unchanged
+    time_limit: float | None = DEFAULT_TIME_LIMIT       # seconds per problem
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT     # bytes per worker process
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out_dir", Path(self.out_dir))
+        object.__setattr__(self, "formats", tuple(self.formats))
+
+
+def _options(options: Options | None, settings: dict) -> Options:
+    return replace(options or Options(), **settings)
 
 
 @dataclass(frozen=True)
@@ -85,14 +110,20 @@ def render_outputs(derivation, formats=DEFAULT_FORMATS, templates=None) -> dict[
     return outputs
 
 
-def produce(path: Path, data: bytes, formats: tuple[str, ...], templates) -> tuple[dict, dict]:
-    """Derive one problem and render its outputs: plain data, so that it can run in a
-    worker process. Returns (outputs by suffix, summary)."""
+def produce(path: Path, data: bytes, options: Options) -> tuple[dict, dict]:
+    """Derive one problem and render its outputs, within its time limit: plain data,
+    so that it can run in a worker process. Returns (outputs by suffix, summary)."""
+    file = display_name(path)
     try:
-        derivation = derive_file(path, data)
-        outputs = render_outputs(derivation, formats, templates)
+        with time_limit(options.time_limit, file):
+            derivation = derive_file(path, data)
+            outputs = render_outputs(derivation, options.formats, options.templates)
     except DerivgenError as error:
-        raise error.locate(file=display_name(path))
+        raise error.locate(file=file)
+    except MemoryError:
+        raise out_of_memory(options.memory_limit if options.jobs > 1 else None, file) from None
+    except RecursionError:
+        raise ProblemError("nested too deeply for derivgen: split its steps", file=file) from None
     summary = {"gradients": len(derivation.gradients),
                "matrix_forms": sum(g.matrix_form for g in derivation.gradients.values()),
                "claims": len(derivation.claims)}
@@ -106,7 +137,8 @@ def settings_hash(formats: tuple[str, ...], templates) -> bytes:
     digest = hashlib.sha256(f"{__version__}\n{','.join(formats)}\n".encode())
     for folder in search_path(templates):
         for template in sorted(folder.glob("*.j2")):
-            digest.update(template.name.encode() + b"\0" + template.read_bytes())
+            if template.is_file():              # a folder named x.j2 is no template
+                digest.update(template.name.encode() + b"\0" + template.read_bytes())
     return digest.digest()
 
 
@@ -138,104 +170,136 @@ def _read(paths: list[Path]) -> Iterator[tuple[Path, bytes | None, Exception | N
 
 
 def _run(items: list[tuple[Path, bytes]], work: Callable,
-         jobs: int) -> Iterator[tuple[Path, object, Exception | None]]:
-    """``work(path, data)`` for every item, in ``jobs`` processes; results in the order
-    of ``items``, so that a log reads the same however the work was shared out."""
-    if jobs <= 1 or len(items) <= 1:
+         options: Options) -> Iterator[tuple[Path, object, Exception | None]]:
+    """``work(path, data)`` for every item, in ``options.jobs`` worker processes, as
+    each finishes: a problem that takes long holds up no other."""
+    if options.jobs <= 1 or len(items) <= 1:
         for path, data in items:
             try:
                 yield path, work(path, data), None
             except Exception as error:      # refused, or a bug: either way the rest go on
                 yield path, None, error
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [(path, pool.submit(work, path, data)) for path, data in items]
-        for path, future in futures:
-            try:
-                yield path, future.result(), None
-            except Exception as error:
-                yield path, None, error
+    with ProcessPoolExecutor(max_workers=options.jobs, initializer=limit_worker,
+                             initargs=(options.memory_limit, os.getpid())) as pool:
+        running = {pool.submit(work, path, data): path for path, data in items}
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                path = running.pop(future)
+                try:
+                    yield path, future.result(), None
+                except Exception as error:
+                    yield path, None, error
+
+
+def _in_order(paths: list[Path], outcomes: Iterable[Outcome]) -> Iterator[Outcome]:
+    """Outcomes in the order of ``paths``, each as soon as those before it are in, so
+    that a log reads the same however the work was shared out."""
+    ready: dict[Path, Outcome] = {}
+    position = 0
+    for outcome in outcomes:
+        ready[outcome.path] = outcome
+        while position < len(paths) and paths[position] in ready:
+            yield ready.pop(paths[position])
+            position += 1
 
 
 class _Work:
     """A picklable ``produce`` with its options bound, for worker processes."""
 
-    def __init__(self, formats, templates) -> None:
-        self.formats, self.templates = formats, templates
+    def __init__(self, options: Options) -> None:
+        self.options = options
 
     def __call__(self, path: Path, data: bytes):
-        return produce(path, data, self.formats, self.templates)
+        return produce(path, data, self.options)
 
 
 def _targets(out_dir: Path, path: Path, formats: Iterable[str]) -> list[Path]:
     return [out_dir / f"{problem_name(path)}.{s}" for s in FORMATS if s in formats]
 
 
-def build_iter(paths: Iterable[str | Path], out_dir: str | Path = "output",
-               formats: Iterable[str] = DEFAULT_FORMATS, templates: str | Path | None = None,
-               jobs: int = 1, force: bool = False) -> Iterator[Outcome]:
-    """Build every problem under ``paths`` into ``out_dir``; outcomes as they finish."""
-    paths, out_dir, formats = list(map(Path, paths)), Path(out_dir), tuple(formats)
+def build_iter(paths: Iterable[str | Path], options: Options | None = None,
+               **settings) -> Iterator[Outcome]:
+    """Build every problem under ``paths``; outcomes in file order. ``settings``
+    override fields of ``options`` (``out_dir``, ``formats``, ``jobs``, ...)."""
+    options = _options(options, settings)
+    paths = list(map(Path, paths))
     yield from _missing_folders(paths)
+    problems = find_problems(paths)
+    yield from _in_order(problems, _build(problems, options))
+
+
+def _build(problems: list[Path], options: Options) -> Iterator[Outcome]:
+    out_dir = options.out_dir
     _remove_stale_temporaries(out_dir)
     manifest = _read_manifest(out_dir)
-    settings = settings_hash(formats, templates)
+    settings = settings_hash(options.formats, options.templates)
     todo, keys = [], {}
-    for path, data, error in _read(find_problems(paths)):
+    for path, data, error in _read(problems):
         if error is not None:
             yield Outcome(path, "failed", error=error)
             continue
         # hashed as read, before building: a file edited meanwhile is rebuilt next time
         keys[path] = hashlib.sha256(settings + data).hexdigest()
-        targets = _targets(out_dir, path, formats)
-        if not force and manifest.get(problem_name(path)) == _record(keys[path], targets):
+        targets = _targets(out_dir, path, options.formats)
+        if not options.force and manifest.get(problem_name(path)) == _record(keys[path], targets):
             yield Outcome(path, "unchanged", written=tuple(targets))
         else:
             todo.append((path, data))
-    for path, result, error in _run(todo, _Work(formats, templates), jobs):
+    for path, result, error in _run(todo, _Work(options), options):
         if error is not None:
             yield Outcome(path, "failed", error=error)
             continue
         outputs, summary = result
         written = _targets(out_dir, path, outputs)
-        for target in written:
-            write_atomically(target, outputs[target.suffix[1:]])
-        manifest[problem_name(path)] = _record(keys[path], written)
-        write_atomically(out_dir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        try:
+            for target in written:
+                write_atomically(target, outputs[target.suffix[1:]])
+            manifest[problem_name(path)] = _record(keys[path], written)
+            write_atomically(out_dir / MANIFEST,
+                             json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        except OutputError as error:
+            yield Outcome(path, "failed", error=error.locate(file=display_name(path)))
+            continue
         yield Outcome(path, "built", summary, written=tuple(written))
 
 
-def build(paths: Iterable[str | Path], out_dir: str | Path = "output",
-          formats: Iterable[str] = DEFAULT_FORMATS, templates: str | Path | None = None,
-          jobs: int = 1, force: bool = False) -> list[Outcome]:
+def build(paths: Iterable[str | Path], options: Options | None = None, **settings) -> list[Outcome]:
     """:func:`build_iter`, collected."""
-    return list(build_iter(paths, out_dir, formats, templates, jobs, force))
+    return list(build_iter(paths, options, **settings))
 
 
-def check_iter(paths: Iterable[str | Path], out_dir: str | Path = "output",
-               formats: Iterable[str] = DEFAULT_FORMATS, templates: str | Path | None = None,
-               jobs: int = 1) -> Iterator[Outcome]:
-    """Derive in memory and compare with the outputs in ``out_dir``: each problem is
-    current, or has missing or stale outputs, or fails verification. A PDF is
-    current when it was compiled from the LaTeX a build would write now (it says
-    which in its metadata), so checking needs no pdflatex."""
-    from .render import compiled_from
-    paths, out_dir, formats = list(map(Path, paths)), Path(out_dir), tuple(formats)
+def check_iter(paths: Iterable[str | Path], options: Options | None = None,
+               **settings) -> Iterator[Outcome]:
+    """Derive in memory and compare with the outputs in ``options.out_dir``: each
+    problem is current, or has missing or stale outputs, or fails verification. A
+    PDF is current when it was compiled from the LaTeX a build would write now (it
+    says which in its metadata), so checking needs no pdflatex."""
+    options = _options(options, settings)
+    paths = list(map(Path, paths))
     yield from _missing_folders(paths)
+    problems = find_problems(paths)
+    yield from _in_order(problems, _check(problems, options))
+
+
+def _check(problems: list[Path], options: Options) -> Iterator[Outcome]:
+    from .render import compiled_from
+    formats = options.formats
     todo = []
-    for path, data, error in _read(find_problems(paths)):
+    for path, data, error in _read(problems):
         if error is not None:
             yield Outcome(path, "failed", error=error)
         else:
             todo.append((path, data))
     rendered = tuple(f for f in formats if f != "pdf") + (("tex",) if "pdf" in formats else ())
-    for path, result, error in _run(todo, _Work(rendered, templates), jobs):
+    for path, result, error in _run(todo, _Work(replace(options, formats=rendered)), options):
         if error is not None:
             yield Outcome(path, "failed", error=error)
             continue
         outputs, summary = result
         missing, stale = [], []
-        for target in _targets(out_dir, path, formats):
+        for target in _targets(options.out_dir, path, formats):
             if not target.is_file():
                 missing.append(target)
             elif target.suffix == ".pdf":
@@ -247,11 +311,9 @@ def check_iter(paths: Iterable[str | Path], out_dir: str | Path = "output",
         yield Outcome(path, status, summary, differs=tuple(missing + stale))
 
 
-def check(paths: Iterable[str | Path], out_dir: str | Path = "output",
-          formats: Iterable[str] = DEFAULT_FORMATS, templates: str | Path | None = None,
-          jobs: int = 1) -> list[Outcome]:
+def check(paths: Iterable[str | Path], options: Options | None = None, **settings) -> list[Outcome]:
     """:func:`check_iter`, collected."""
-    return list(check_iter(paths, out_dir, formats, templates, jobs))
+    return list(check_iter(paths, options, **settings))
 
 
 def _record(inputs: str, outputs: list[Path]) -> dict:
@@ -263,29 +325,55 @@ def _record(inputs: str, outputs: list[Path]) -> dict:
 
 
 def _read_manifest(out_dir: Path) -> dict[str, dict]:
+    """The record of the last builds; anything unreadable is as good as none."""
     try:
-        return json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+STALE_TEMPORARY_SECONDS = 600
 
 
 def _remove_stale_temporaries(out_dir: Path) -> None:
-    """Temporary files left by a build that was killed outright (SIGKILL)."""
-    if out_dir.is_dir():
-        for leftover in out_dir.glob(".*.tmp"):
-            leftover.unlink(missing_ok=True)
+    """Temporary files left by a build that was killed outright (SIGKILL). Only old
+    ones: a fresh one may belong to a build running beside this one."""
+    if not out_dir.is_dir():
+        return
+    now = time.time()
+    for leftover in out_dir.glob(".*.tmp"):
+        try:
+            if leftover.is_file() and now - leftover.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+                leftover.unlink()
+        except OSError:
+            pass                            # gone already, or not ours to remove
 
 
 def write_atomically(target: Path, content: str | bytes) -> None:
-    """Write to a temporary file beside ``target``, then rename it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    """Write to a temporary file beside ``target``, then rename it into place; an
+    OutputError naming ``target`` when the file system says no."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as e:
+        raise OutputError(f"cannot write {target}: {e.strerror}") from None
     try:
         data = content.encode("utf-8") if isinstance(content, str) else content
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.chmod(tmp, 0o644)                # mkstemp makes it private; outputs are for reading
         os.replace(tmp, target)
+    except OSError as e:
+        _remove(tmp)
+        raise OutputError(f"cannot write {target}: {e.strerror}") from None
     except BaseException:
-        os.unlink(tmp)
+        _remove(tmp)
         raise
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

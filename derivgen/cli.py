@@ -7,6 +7,7 @@ This is the only module that prints errors and chooses exit codes:
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import signal
@@ -19,9 +20,11 @@ from pathlib import Path
 import click
 
 from . import __version__, api
+from .budget import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, limit_memory
 from .errors import DerivgenError, VerificationError
 
 EXIT_OK, EXIT_VERIFICATION, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 
 def say(line: str, err: bool = False) -> None:
@@ -66,7 +69,16 @@ debug_option = click.option("--debug", is_flag=True,
                             help="Show Python tracebacks (for reporting bugs in derivgen).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Command(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:               # not exit 1, which means "failed verification"
+            say("error: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="derivgen")
 def main() -> None:
     """derivgen: step-by-step derivations of matrix gradients.
@@ -78,8 +90,19 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
-def common_options(command):
-    """The options build and check share: where outputs go, which, and how."""
+def build_options(command):
+    """The options build and check share, gathered into one :class:`api.Options`,
+    which the command receives as ``options``."""
+    @functools.wraps(command)
+    def with_options(*args, out, formats, templates, jobs, time_limit, memory_limit,
+                     force=False, **kwargs):
+        options = api.Options(out_dir=out, formats=formats, templates=templates, jobs=jobs,
+                              force=force, time_limit=time_limit or None,
+                              memory_limit=int(memory_limit * (1 << 30)) or None)
+        if options.jobs == 1:       # problems run in this process: it is the one to limit
+            limit_memory(options.memory_limit)
+        return command(*args, options=options, **kwargs)
+
     for option in reversed([
         click.option("-o", "--output", "out", default="output", show_default=True,
                      type=click.Path(file_okay=False, path_type=Path),
@@ -91,10 +114,15 @@ def common_options(command):
                      help="Folder of templates searched before the project's and derivgen's own."),
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
                      show_default="the number of CPUs", help="Problems built at once."),
+        click.option("--time-limit", type=click.FloatRange(min=0), default=DEFAULT_TIME_LIMIT,
+                     show_default=True, help="Seconds one problem may take (0: no limit)."),
+        click.option("--memory-limit", type=click.FloatRange(min=0),
+                     default=DEFAULT_MEMORY_LIMIT / (1 << 30), show_default=True,
+                     help="GiB of memory one problem may use (0: no limit)."),
         debug_option,
     ]):
-        command = option(command)
-    return command
+        with_options = option(with_options)
+    return with_options
 
 
 def interactive() -> bool:
@@ -118,10 +146,9 @@ def run(outcomes: Iterator[api.Outcome], total: int,
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@common_options
 @click.option("--force", is_flag=True, help="Rebuild even the problems whose inputs did not change.")
-def build(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], templates: Path | None,
-          jobs: int, debug: bool, force: bool) -> None:
+@build_options
+def build(paths: tuple[Path, ...], options: api.Options, debug: bool) -> None:
     """Derive, verify and write the gradients of problem files (FILE, or FOLDER of *.toml).
 
     A problem is rebuilt only when its file, the templates, the formats or
@@ -151,7 +178,7 @@ def build(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], template
 
     problems = api.find_problems(paths)
     try:
-        run(api.build_iter(paths, out, formats, templates, jobs, force), len(problems), show)
+        run(api.build_iter(paths, options), len(problems), show)
     except Exception as error:           # a bug, not the user's input
         report(error, debug)
         sys.exit(EXIT_INTERNAL)
@@ -163,9 +190,8 @@ def build(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], template
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@common_options
-def check(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], templates: Path | None,
-          jobs: int, debug: bool) -> None:
+@build_options
+def check(paths: tuple[Path, ...], options: api.Options, debug: bool) -> None:
     """Check that the outputs of problem files are current (default: problems/).
 
     Derives in memory, compares with the files in the output folder and lists
@@ -189,15 +215,16 @@ def check(paths: tuple[Path, ...], out: Path, formats: tuple[str, ...], template
 
     problems = api.find_problems(paths)
     try:
-        run(api.check_iter(paths, out, formats, templates, jobs), len(problems), show)
+        run(api.check_iter(paths, options), len(problems), show)
     except Exception as error:
         report(error, debug)
         sys.exit(EXIT_INTERNAL)
     click.echo(f"current {counts['current']}, stale {counts['stale']}, missing {counts['missing']}, "
                f"failed {counts['failed']}")
     if counts["stale"] or counts["missing"]:
-        command = ["derivgen", "build", *map(str, paths), "-o", str(out), "--format",
-                   ",".join(formats)] + (["--templates", str(templates)] if templates else [])
+        command = (["derivgen", "build", *map(str, paths), "-o", str(options.out_dir),
+                    "--format", ",".join(options.formats)]
+                   + (["--templates", str(options.templates)] if options.templates else []))
         say(f"to bring them up to date, run: {shlex.join(command)}")
     sys.exit(status)
 

@@ -15,6 +15,7 @@ import re
 import stat
 import sys
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,8 +283,8 @@ class _Loader:
         }, required=("title", "dims", "inputs", "steps", "derive"))
         if not top["title"].strip():
             self.fail(("title",), "the title is empty")
-        if not top["title"].isprintable():
-            self.fail(("title",), "a title is one line of printable characters")
+        if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in top["title"]):
+            self.fail(("title",), "a title is one line, without control characters")
         dims = self.dims(top["dims"])
         inputs = self.inputs(top["inputs"], dims)
         scope = {d: Binding("dim", SCALAR) for d in dims}

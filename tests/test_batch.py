@@ -119,11 +119,15 @@ def test_a_build_killed_midway_leaves_no_partial_or_temporary_file(tmp_path):
     for path in out.glob("*.json"):
         if path.name != ".derivgen.json":
             assert json.loads(path.read_text())["gradients"]          # whole, not partial
-    # a leftover from a build killed outright (SIGKILL) is cleared by the next build
-    (out / ".logsumexp.md.abc123.tmp").write_text("partial")
+    # a leftover from a build killed outright (SIGKILL) is cleared by the next build, once
+    # it is old enough not to belong to a build running beside this one
+    leftover, fresh = out / ".logsumexp.md.abc123.tmp", out / ".least_squares.md.def456.tmp"
+    leftover.write_text("partial")
+    fresh.write_text("partial")
+    os.utime(leftover, (time.time() - 3600, time.time() - 3600))
     subprocess.run([sys.executable, "-m", "derivgen", "build", "problems", "-o", "out", "-f",
                     "md,json"], cwd=tmp_path, check=True, capture_output=True)
-    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert [p.name for p in out.iterdir() if p.name.endswith(".tmp")] == [fresh.name]
     assert os.path.getsize(out / "logsumexp.md") > 1000
 
 

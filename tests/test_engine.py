@@ -212,8 +212,8 @@ wrt = ["x"]
 
 def test_json_has_the_spec_fields_and_is_the_same_every_time(tmp_path):
     from conftest import ROOT
-    first = api.build([ROOT / "problems" / "softmax.toml"], tmp_path / "a", ["json"])
-    api.build([ROOT / "problems" / "softmax.toml"], tmp_path / "b", ["json"])
+    first = api.build([ROOT / "problems" / "softmax.toml"], out_dir=tmp_path / "a", formats=["json"])
+    api.build([ROOT / "problems" / "softmax.toml"], out_dir=tmp_path / "b", formats=["json"])
     a, b = (tmp_path / d / "softmax.json" for d in "ab")
     assert a.read_bytes() == b.read_bytes()
     assert first[0].written == (a,)

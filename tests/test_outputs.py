@@ -54,7 +54,7 @@ def assert_current(path, tmp_path, monkeypatch):
     missing = [f"output/{c.name}" for c in committed if not c.is_file()]
     assert not missing, (f"{', '.join(missing)} missing for problems/{path.name}; "
                          f"regenerate with `{REGENERATE}`")
-    (outcome,) = build([path], tmp_path / "fresh", COMMITTED)
+    (outcome,) = build([path], out_dir=tmp_path / "fresh", formats=COMMITTED)
     assert outcome.error is None, f"problems/{path.name}: {outcome.error}"
     for c in committed:
         fresh, old = (tmp_path / "fresh" / c.name).read_bytes(), c.read_bytes()
@@ -79,7 +79,7 @@ def test_two_builds_of_softmax_are_byte_identical(tmp_path, monkeypatch):
     usual sources of set-order differences."""
     monkeypatch.chdir(tmp_path)
     softmax = ROOT / "problems" / "softmax.toml"
-    (outcome,) = build([softmax], tmp_path / "one", ["md", "tex", "json"])
+    (outcome,) = build([softmax], out_dir=tmp_path / "one", formats=["md", "tex", "json"])
     assert outcome.error is None, outcome.error
     seed = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
     done = subprocess.run([sys.executable, "-m", "derivgen", "build", str(softmax), "-o", "two",

@@ -78,7 +78,7 @@ def everything_problem() -> str:
 def test_every_operator_assumption_and_text_compiles(tmp_path):
     problem = tmp_path / "everything.toml"
     problem.write_text(everything_problem(), encoding="utf-8")
-    (outcome,) = build([problem], tmp_path / "out", ["tex", "pdf"])
+    (outcome,) = build([problem], out_dir=tmp_path / "out", formats=["tex", "pdf"])
     assert outcome.error is None, str(outcome.error)
     pdf = (tmp_path / "out" / "everything.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")

@@ -119,7 +119,7 @@ CASES = [
 
     # ---- unknown keys ------------------------------------------------------------------
     case("title-two-lines", edit('title = "Softmax regression"', 'title = "Softmax\\n# regression"'),
-         "error: p.toml:1: title: a title is one line of printable characters"),
+         "error: p.toml:1: title: a title is one line, without control characters"),
     case("unknown-top-titel", edit("title =", "titel ="),
          "error: p.toml:1: titel: unknown key 'titel' in the top level (did you mean 'title'?)"),
     case("unknown-top-author", edit("[dims]", 'author = "me"\n[dims]'),          # adds line 2

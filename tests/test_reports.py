@@ -62,7 +62,7 @@ def reports(tmp_path_factory) -> dict[str, Path | str]:
     built: dict[str, Path | str] = {}
     for path in GALLERY:
         try:
-            [outcome] = build([path], out, ["md", "tex"])
+            [outcome] = build([path], out_dir=out, formats=["md", "tex"])
         except Exception as error:                      # an internal error: a bug
             built[path.stem] = f"build raised {describe(error)}"
             continue
