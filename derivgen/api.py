@@ -28,7 +28,7 @@ from . import __version__
 from .budget import (DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, limit_worker, out_of_memory,
                      time_limit)
 from .errors import DerivgenError, OutputError, ProblemError
-from .problem import display_name, load, problem_name, read_problem
+from .problem import display_name, load, problem_name, read_problem, unfit_name
 
 __all__ = ["FORMATS", "Options", "Outcome", "build", "check", "derive_file", "display_name",
            "find_problems", "load", "render_outputs"]
@@ -157,6 +157,11 @@ def _read(paths: list[Path]) -> Iterator[tuple[Path, bytes | None, Exception | N
         by_name.setdefault(problem_name(path), []).append(path)
     for path in paths:
         others = [display_name(p) for p in by_name[problem_name(path)] if p != path]
+        why = unfit_name(problem_name(path))
+        if why:
+            yield path, None, ProblemError(f"its outputs cannot take its name: {why}; rename "
+                                           "the file", file=display_name(path))
+            continue
         if others:
             yield path, None, ProblemError(
                 f"its outputs would be named '{problem_name(path)}', as those of "

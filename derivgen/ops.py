@@ -29,7 +29,11 @@ micrograd):
 ``domain``
     per argument, where the numeric checks sample an input used there directly;
 ``facts(axis)``
-    properties every output has, which the simplifier may use.
+    properties every output has, which the simplifier may use;
+``max_size``
+    for a matrix function whose entries sympy writes out whole (a determinant
+    has n! terms), the largest n×n argument it may have at the ``[dims]``
+    sizes: beyond it the element-wise derivation takes minutes.
 
 Adding an operator means adding one entry here; the parser, the engine and the
 registry-driven tests pick it up.
@@ -78,6 +82,7 @@ class Op:
     latex: str | None = None
     domain: tuple[str | None, ...] = ()
     facts: Callable[[int | None], frozenset[str]] = lambda axis: frozenset()
+    max_size: int | None = None
 
     @property
     def is_function(self) -> bool:
@@ -378,18 +383,18 @@ _ALL = [
        (lambda g, ans, x, axis: g * ans * call("inv", x).T,), "determinant of a square matrix",
        latex=r"\det",
        index=(lambda o, a, i, j, k, l, axis, n: o[i, j] * inverse_of(a[0])[l, k],),
-       domain=("well_conditioned",)),
+       domain=("well_conditioned",), max_size=4),
     Op("logdet", 1, square_to_scalar, numpy_logdet,
        lambda ms, axis: sp.Matrix([[sp.log(ms[0].det(method="berkowitz"))]]),
        (lambda g, ans, x, axis: g * call("inv", x).T,),
        "log of the determinant of a square matrix", latex=r"\log\det",
        index=(lambda o, a, i, j, k, l, axis, n: inverse_of(a[0])[l, k],),
-       domain=("positive_definite",)),
+       domain=("positive_definite",), max_size=4),
     Op("inv", 1, square, lambda vs, axis: np.linalg.inv(vs[0]),
        lambda ms, axis: ms[0].inv(method="ADJ"),
        (lambda g, ans, x, axis: -(ans.T @ g @ ans.T),), "inverse of a square matrix",
        index=(lambda o, a, i, j, k, l, axis, n: -o[i, k] * o[l, j],),
-       domain=("well_conditioned",)),
+       domain=("well_conditioned",), max_size=3),
 
     # constants shaped like their argument: what reductions and traces differentiate to
     Op("ones_like", 1, same, lambda vs, axis: np.ones_like(vs[0]),

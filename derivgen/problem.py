@@ -24,15 +24,19 @@ from typing import Any, NoReturn
 
 from . import tomlpos
 from .errors import DerivgenError, ExprError, ProblemError, did_you_mean
-from .expr import Binding, Node, names, parse, walk
+from .expr import Apply, Binding, Node, names, parse, walk
 from .latex import unsafe_tex
-from .ops import FUNCTIONS
+from .ops import FUNCTIONS, OPS
 from .shapes import SCALAR, Shape
 
 STDIN = "-"                        # the path that stands for standard input
 MAX_FILE_BYTES = 1_000_000
-MAX_SYMBOLIC_ENTRIES = 4096        # per matrix at the [dims] sizes: every entry is a sympy expression
-MAX_NUMERIC_ENTRIES = 1_000_000    # per matrix at the [check] sizes
+# What the engine can do in the time a build has (derivgen.budget): every entry of
+# every matrix at the [dims] sizes is a sympy expression, and a derivation's cost
+# grows with the number of steps; the numeric checks run the forward pass ~300 times.
+MAX_SYMBOLIC_ENTRIES = 256         # per matrix at the [dims] sizes (16×16)
+MAX_NUMERIC_ENTRIES = 250_000      # per matrix at the [check] sizes (500×500)
+MAX_STEPS = 200
 
 ASSUMPTIONS = {
     "one_hot_columns": "each column is one-hot (a single 1, the rest 0)",
@@ -120,6 +124,17 @@ def load(path: str | Path, data: bytes | None = None) -> Problem:
 def problem_name(path: str | Path) -> str:
     """The name a problem's outputs take: the file's stem, ``stdin`` for standard input."""
     return "stdin" if str(path) == STDIN else Path(path).stem
+
+
+def unfit_name(name: str) -> str | None:
+    """Why outputs may not be named ``name`` (a problem file's stem), or None: a dot
+    would hide them (and .derivgen.json is the build's record), and a control
+    character makes a file name that breaks lines and terminals."""
+    if name.startswith("."):
+        return "it starts with '.'"
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name):
+        return "it holds a control character"
+    return None
 
 
 def display_name(path: str | Path) -> str:
@@ -371,8 +386,21 @@ class _Loader:
                 path, advice = ("check", "sizes"), ""
             self.fail(path, f"{what} is {shape} = {rows}×{cols} at the {where} sizes, "
                             f"{rows * cols} entries; the limit is {limit} per matrix.{advice}")
+        if where != "[dims]":
+            return
+        for name, step in steps.items():
+            for node in walk(step.expr):
+                largest = OPS[node.op].max_size if isinstance(node, Apply) else None
+                n = node.args[0].shape.size(sizes)[0] if largest else 0
+                if largest and n > largest:
+                    self.fail(("steps", name), f"{node.op} of a {n}×{n} matrix at the [dims] "
+                              f"sizes: derivgen writes it out entry by entry up to "
+                              f"{largest}×{largest}; keep [dims] small and give large sizes in "
+                              "[check].sizes")
 
     def steps(self, table: dict, scope: dict[str, Binding]) -> dict[str, Step]:
+        if len(table) > MAX_STEPS:
+            self.fail(("steps",), f"{len(table)} steps; a problem may have at most {MAX_STEPS}")
         out = {}
         pending = list(table)
         for name, spec in table.items():
@@ -424,6 +452,10 @@ class _Loader:
                 self.fail(path, f"'{name}' is listed twice")
             if name not in needed:
                 self.fail(path, f"{of} does not depend on {name}")
+        for name in steps:
+            if name not in needed:      # it would only cost time, and say nothing
+                self.fail(("steps", name), f"{of} does not use {name}: remove the step, or "
+                                           f"make {of} depend on it")
         return of, tuple(wrt)
 
     def expect(self, table: dict, scope: Mapping[str, Binding],

@@ -268,13 +268,13 @@ CASES = [
     # ---- sizes too large to work with --------------------------------------------------------
     case("absurd-dim", edit("N = 3", "N = 1000000000"),
          "error: p.toml:8: inputs.X.shape: X is D×N = 2×1000000000 at the [dims] sizes, "
-         "2000000000 entries; the limit is 4096 per matrix. Keep [dims] small, since the "
+         "2000000000 entries; the limit is 256 per matrix. Keep [dims] small, since the "
          "element-wise derivation writes every entry out; give large sizes in [check].sizes."),
     case("huge-check-sizes", edit('X = { shape = ["D", "N"] }',                # adds line 9
                                   'X = { shape = ["D", "N"] }\nK = { shape = ["N", "N"] }',
                                   "trials = 3", "sizes = { N = 100000 }"),
          "error: p.toml:21: check.sizes: K is N×N = 100000×100000 at the [check] sizes, "
-         "10000000000 entries; the limit is 1000000 per matrix."),
+         "10000000000 entries; the limit is 250000 per matrix."),
 
     # ---- expressions (columns: line 11 character i is at column 6 + i) ------------------
     case("expr-unknown-function", edit("softmax(S,", "softmx(S,"),
@@ -360,6 +360,27 @@ CASES = [
                                   r'W = { shape = ["C", "D"], latex = "W\\\\" }'),
          r"error: p.toml:7: inputs.W.latex: \\ is not allowed in a latex name"),
 
+    # ---- what the engine can do in a build's time --------------------------------------
+    case("inv-too-large", edit("[dims]", "[dims]\nn = 4").replace(
+        'W = { shape = ["C", "D"] }', 'W = { shape = ["C", "D"] }\nV = { shape = ["n", "n"] }')
+        .replace('L = "-sum(Y * log(A)) / N"', 'L = "-sum(Y * log(A)) / N + sum(inv(V))"')
+        .replace('wrt = ["S", "W", "X"]', 'wrt = ["S", "W", "X", "V"]'),
+         "error: p.toml:15: steps.L: inv of a 4×4 matrix at the [dims] sizes: derivgen writes "
+         "it out entry by entry up to 3×3; keep [dims] small and give large sizes in "
+         "[check].sizes"),
+    case("det-too-large", edit("C = 3", "C = 5").replace('S = "W @ X"', 'S = "W @ X"\nZ = "det(W @ W.T)"')
+         .replace('L = "-sum(Y * log(A)) / N"', 'L = "-sum(Y * log(A)) / N + Z"'),
+         "error: p.toml:12: steps.Z: det of a 5×5 matrix at the [dims] sizes: derivgen writes "
+         "it out entry by entry up to 4×4; keep [dims] small and give large sizes in "
+         "[check].sizes"),
+    case("unused-step", edit('A = "softmax(S, axis=0)"', 'A = "softmax(S, axis=0)"\nB = "inv(W @ W.T)"'),
+         "error: p.toml:13: steps.B: L does not use B: remove the step, or make L depend on it"),
+    case("step-after-of", edit('L = "-sum(Y * log(A)) / N"', 'L = "-sum(Y * log(A)) / N"\nM = "2 * L"'),
+         "error: p.toml:14: steps.M: L does not use M: remove the step, or make L depend on it"),
+    case("too-many-steps", edit('S = "W @ X"', "\n".join(
+        ['S = "W @ X"'] + [f'S{i} = "S + {i}"' for i in range(200)])),
+         "error: p.toml:10: steps: 203 steps; a problem may have at most 200"),
+
     # ---- one line, whatever the file holds: a newline would forge a CI annotation -----
     case("newline-in-key", edit("[dims]", '"x\\n::error file=README.md,line=1::y" = 1\n[dims]'),
          r"error: p.toml:2: x\n::error file=README.md,line=1::y: unknown key "
@@ -393,12 +414,24 @@ def test_refused(cli, tmp_path, problem_file, content, expected):
 @pytest.mark.parametrize("name", ["a\n::error file=README.md::x.toml", "a\rb.toml",
                                   "a\x1b[31mb.toml", "a\u2028b.toml"])
 def test_a_file_name_with_control_characters_is_one_line(cli, tmp_path, problem_file, name):
-    problem_file(BASE.replace('"Softmax regression"', '"x" oops'), name)
+    problem_file(BASE, name)
     result = cli("build", name, "-o", "out")
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1 and len(result.stderr.split("\u2028")) == 1
-    assert result.stderr.startswith("error: " + "".join(
-        c if c.isprintable() else repr(c)[1:-1] for c in name) + ":1:")
+    assert result.stderr == "error: " + "".join(
+        c if c.isprintable() else repr(c)[1:-1] for c in name) + (
+        ": its outputs cannot take its name: it holds a control character; rename the file\n")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", [".derivgen.toml", ".hidden.toml"])
+def test_outputs_are_never_hidden_files(cli, tmp_path, problem_file, name):
+    """.derivgen.toml would write .derivgen.json, the build's own record."""
+    problem_file(BASE, name)
+    result = cli("build", name, "-o", "out", "-f", "json")
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: {name}: its outputs cannot take its name: it starts "
+                             "with '.'; rename the file\n")
 
 
 def test_missing_file(cli, tmp_path):
