@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 import warnings
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 from .errors import ExprError, ShapeError, did_you_mean
-from .ops import FUNCTIONS, OPS, ShapeMismatch
+from .ops import FUNCTIONS, OPS, ShapeMismatch, np
 from .shapes import SCALAR, Shape
 
 MAX_LENGTH = 2000      # characters in one expression
 MAX_DEPTH = 100        # nesting of the syntax tree (and of brackets)
+MAX_NUMBER = 1e12      # size of a number written in an expression (and 1/MAX_NUMBER, but 0)
+MAX_EXPONENT = 100     # size of a constant exponent
 
 
 class _Operators:
@@ -238,8 +241,12 @@ class _Parser:
             finite = math.isfinite(value)
         except OverflowError:
             finite = False
-        if not finite:
-            self.fail(node, f"number {self.text(node)} is too large")
+        if not finite or abs(value) > MAX_NUMBER:
+            self.fail(node, f"number {self.text(node)} is too large: numbers are at most "
+                            f"1e{round(math.log10(MAX_NUMBER))} in size")
+        if value and abs(value) < 1 / MAX_NUMBER:
+            self.fail(node, f"number {self.text(node)} is too small: numbers other than 0 are "
+                            f"at least 1e-{round(math.log10(MAX_NUMBER))} in size")
         return Const(value)
 
     def name(self, node: ast.Name, name: str) -> Ref:
@@ -293,12 +300,35 @@ class _Parser:
     def apply(self, node: ast.AST, op_name: str, args: tuple[ast.AST, ...],
               axis: int | None = None) -> Apply:
         children = tuple(self.visit(a) for a in args)
+        if op_name == "pow" and not names(children[1]):
+            # a constant exponent: 2 ** 100000 or 10 ** 10 ** 10 is a number sympy
+            # writes out digit by digit, for ever
+            if not _constant_value(children[1]) <= MAX_EXPONENT:
+                self.fail(args[1], f"exponent {self.text(args[1])} is too large: a constant "
+                                   f"exponent is at most {MAX_EXPONENT} in size")
         try:
             shape = OPS[op_name].shape(tuple(c.shape for c in children), axis)
         except ShapeMismatch as e:
             message = str(e).format(*(self.text(a) for a in args))
             self.fail(node, f"{self.text(node)}: {message}", ShapeError)
         return Apply(op_name, children, shape, axis)
+
+
+_ARITHMETIC = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+               "div": operator.truediv, "pow": operator.pow, "neg": operator.neg}
+
+
+def _constant_value(node: Node) -> float:
+    """The size of an expression of numbers alone (inf when it overflows)."""
+    if isinstance(node, Const):
+        return abs(float(node.value))
+    values = [_constant_value(a) for a in node.args]
+    try:
+        if node.op in _ARITHMETIC:
+            return abs(_ARITHMETIC[node.op](*values))
+        return abs(float(OPS[node.op].numpy([np.full((1, 1), v) for v in values], node.axis)[0, 0]))
+    except (ArithmeticError, ValueError):
+        return math.inf
 
 
 # -- reading trees -----------------------------------------------------------

@@ -395,10 +395,11 @@ def term(draw, pool: list, depth: int):
     return f"{wrap(a[0])} {op.symbol} {wrap(b[0])}", shape, a[2] | b[2]
 
 
-def assumptions_for(shape: list) -> st.SearchStrategy:
+def assumptions_for(shape: list, constant: bool) -> st.SearchStrategy:
+    """Mostly none; data (constants) may be one-hot or probabilities, not variables."""
     square = len(shape) == 2 and shape[0] == shape[1]
     known = ["positive"] + ["symmetric", "positive_definite"] * square + (
-        ["probability_columns", "one_hot_columns"] if shape else [])
+        ["probability_columns", "one_hot_columns"] if shape and constant else [])
     return st.sampled_from([None] * 3 + known).map(lambda a: [a] if a else [])
 
 
@@ -412,9 +413,9 @@ def small_problem(draw) -> str:
     for i, name in enumerate(["P", "Q", "R"][:draw(st.integers(1, 3))]):
         shape = draw(st.lists(extent, max_size=2))
         spec = {"shape": shape}
-        if i and draw(st.booleans()):
+        if constant := i > 0 and draw(st.booleans()):
             spec["constant"] = True
-        if assume := draw(assumptions_for(shape)):
+        if assume := draw(assumptions_for(shape, constant)):
             spec["assume"] = assume
         inputs[name] = spec
         dims_shape = shape + [1] * (2 - len(shape))

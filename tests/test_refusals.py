@@ -381,6 +381,21 @@ CASES = [
         ['S = "W @ X"'] + [f'S{i} = "S + {i}"' for i in range(200)])),
          "error: p.toml:10: steps: 203 steps; a problem may have at most 200"),
 
+    case("huge-number", step("W @ X * 1e300"),
+         "error: p.toml:11:14: steps.S: number 1e300 is too large: numbers are at most 1e12 in size"),
+    case("tiny-number", step("W @ X * 1e-320"),
+         "error: p.toml:11:14: steps.S: number 1e-320 is too small: numbers other than 0 are at "
+         "least 1e-12 in size"),
+    case("power-tower", step("W @ X * 10 ** 10 ** 10"),
+         "error: p.toml:11:20: steps.S: exponent 10 ** 10 is too large: a constant exponent is "
+         "at most 100 in size"),
+    case("huge-exponent", step("(W @ X) ** 100000"),
+         "error: p.toml:11:17: steps.S: exponent 100000 is too large: a constant exponent is at "
+         "most 100 in size"),
+    case("overflowing-exponent", step("(W @ X) ** (1e12 * 1e12)"),
+         "error: p.toml:11:18: steps.S: exponent 1e12 * 1e12 is too large: a constant "
+         "exponent is at most 100 in size"),
+
     # ---- one line, whatever the file holds: a newline would forge a CI annotation -----
     case("newline-in-key", edit("[dims]", '"x\\n::error file=README.md,line=1::y" = 1\n[dims]'),
          r"error: p.toml:2: x\n::error file=README.md,line=1::y: unknown key "
