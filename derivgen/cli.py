@@ -73,6 +73,10 @@ class _Command(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:       # one line, as every refusal is
+            command = " ".join(filter(None, ["derivgen", ctx.invoked_subcommand]))
+            say(f"error: {error.format_message()} (see: {command} --help)", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
         except KeyboardInterrupt:               # not exit 1, which means "failed verification"
             say("error: interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)

@@ -87,3 +87,89 @@ def test_a_singular_matrix_at_every_sample_point_says_so(cli, tmp_path):
     problem(tmp_path, 'A = "X @ ones_like(X)"\nL = "sum(inv(A + X - X))"')
     result = cli("build", "p.toml", "-o", "out")
     assert result.exit_code in (1, 2) and len(result.stderr.splitlines()) == 1, result.output
+
+
+# --- files that are not what they seem, outputs that cannot be written ------------------
+
+def test_a_folder_of_every_kind_of_trouble_ends_with_one_line_each(tmp_path):
+    """The issue's acceptance: a batch over a folder holding all of these finishes in
+    bounded time, with one clear line per bad file and every good problem built."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from conftest import ROOT
+    folder = tmp_path / "problems"
+    folder.mkdir()
+    good = ["logsumexp", "least_squares"]
+    for name in good:
+        (folder / f"{name}.toml").write_text((ROOT / "problems" / f"{name}.toml").read_text())
+    (folder / "zero.toml").write_text(SQUARE.format(steps='L = "sum(step(X))"', wrt='["X"]'))
+    bad = {
+        "fifo": None, "folder": None,
+        "huge": "# " + "x" * 1_100_000,
+        "latex": SQUARE.format(steps='L = "sum(X)"', wrt='["X"]').replace(
+            'X = {', 'X = { latex = "\\\\pdffiledump{/etc/passwd}",'),
+        "nan": SQUARE.format(steps='L = "sum(0 ** X)"', wrt='["X"]'),
+        "singular": SQUARE.format(steps='L = "sum(inv(ones_like(X)))"', wrt='["X"]'),
+        "slow": SQUARE.format(steps="\n".join(
+            ['H0 = "tanh(X @ X)"', *(f'H{i} = "tanh(X @ H{i - 1})"' for i in range(1, 10)),
+             'L = "sum(H9)"']), wrt='["X"]'),
+        "tower": SQUARE.format(steps='L = "sum(X ** 10 ** 10)"', wrt='["X"]'),
+        "unused": SQUARE.format(steps='U = "inv(X)"\nL = "sum(X)"', wrt='["X"]'),
+        ".hidden": SQUARE.format(steps='L = "sum(X)"', wrt='["X"]'),
+    }
+    for name, text in bad.items():
+        if name == "fifo":
+            os.mkfifo(folder / "fifo.toml")
+        elif name == "folder":
+            (folder / "folder.toml").mkdir()
+        else:
+            (folder / f"{name}.toml").write_text(text)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "derivgen", "build", "problems", "-o", "out",
+                           "-f", "md,json", "--time-limit", "3"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert time.monotonic() - started < 120
+    assert done.returncode in (1, 2)
+    lines = done.stderr.splitlines()
+    assert len(lines) == len(bad), done.stderr
+    for name in bad:
+        assert sum(f"problems/{name}.toml" in line for line in lines) == 1, (name, done.stderr)
+    assert all(line.startswith("error: problems/") for line in lines)
+    built = sorted(p.stem for p in (tmp_path / "out").glob("*.json") if not p.name.startswith("."))
+    assert built == sorted(good + ["zero"])
+    assert done.stdout.splitlines()[-1] == f"built 3, unchanged 0, failed {len(bad)}"
+
+
+def test_a_template_folder_holding_a_folder_named_like_a_template(cli, tmp_path):
+    problem(tmp_path, 'L = "sum(X)"')
+    (tmp_path / "mine" / "report.md.j2").mkdir(parents=True)
+    result = cli("build", "p.toml", "-o", "out", "-f", "md", "--templates", "mine")
+    assert result.exit_code in (0, 2), result.output
+    assert len(result.stderr.splitlines()) <= 1 and "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("manifest", ["[1, 2]", "null", '"x"', '{"p": 3}', "{not json"])
+def test_a_manifest_that_is_not_derivgens_is_ignored(cli, tmp_path, manifest):
+    problem(tmp_path, 'L = "sum(X)"')
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / ".derivgen.json").write_text(manifest)
+    result = cli("build", "p.toml", "-o", "out", "-f", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "out" / ".derivgen.json").read_text())["p"]["inputs"]
+
+
+@pytest.mark.parametrize("blocker", ["out-is-a-file", "output-is-a-folder"])
+def test_an_output_that_cannot_be_written_is_one_clear_line(cli, tmp_path, blocker):
+    problem(tmp_path, 'L = "sum(X)"')
+    if blocker == "out-is-a-file":
+        (tmp_path / "out").write_text("a file")
+        expected = ("error: Invalid value for '-o' / '--output': Directory 'out' is a file. "
+                    "(see: derivgen build --help)\n")
+    else:
+        (tmp_path / "out" / "p.json").mkdir(parents=True)
+        expected = "error: p.toml: cannot write out/p.json: Is a directory\n"
+    result = cli("build", "p.toml", "-o", "out", "-f", "json")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == expected
