@@ -173,3 +173,14 @@ def test_an_output_that_cannot_be_written_is_one_clear_line(cli, tmp_path, block
     result = cli("build", "p.toml", "-o", "out", "-f", "json")
     assert result.exit_code == 2, result.output
     assert result.stderr == expected
+
+
+@pytest.mark.parametrize("steps", [
+    'L = "sum(log(X / 1000))"',            # small values: the step must scale with them
+    'L = "sum(log(X * 1000))"',
+    'L = "sum(exp(X / 1000) * 1000)"',
+])
+def test_correct_formulas_on_badly_scaled_values_pass(cli, tmp_path, steps):
+    problem(tmp_path, steps)
+    result = cli("build", "p.toml", "-o", "out", "-f", "json")
+    assert result.exit_code == 0, result.output
