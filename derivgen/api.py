@@ -114,6 +114,9 @@ def produce(path: Path, data: bytes, options: Options) -> tuple[dict, dict]:
     """Derive one problem and render its outputs, within its time limit: plain data,
     so that it can run in a worker process. Returns (outputs by suffix, summary)."""
     file = display_name(path)
+    # imported before the clock starts: an import cut short by the time limit would
+    # leave sympy half-loaded for the problems after this one
+    from . import derivation, render, report  # noqa: F401
     try:
         with time_limit(options.time_limit, file):
             derivation = derive_file(path, data)
@@ -185,8 +188,10 @@ def _run(items: list[tuple[Path, bytes]], work: Callable,
             except Exception as error:      # refused, or a bug: either way the rest go on
                 yield path, None, error
         return
-    with ProcessPoolExecutor(max_workers=options.jobs, initializer=limit_worker,
-                             initargs=(options.memory_limit, os.getpid())) as pool:
+    pool = ProcessPoolExecutor(max_workers=options.jobs, initializer=limit_worker,
+                               initargs=(options.memory_limit, os.getpid()))
+    finished = False
+    try:
         running = {pool.submit(work, path, data): path for path, data in items}
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -196,6 +201,19 @@ def _run(items: list[tuple[Path, bytes]], work: Callable,
                     yield path, future.result(), None
                 except Exception as error:
                     yield path, None, error
+        finished = True
+    finally:
+        if not finished:            # interrupted (Ctrl-C, SIGTERM): end the workers now, or
+            _kill_workers(pool)     # exiting would wait for the problems they are deriving
+        pool.shutdown(wait=finished, cancel_futures=not finished)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    if hasattr(pool, "kill_workers"):                   # Python 3.14
+        pool.kill_workers()
+        return
+    for process in list((pool._processes or {}).values()):
+        process.kill()
 
 
 def _in_order(paths: list[Path], outcomes: Iterable[Outcome]) -> Iterator[Outcome]:

@@ -136,3 +136,19 @@ def test_running_out_of_memory_is_one_clear_line(cli, tmp_path, monkeypatch):
     assert result.stderr == ("error: problems/a.toml: ran out of memory: make its [dims] sizes "
                              "smaller or split it\n")
     assert outputs(tmp_path / "out") == ["b.json"]
+
+
+def test_terminating_a_parallel_build_ends_it_at_once(tmp_path):
+    folder(tmp_path, a_slow=SLOW, b_slow=SLOW)
+    build = start(tmp_path, "build", "problems", "-o", "out", "-f", "json", "-j", "2")
+    deadline = time.monotonic() + 30
+    while len(workers := children(build.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    started = time.monotonic()
+    build.terminate()
+    build.communicate(timeout=30)
+    assert time.monotonic() - started < 10 and build.returncode == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 10
+    while any(map(alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(alive, workers))

@@ -403,10 +403,26 @@ def assumptions_for(shape: list, constant: bool) -> st.SearchStrategy:
     return st.sampled_from([None] * 3 + known).map(lambda a: [a] if a else [])
 
 
+prose = st.text(max_size=12) | st.sampled_from(
+    ["<b>x</b>", "[a](javascript:x)", "$x$", "# h", "* a", "\\", "{{ x }}", "((( x )))", "%", "&"])
+latex_names = st.sampled_from([r"\alpha", r"\hat{X}", "W_1", "x^{(i)}", r"\mathbf{x}", r"\frac{a}{b}",
+                               "{", r"\def\x{}", r"\input{x}", "^^5c", r"\\", "a b"])
+
+
+def decorated(draw, spec: dict) -> dict:
+    """``spec`` with, at random, a description and a latex name."""
+    if draw(st.booleans()):
+        spec["description"] = draw(prose)
+    if draw(st.integers(0, 3)) == 0:
+        spec["latex"] = draw(latex_names)
+    return spec
+
+
 @st.composite
 def small_problem(draw) -> str:
     """A small problem that loads (usually): dims of sizes 1 to 3, up to three inputs,
-    up to three steps, and L = sum or mean of the last step."""
+    up to three steps, L = sum or mean of the last step, and now and then prose, latex
+    names and an [expect] claim."""
     dims = {d: draw(st.integers(1, 3)) for d in ["m", "n", "k"][:draw(st.integers(1, 3))]}
     extent = st.sampled_from([*dims, *dims, 2])
     inputs, pool = {}, []
@@ -417,20 +433,25 @@ def small_problem(draw) -> str:
             spec["constant"] = True
         if assume := draw(assumptions_for(shape, constant)):
             spec["assume"] = assume
-        inputs[name] = spec
-        dims_shape = shape + [1] * (2 - len(shape))
-        pool.append((name, Shape(*dims_shape), frozenset({name})))
+        inputs[name] = decorated(draw, spec)
+        pool.append((name, Shape(*shape + [1] * (2 - len(shape))), frozenset({name})))
     steps = {}
     for name in ["S1", "S2", "S3"][:draw(st.integers(1, 3))]:
         source, shape, used = draw(term(pool, 2))
-        steps[name] = source
+        steps[name] = decorated(draw, {"expr": source}) if draw(st.booleans()) else source
         pool.append((name, shape, used | {name}))
     last, _, used = pool[-1]
     steps["L"] = f"{draw(st.sampled_from(['sum', 'mean']))}({last})"
     wrt = [n for n in inputs if n in used and not inputs[n].get("constant")]
     wrt += [n for n in steps if n in used and draw(st.integers(0, 4)) == 0]
-    doc = {"title": "fuzz", "dims": dims, "inputs": inputs, "steps": steps,
-           "derive": {"of": "L", "wrt": wrt or [last]}}
+    doc = {"title": draw(st.just("fuzz") | prose), "dims": dims, "inputs": inputs,
+           "steps": steps, "derive": {"of": "L", "wrt": wrt or [last]}}
+    if draw(st.booleans()):
+        doc["summary"] = draw(prose)
+    if draw(st.booleans()):
+        x = draw(st.sampled_from(wrt or [last]))
+        claims = [x, f"ones_like({x})", f"0 * {x}", f"2 * {x}", f"-{x}"]
+        doc["expect"] = {x: draw(st.sampled_from(claims))}
     if draw(st.booleans()):
         doc["check"] = {"seed": draw(st.integers(0, 2**32 - 1)), "trials": draw(st.integers(1, 3))}
     return toml_document(doc)
