@@ -172,7 +172,8 @@ def new_problem(name: str) -> str:
     """
     assumptions = [f"#   {key:<20} {text}" for key, text in ASSUMPTIONS.items()]
     functions = _wrapped([f for f in FUNCTIONS], "# Functions:")
-    title = _toml_string(f"{name}: a sigmoid layer trained with a squared loss")
+    one_line = " ".join(name.split())               # a title is one line
+    title = _toml_string(f"{one_line}: a sigmoid layer trained with a squared loss")
     return "\n".join([
         "# A derivgen problem file: one composition of matrix functions and the",
         "# gradients to derive. `derivgen help format` describes the format;",

@@ -64,7 +64,7 @@ def test_new_problem_uses_every_key_of_the_format(starter):
 def test_new_problem_escapes_the_name(tmp_path, name):
     path = tmp_path / "p.toml"
     path.write_text(authoring.new_problem(name), encoding="utf-8")
-    assert load(path).title.startswith(name)
+    assert load(path).title.startswith(" ".join(name.split()) + ": ")
 
 
 # -- operators ------------------------------------------------------------------------------
