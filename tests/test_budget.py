@@ -34,8 +34,11 @@ def folder(tmp_path, **problems: str) -> Path:
 
 
 def start(tmp_path, *args: str) -> subprocess.Popen:
+    # SIGINT as a terminal delivers it, even where this test runs with it ignored (a
+    # background CI job): Python raises KeyboardInterrupt only if it starts on default
     return subprocess.Popen([sys.executable, "-m", "derivgen", *args], cwd=tmp_path, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def outputs(out: Path) -> list[str]:
