@@ -21,17 +21,15 @@ import click
 
 from . import __version__, api
 from .budget import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, limit_memory
-from .errors import DerivgenError, VerificationError
+from .errors import DerivgenError, VerificationError, one_line
 
 EXIT_OK, EXIT_VERIFICATION, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 
 def say(line: str, err: bool = False) -> None:
-    """Print one line of a log. Control characters in it (from a file name, a key or
-    a value) are escaped: a newline could make a second line that forges, say, a CI
-    annotation such as ``::error file=...::``."""
-    click.echo("".join(c if c.isprintable() else repr(c)[1:-1] for c in line), err=err)
+    """Print one line of a log, whatever file names it quotes (see one_line)."""
+    click.echo(one_line(line), err=err)
 
 
 def plural(n: int, noun: str) -> str:

@@ -51,7 +51,7 @@ class DerivgenError(Exception):
                     where += f":{self.column}"
             where += ": "
         key = f"{self.key}: " if self.key else ""
-        return f"{where}{key}{self.message}"
+        return one_line(f"{where}{key}{self.message}")
 
 
 def _restore(cls: type, state: dict) -> DerivgenError:
@@ -91,6 +91,13 @@ class OutputError(DerivgenError):
 
 class TemplateError(OutputError):
     """A report template is broken: a syntax error or an undefined name, with its line."""
+
+
+def one_line(text: str) -> str:
+    """``text`` with its control characters escaped (a newline as \\n): a message
+    quoting a file name, key or value stays one line, and cannot forge a second one
+    such as a CI annotation (``::error file=...::``)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
