@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -101,8 +102,6 @@ def build_options(command):
         options = api.Options(out_dir=out, formats=formats, templates=templates, jobs=jobs,
                               force=force, time_limit=time_limit or None,
                               memory_limit=int(memory_limit * (1 << 30)) or None)
-        if options.jobs == 1:       # problems run in this process: it is the one to limit
-            limit_memory(options.memory_limit)
         return command(*args, options=options, **kwargs)
 
     for option in reversed([
@@ -125,6 +124,15 @@ def build_options(command):
     ]):
         with_options = option(with_options)
     return with_options
+
+
+def fit(options: api.Options, problems: list[Path]) -> api.Options:
+    """No more processes than problems; with one, the problems run in this process,
+    which then takes their memory limit on itself."""
+    options = replace(options, jobs=max(1, min(options.jobs, len(problems))))
+    if options.jobs == 1:
+        limit_memory(options.memory_limit)
+    return options
 
 
 def interactive() -> bool:
@@ -180,7 +188,7 @@ def build(paths: tuple[Path, ...], options: api.Options, debug: bool) -> None:
 
     problems = api.find_problems(paths)
     try:
-        run(api.build_iter(paths, options), len(problems), show)
+        run(api.build_iter(paths, fit(options, problems)), len(problems), show)
     except Exception as error:           # a bug, not the user's input
         report(error, debug)
         sys.exit(EXIT_INTERNAL)
@@ -217,7 +225,7 @@ def check(paths: tuple[Path, ...], options: api.Options, debug: bool) -> None:
 
     problems = api.find_problems(paths)
     try:
-        run(api.check_iter(paths, options), len(problems), show)
+        run(api.check_iter(paths, fit(options, problems)), len(problems), show)
     except Exception as error:
         report(error, debug)
         sys.exit(EXIT_INTERNAL)
