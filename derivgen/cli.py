@@ -91,6 +91,10 @@ def main() -> None:
     """
     # terminated builds unwind like interrupted ones: temporary files are removed
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    # derivgen's matrices are small: BLAS threads would only cost start-up time and,
+    # under the memory limit, address space (numpy is imported later, on first use)
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
 
 
 def build_options(command):

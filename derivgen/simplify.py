@@ -28,7 +28,7 @@ from collections.abc import Mapping
 import sympy as sp
 
 from .expr import Apply, Const, Node, Ref, chain, dim_node, make, walk
-from .ops import OPS, count
+from .ops import OPS, ShapeMismatch, count
 from .shapes import SCALAR, Shape
 
 # element-wise functions sympy knows the algebra of; the others stay opaque functions
@@ -110,9 +110,15 @@ class Simplifier:
 
     # -- entry points ---------------------------------------------------------------
     def rewrite(self, node: Node, like: Node) -> tuple[Node, tuple[str, ...]]:
-        """The simplest form of ``node`` shaped like ``like``, and the assumptions used."""
+        """The simplest form of ``node`` shaped like ``like``, and the assumptions used.
+        Where the rewriting meets shapes it cannot put back together (sympy reorders
+        the factors of a product), ``node`` stays as it is: it is verified all the same."""
         self.reasons = []
-        return self.simplify(node, like), tuple(self.reasons)
+        try:
+            return self.simplify(node, like), tuple(self.reasons)
+        except ShapeMismatch:
+            self.rank = {}
+            return node, ()
 
     def simplify(self, node: Node, like: Node | None = None) -> Node:
         """The simplest equal form of ``node``, shaped like ``like`` (default: node).
@@ -317,7 +323,7 @@ class Simplifier:
         without writing a sum: a constant, or a matrix whose columns/rows sum to 1."""
         try:
             part = self.from_sympy(rest)
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, ShapeMismatch):   # no form our broadcasting allows
             return None
         # a factor stretched along the summed axis is added up as many times as it is stretched
         rows = part.shape.rows == 1 and shape.rows != 1

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .derive import Backward, on_path
-from .elementwise import Elementwise
+from .elementwise import Elementwise, almost_everywhere
 from .expr import Node, names
 from .problem import Problem
 from .simplify import facts_of
@@ -65,7 +65,7 @@ class Prover:
             expr = self.prepare(unfolded)
 
     def prepare(self, expr: sp.Expr) -> sp.Expr:
-        expr = expr.replace(sp.DiracDelta, lambda *args: sp.Integer(0))
+        expr = almost_everywhere(expr)
         expr = expr.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x))
         return expr.xreplace(self.substitutions)
 
@@ -95,10 +95,10 @@ def _assumption_substitutions(problem: Problem, ew: Elementwise) -> dict[sp.Symb
         m, known = ew.symbols[name], facts[name]
         if "probability_columns" in known:
             for j in range(m.cols):
-                subs[m[m.rows - 1, j]] = 1 - sum(m[i, j] for i in range(m.rows - 1))
+                subs[m[m.rows - 1, j]] = 1 - sp.Add(*(m[i, j] for i in range(m.rows - 1)))
         if "probability_rows" in known:
             for i in range(m.rows):
-                subs[m[i, m.cols - 1]] = 1 - sum(m[i, j] for j in range(m.cols - 1))
+                subs[m[i, m.cols - 1]] = 1 - sp.Add(*(m[i, j] for j in range(m.cols - 1)))
         if "symmetric" in known:
             for i in range(m.rows):
                 for j in range(i):

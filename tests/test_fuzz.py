@@ -23,7 +23,6 @@ far fewer, so a developer's run stays quick.
 import json
 import os
 import re
-import signal
 import tempfile
 import tomllib
 import traceback
@@ -43,18 +42,17 @@ from derivgen.problem import load
 from derivgen.shapes import SCALAR, Shape
 
 CI = bool(os.environ.get("CI"))
-SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]
-loader_settings = settings(max_examples=2100 if CI else 60, deadline=None,
-                           suppress_health_check=SLOW)          # 5 loader tests
-build_settings = settings(max_examples=300 if CI else 20, deadline=None,
-                          suppress_health_check=SLOW)
-cli_settings = settings(max_examples=40 if CI else 6, deadline=None, suppress_health_check=SLOW)
-BUILD_SECONDS = 10            # of CPU time; the slowest gallery problem builds in 1.5 s
-
+BUILD_SECONDS = 10            # derivgen's time limit; the slowest gallery problem takes 1.5 s
 ROOT = Path(__file__).resolve().parent.parent
-GALLERY = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "problems").glob("*.toml"))}
+GALLERY = {p.name: p.read_text(encoding="utf-8")
+           for p in sorted((ROOT / "problems").glob("*.toml"))}
 FILE = Path("fuzz") / "p.toml"            # the name the loader tests give their files
 NON_FINITE = re.compile(r"\b(nan|inf|infinity|zoo|oo)\b", re.IGNORECASE)
+
+
+def examples(under_ci: int, otherwise: int) -> settings:
+    return settings(max_examples=under_ci if CI else otherwise, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 # -- checking answers ------------------------------------------------------------
@@ -94,36 +92,16 @@ def assert_verified_results(out: Path) -> None:
         assert gradient["checks"]["numeric"] == "passed", f"{name} failed but was written:\n{text}"
         strings = [gradient["expr"] or ""] + [x for row in gradient.get("elementwise", [])
                                               for x in row]
-        assert not any(NON_FINITE.search(s) for s in strings), f"∂/∂{name} is not finite:\n{text}"
-
-
-def assert_refusal_or_verified(error: Exception | None, out: Path) -> None:
-    if error is None:
-        assert_verified_results(out)
-        return
-    trace = "".join(traceback.format_exception(error)[-6:])
-    assert exit_code(error) != EXIT_INTERNAL, f"internal error (exit 3):\n{trace}"
-    assert_one_line(str(error))
-    assert_wrote_nothing(out)
-
-
-class TooSlow(BaseException):          # not an Exception: derivgen must not catch it
-    pass
+        assert not any(map(NON_FINITE.search, strings)), f"∂/∂{name} is not finite:\n{text}"
 
 
 @contextmanager
-def time_limit(seconds: float):
-    """Stop the body after ``seconds`` of CPU time. A profiling timer (SIGPROF), so that it
-    and derivgen's own time limit (SIGALRM) leave each other alone."""
-    def stop(signum, frame):
-        raise TooSlow(f"the build took more than {seconds} s")
-    previous = signal.signal(signal.SIGPROF, stop)
-    signal.setitimer(signal.ITIMER_PROF, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.signal(signal.SIGPROF, previous)
+def recorded_warnings():
+    """The warnings a build raises, each of which the command line would print on
+    stderr as extra lines."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
 
 
 # -- writing TOML ------------------------------------------------------------------
@@ -182,26 +160,18 @@ toml_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
 GALLERY_DOCS = [tomllib.loads(text) for text in GALLERY.values()]
 
 
-def key_paths(value, prefix=()):
-    """Every path into a parsed TOML document."""
-    yield prefix
-    children = value.items() if isinstance(value, dict) else (
-        enumerate(value) if isinstance(value, list) else ())
-    for key, child in children:
-        yield from key_paths(child, prefix + (key,))
-
-
 @st.composite
 def gallery_with_a_value_replaced(draw) -> dict:
-    """A gallery problem with one value replaced, or one key added, at random."""
+    """A gallery problem with one value, at any depth, replaced (or one key added) at random."""
     doc = json.loads(json.dumps(draw(st.sampled_from(GALLERY_DOCS))))        # a deep copy
-    *parent_path, last = draw(st.sampled_from(list(key_paths(doc))[1:]))
-    parent = doc
-    for part in parent_path:
-        parent = parent[part]
+    parent, key = doc, draw(st.sampled_from(sorted(doc)))
+    while isinstance(parent[key], dict | list) and parent[key] and draw(st.booleans()):
+        parent = parent[key]
+        key = draw(st.sampled_from(sorted(parent) if isinstance(parent, dict)
+                                   else range(len(parent))))
     if isinstance(parent, dict) and draw(st.booleans()):
-        last = draw(keys)
-    parent[last] = draw(toml_values)
+        key = draw(keys)
+    parent[key] = draw(toml_values)
     return doc
 
 
@@ -227,6 +197,7 @@ def edit(draw, text: str) -> str:
 
 @st.composite
 def mutated_gallery(draw) -> str:
+    """A gallery problem after one to three random edits."""
     text = draw(st.sampled_from(list(GALLERY.values())))
     for _ in range(draw(st.integers(1, 3))):
         text = edit(draw, text)
@@ -259,48 +230,37 @@ expressions = (st.recursive(atoms, grammar, max_leaves=10)
 
 EXPRESSION_PROBLEM = """\
 title = "expressions"
-[dims]
-C = 3
-D = 2
-N = 2
+dims = { C = 3, D = 2, N = 2 }
+steps = { S = "W @ X", Z = %s, L = "sum(S)" }
+derive = { of = "L", wrt = ["W"] }
+expect = { W = %s }
 [inputs]
-W = {{ shape = ["C", "D"] }}
-X = {{ shape = ["D", "N"] }}
-Y = {{ shape = ["C", "N"], constant = true }}
-b = {{ shape = ["C"] }}
-s = {{ shape = [] }}
-Q = {{ shape = ["D", "D"] }}
-[steps]
-S = "W @ X"
-Z = {step}
-L = "sum(S)"
-[derive]
-of = "L"
-wrt = ["W"]
-[expect]
-W = {claim}
+W = { shape = ["C", "D"] }
+X = { shape = ["D", "N"] }
+Y = { shape = ["C", "N"], constant = true }
+b = { shape = ["C"] }
+s = { shape = [] }
+Q = { shape = ["D", "D"] }
 """
 
 
 # -- loader tests --------------------------------------------------------------------
 
-toml_ish = st.text(alphabet="[]{}=\"'.,#\n\r\t \\abcCDNW0123_-+:", max_size=200)
-
-
-@loader_settings
-@given(st.text(max_size=400) | toml_ish)
+@examples(2100, 60)               # 5 loader tests: 10,500 examples under CI
+@given(st.text(max_size=400)
+       | st.text(alphabet="[]{}=\"'.,#\n\r\t \\abcCDNW0123_-+:", max_size=200))
 def test_arbitrary_text_is_loaded_or_refused_in_one_line(text):
     load_or_refuse(text.encode("utf-8"))
 
 
-@loader_settings
+@examples(2100, 60)
 @given(st.binary(max_size=400) | st.binary(max_size=40).map(lambda b: GALLERY["softmax.toml"]
                                                               .encode("utf-8")[:300] + b))
 def test_arbitrary_bytes_are_loaded_or_refused_in_one_line(data):
     load_or_refuse(data)
 
 
-@loader_settings
+@examples(2100, 60)
 @given(st.dictionaries(st.sampled_from(TOP_KEYS) | keys, toml_values, max_size=8)
        | gallery_with_a_value_replaced())
 def test_random_toml_documents_are_loaded_or_refused_in_one_line(doc):
@@ -309,17 +269,17 @@ def test_random_toml_documents_are_loaded_or_refused_in_one_line(doc):
     load_or_refuse(text.encode("utf-8"))
 
 
-@loader_settings
+@examples(2100, 60)
 @given(mutated_gallery())
 def test_edited_gallery_problems_are_loaded_or_refused_in_one_line(text):
     note(text)
     load_or_refuse(text.encode("utf-8"))
 
 
-@loader_settings
+@examples(2100, 60)
 @given(expressions, expressions)
 def test_random_expressions_are_loaded_or_refused_in_one_line(step, claim):
-    text = EXPRESSION_PROBLEM.format(step=toml_string(step), claim=toml_string(claim))
+    text = EXPRESSION_PROBLEM % (toml_string(step), toml_string(claim))
     note(text)
     load_or_refuse(text.encode("utf-8"))
 
@@ -427,30 +387,41 @@ def small_problem(draw) -> str:
     return toml_document(doc)
 
 
-@build_settings
+@examples(1200, 20)
 @given(small_problem())
 def test_small_problems_build_verified_or_fail_cleanly(text):
     note(text)
     with tempfile.TemporaryDirectory() as tmp:
         path, out = Path(tmp) / "p.toml", Path(tmp) / "out"
         path.write_text(text, encoding="utf-8")
-        with time_limit(BUILD_SECONDS):
-            [outcome] = api.build([path], out_dir=out, formats=("md", "json"), jobs=1)
-        assert_refusal_or_verified(outcome.error, out)
+        with recorded_warnings() as warned:
+            [outcome] = api.build([path], out_dir=out, formats=("md", "json"), jobs=1,
+                                  time_limit=BUILD_SECONDS)
+        assert not warned, f"warnings, printed on stderr: {[str(w.message) for w in warned]}"
+        if outcome.error is None:
+            assert_verified_results(out)
+        else:
+            trace = "".join(traceback.format_exception(outcome.error)[-6:])
+            assert exit_code(outcome.error) != EXIT_INTERNAL, f"internal error (exit 3):\n{trace}"
+            assert_one_line(str(outcome.error))
+            assert_wrote_nothing(out)
 
 
-@cli_settings
+@examples(100, 6)
 @given(small_problem() | mutated_gallery())
 def test_the_command_line_exits_0_1_or_2_with_one_line(text):
     note(text)
     with tempfile.TemporaryDirectory() as tmp:
         path, out = Path(tmp) / "p.toml", Path(tmp) / "out"
         path.write_text(text, encoding="utf-8")
-        with time_limit(BUILD_SECONDS), warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = CliRunner().invoke(main, ["build", str(path), "-o", str(out), "-f", "md,json"])
+        with recorded_warnings() as warned:
+            result = CliRunner().invoke(main, ["build", str(path), "-o", str(out), "-f",
+                                               "md,json", "--time-limit", str(BUILD_SECONDS),
+                                               "--memory-limit", "0"])
+        crash = result.exception if not isinstance(result.exception, SystemExit) else None
+        assert crash is None, "".join(traceback.format_exception(crash)[-6:])
         assert result.exit_code in (0, 1, 2), result.stderr
-        lines = result.stderr.splitlines() + [str(w.message) for w in caught]
+        lines = result.stderr.splitlines() + [str(w.message) for w in warned]
         if result.exit_code:
             assert len(lines) == 1 and lines[0].startswith(f"error: {path}"), lines
             assert result.stdout == "", result.stdout

@@ -184,3 +184,47 @@ def test_correct_formulas_on_badly_scaled_values_pass(cli, tmp_path, steps):
     problem(tmp_path, steps)
     result = cli("build", "p.toml", "-o", "out", "-f", "json")
     assert result.exit_code == 0, result.output
+
+
+# --- what the fuzz suite found (tests/test_fuzz.py), kept as fixed examples ------------
+
+FOUND = {
+    "all-entries-fixed-by-an-assumption": ('''title = "t"
+[dims]
+m = 1
+[inputs]
+P = { shape = ["m"], assume = ["probability_columns"] }
+[steps]
+L = "sum(softmax(P, axis=0))"
+[derive]
+of = "L"
+wrt = ["P"]
+[expect]
+P = "P"
+''', 1),
+    "derivative-of-sign-of-sqrt": (SQUARE.format(steps='L = "sum(sign(sqrt(X)))"', wrt='["X"]'), 0),
+    "power-with-a-step-exponent": (SQUARE.format(steps='L = "sum(X ** step(X))"', wrt='["X"]'), 0),
+    "transposed-ones": ('''title = "t"
+[dims]
+m = 3
+n = 2
+[inputs]
+P = { shape = [] }
+Q = { shape = ["m", "n"], constant = true }
+[steps]
+S2 = "ones_like(Q).T"
+L = "sum(S2.T ** sin(Q / ones_like(P)))"
+[derive]
+of = "L"
+wrt = ["P"]
+''', 0),
+    "nan-without-warnings": (SQUARE.format(steps='S = "X - X"\nL = "sum(S ** X)"', wrt='["X"]'), 1),
+}
+
+
+@pytest.mark.parametrize("text, code", list(FOUND.values()), ids=list(FOUND))
+def test_what_the_fuzzer_found_ends_cleanly(cli, tmp_path, text, code):
+    (tmp_path / "p.toml").write_text(text, encoding="utf-8")
+    result = cli("build", "p.toml", "-o", "out", "-f", "md,json")
+    assert result.exit_code == code, result.output
+    assert len(result.stderr.splitlines()) == (code != 0)
