@@ -88,19 +88,29 @@ def test_finished_problems_are_written_while_a_slow_one_runs(tmp_path):
         build.wait()
 
 
-def test_killing_a_build_kills_its_workers(tmp_path):
+def parallel_build_of_two_slow_problems(tmp_path) -> tuple[subprocess.Popen, set[int]]:
+    """A ``-j 2`` build, once both its workers are deriving; and their process ids."""
     folder(tmp_path, a_slow=SLOW, b_slow=SLOW)
     build = start(tmp_path, "build", "problems", "-o", "out", "-f", "json", "-j", "2")
     deadline = time.monotonic() + 30
     while len(workers := children(build.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(workers) >= 2
-    build.kill()                                        # SIGKILL: no clean-up code runs
-    build.wait()
+    return build, workers
+
+
+def assert_gone(workers: set[int]) -> None:
     deadline = time.monotonic() + 10
     while any(map(alive, workers)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(map(alive, workers))
+
+
+def test_killing_a_build_kills_its_workers(tmp_path):
+    build, workers = parallel_build_of_two_slow_problems(tmp_path)
+    build.kill()                                        # SIGKILL: no clean-up code runs
+    build.wait()
+    assert_gone(workers)
 
 
 def test_ctrl_c_is_an_interruption_not_a_failed_verification(tmp_path):
@@ -142,16 +152,9 @@ def test_running_out_of_memory_is_one_clear_line(cli, tmp_path, monkeypatch):
 
 
 def test_terminating_a_parallel_build_ends_it_at_once(tmp_path):
-    folder(tmp_path, a_slow=SLOW, b_slow=SLOW)
-    build = start(tmp_path, "build", "problems", "-o", "out", "-f", "json", "-j", "2")
-    deadline = time.monotonic() + 30
-    while len(workers := children(build.pid)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    build, workers = parallel_build_of_two_slow_problems(tmp_path)
     started = time.monotonic()
     build.terminate()
     build.communicate(timeout=30)
     assert time.monotonic() - started < 10 and build.returncode == 128 + signal.SIGTERM
-    deadline = time.monotonic() + 10
-    while any(map(alive, workers)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(map(alive, workers))
+    assert_gone(workers)
