@@ -245,6 +245,18 @@ def inverse_of(base):
     return sp.IndexedBase(f"{base.label}^{{-1}}")
 
 
+def local_partial(op: Op, arg: int, out, bases, i, j, k, l, axis, size: tuple[int, int]):
+    """∂out_ij/∂arg_kl in index notation, for an argument of ``size`` (rows, cols).
+
+    The registry's formulas are written for arguments shaped like the output. An
+    argument with one row (column) is broadcast down the rows (across the columns):
+    its only row k reaches every output row i, so δ_ik (δ_jl) is 1."""
+    rows, cols = size
+    partial = sp.sympify(op.index[arg](out, bases, i, j, k, l, axis, size))
+    return partial.subs({sp.KroneckerDelta(i, k): 1 if rows == 1 else sp.KroneckerDelta(i, k),
+                         sp.KroneckerDelta(j, l): 1 if cols == 1 else sp.KroneckerDelta(j, l)})
+
+
 def _elementwise_fn(name, doc, latex, *, sympy, numpy, rule, local, domain=None,
                     facts=frozenset()):
     return Op(name, 1, same, lambda vs, axis: numpy(vs[0]), entrywise(sympy), (rule,), doc,

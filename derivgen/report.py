@@ -18,7 +18,7 @@ from .expr import Node, Ref
 from .index import IndexPrinter
 from .latex import LatexPrinter, latex_name, scientific, subscripted
 from .numeric import fixed
-from .ops import OPS
+from .ops import OPS, local_partial
 from .problem import ASSUMPTIONS
 
 MAX_WRITTEN_ENTRIES = 16     # matrices larger than this are shown with their corners and dots
@@ -154,10 +154,9 @@ def _rule(d: Derivation, rule: Rule, tex, name, entries: Entries) -> dict:
         nodes = {out_name: rule.output} | {_indexed_name(a, tex, name): a for a in rule.node.args}
         bases = [sp.IndexedBase(_indexed_name(a, tex, name)) for a in rule.node.args]
         rows, cols = rule.target.shape.size(d.problem.dims)
-        expr = formula(sp.IndexedBase(out_name), bases, i, j, k, l, rule.node.axis, (rows, cols))
-        # an entry of a name that is not a node (the inverse in det's partial) is shaped
-        # like the operator's square argument
-        index = sp.latex(sp.sympify(expr).replace(
+        expr = local_partial(op, rule.arg, sp.IndexedBase(out_name), bases, i, j, k, l,
+                             rule.node.axis, (rows, cols))
+        index = sp.latex(expr.replace(
             lambda e: isinstance(e, sp.Indexed),
             lambda e: _entry(e, nodes.get(e.base.label.name, rule.node.args[0]))))
     return {

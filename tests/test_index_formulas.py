@@ -1,13 +1,14 @@
 """Every operator's index formula ∂out_ij/∂arg_kl, from the registry alone:
 at every concrete i, j, k, l it equals sympy's derivative of the operator's
-element-wise form (arguments of equal shape, as the formulas are written)."""
+element-wise form: for arguments of equal shape, as the formulas are written, and
+through local_partial for a broadcast argument (a bias added to every row)."""
 
 import itertools
 
 import pytest
 import sympy as sp
 
-from derivgen.ops import OPS, ShapeMismatch, inverse_of
+from derivgen.ops import OPS, ShapeMismatch, inverse_of, local_partial
 from derivgen.shapes import Shape
 
 SIZES = {"r": 2, "c": 3, "k": 3, "n": 2}
@@ -68,3 +69,43 @@ def test_every_argument_has_an_index_formula_or_a_zero_rule():
     for name, op in OPS.items():
         assert len(op.index) == op.arity, name
         assert all((f is None) == (r is None) for f, r in zip(op.index, op.vjp)), name
+
+
+def broadcast_cases():
+    """Every binary element-wise operator with one argument broadcast: a row, a
+    column or a single entry, on either side."""
+    full, narrow = Shape("r", "c"), [Shape(1, "c"), Shape("r", 1), Shape(1, 1)]
+    for name, op in OPS.items():
+        if op.arity != 2 or op.axis != "none" or op.symbol == "@":
+            continue
+        for small in narrow:
+            for shapes in ((full, small), (small, full)):
+                for arg, formula in enumerate(op.index):
+                    if formula is not None:
+                        yield pytest.param(name, arg, shapes,
+                                           id=f"{name}-arg{arg}-{shapes[0]}-{shapes[1]}")
+
+
+@pytest.mark.parametrize("name, arg, shapes", list(broadcast_cases()))
+def test_local_partial_of_a_broadcast_argument_matches_the_derivative(name, arg, shapes):
+    """What the report shows for a bias added to every row: δ_jl, not δ_ik δ_jl."""
+    op = OPS[name]
+    positive = op.domain[arg] == "positive"
+    args = [sp.Matrix(*s.size(SIZES), lambda i, j, t=t: sp.Symbol(f"x{t}_{i}{j}", positive=True)
+                      if positive else sp.Symbol(f"x{t}_{i}{j}", real=True))
+            for t, s in enumerate(shapes)]
+    out = op.sympy(args, None)
+    o, bases = sp.IndexedBase("o"), [sp.IndexedBase(f"a{t}") for t in range(2)]
+    values = {"o": out, **{b.label.name: m for b, m in zip(bases, args)}}
+
+    def entry(e):                    # a broadcast matrix has the same entry along its 1-dims
+        m = values[e.base.label.name]
+        return m[min(e.indices[0], m.rows - 1), min(e.indices[1], m.cols - 1)]
+    i, j, k, l = sp.symbols("i j k l", integer=True)
+    partial = local_partial(op, arg, o, bases, i, j, k, l, None, args[arg].shape)
+    for (ii, jj), (kk, ll) in itertools.product(itertools.product(*map(range, out.shape)),
+                                                itertools.product(*map(range, args[arg].shape))):
+        at = partial.subs({i: ii, j: jj, k: kk, l: ll}).replace(
+            lambda e: isinstance(e, sp.Indexed), entry)
+        exact = out[ii, jj].diff(args[arg][kk, ll])
+        assert is_zero(at - exact), f"∂o[{ii},{jj}]/∂a{arg}[{kk},{ll}]: {at} != {exact}"
