@@ -22,13 +22,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from importlib import import_module
 from pathlib import Path
 
 from . import __version__
 from .budget import (DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, limit_worker, out_of_memory,
                      time_limit)
 from .errors import DerivgenError, OutputError, ProblemError
-from .problem import display_name, load, problem_name, read_problem, unfit_name
+from .problem import load
+from .sources import display_name, problem_name, read_problem, unfit_name
 
 __all__ = ["FORMATS", "Options", "Outcome", "build", "check", "derive_file", "display_name",
            "find_problems", "load", "render_outputs"]
@@ -116,7 +118,8 @@ def produce(path: Path, data: bytes, options: Options) -> tuple[dict, dict]:
     file = display_name(path)
     # imported before the clock starts: an import cut short by the time limit would
     # leave sympy half-loaded for the problems after this one
-    from . import derivation, render, report  # noqa: F401
+    for module in ("derivation", "render", "report"):
+        import_module(f".{module}", __package__)
     try:
         with time_limit(options.time_limit, file):
             derivation = derive_file(path, data)

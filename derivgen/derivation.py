@@ -24,7 +24,8 @@ from .errors import ProblemError, VerificationError
 from .expr import Node, names, to_source
 from .latex import LatexPrinter
 from .numeric import Comparison, compare, evaluate, valid_point
-from .problem import Claim, Problem, display_name
+from .problem import Claim, Problem
+from .sources import display_name
 from .shapes import Shape
 from .simplify import Simplifier, facts_of, steps_of
 from .verify import Proof, Prover, prove

@@ -23,7 +23,8 @@ from sympy.matrices.exceptions import NonInvertibleMatrixError
 from .errors import ProblemError
 from .expr import Const, Node, Ref
 from .ops import OPS
-from .problem import Problem, display_name
+from .problem import Problem
+from .sources import display_name
 
 Sparse = dict[tuple[int, int], sp.Expr]
 

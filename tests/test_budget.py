@@ -5,7 +5,6 @@ written while a slow one runs; an interrupted or killed build leaves no worker.
 SLOW is a problem inside every documented limit that takes about a minute (each
 chained tanh step costs about twice the one before)."""
 
-import os
 import signal
 import subprocess
 import sys
