@@ -37,16 +37,36 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' * (n != 1)}"
 
 
-def report(error: BaseException, debug: bool, path: Path | None = None) -> None:
-    """Print one line for ``error`` on stderr (and its traceback with --debug)."""
+def annotate(message: str, file: str | None, line: int | None = None,
+             column: int | None = None) -> None:
+    """A GitHub Actions annotation (``::error file=F,line=L,col=C::message``) on
+    stdout, escaped as the runner reads it, so that no text can end it early."""
+    def escape(text: str, prop: bool = False) -> str:
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+    where = ",".join(f"{name}={escape(str(value), prop=True)}" for name, value in
+                     (("file", file), ("line", line), ("col", column)) if value)
+    click.echo(f"::error {where}::{escape(one_line(message))}")
+
+
+def report(error: BaseException, debug: bool, path: Path | None = None,
+           github: bool = False) -> None:
+    """Print one line for ``error`` on stderr (and its traceback with --debug; and a
+    GitHub annotation with --github)."""
     if debug:
         traceback.print_exception(error)
     if isinstance(error, DerivgenError):
         say(f"error: {error}", err=True)
+        if github:
+            key = f"{error.key}: " if error.key else ""
+            annotate(key + error.message, error.file, error.line, error.column)
     else:
         where = f"{api.display_name(path)}: " if path else ""
-        say(f"error: {where}internal error: {type(error).__name__}: {error} "
-            "(run with --debug for the traceback, and please report it)", err=True)
+        message = (f"internal error: {type(error).__name__}: {error} (run with --debug for "
+                   "the traceback, and please report it)")
+        say(f"error: {where}{message}", err=True)
+        if github:
+            annotate(message, api.display_name(path) if path else None)
 
 
 def exit_code(error: BaseException) -> int:
@@ -124,6 +144,8 @@ def build_options(command):
         click.option("--memory-limit", type=click.FloatRange(min=0),
                      default=DEFAULT_MEMORY_LIMIT / (1 << 30), show_default=True,
                      help="GiB of memory one problem may use (0: no limit)."),
+        click.option("--github", is_flag=True,
+                     help="Also print each failure as a GitHub Actions annotation."),
         debug_option,
     ]):
         with_options = option(with_options)
@@ -162,7 +184,7 @@ def run(outcomes: Iterator[api.Outcome], total: int,
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Rebuild even the problems whose inputs did not change.")
 @build_options
-def build(paths: tuple[Path, ...], options: api.Options, debug: bool) -> None:
+def build(paths: tuple[Path, ...], options: api.Options, debug: bool, github: bool) -> None:
     """Derive, verify and write the gradients of problem files (FILE, or FOLDER of *.toml).
 
     A problem is rebuilt only when its file, the templates, the formats or
@@ -175,7 +197,7 @@ def build(paths: tuple[Path, ...], options: api.Options, debug: bool) -> None:
         nonlocal status
         counts[outcome.status] += 1
         if outcome.error:
-            report(outcome.error, debug, outcome.path)
+            report(outcome.error, debug, outcome.path, github)
             status = max(status, exit_code(outcome.error))
         elif quiet:
             pass
@@ -205,7 +227,7 @@ def build(paths: tuple[Path, ...], options: api.Options, debug: bool) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @build_options
-def check(paths: tuple[Path, ...], options: api.Options, debug: bool) -> None:
+def check(paths: tuple[Path, ...], options: api.Options, debug: bool, github: bool) -> None:
     """Check that the outputs of problem files are current (default: problems/).
 
     Derives in memory, compares with the files in the output folder and lists
@@ -220,11 +242,14 @@ def check(paths: tuple[Path, ...], options: api.Options, debug: bool) -> None:
         nonlocal status
         counts[outcome.status] += 1            # a check lists only what is wrong: never quiet
         if outcome.error:
-            report(outcome.error, debug, outcome.path)
+            report(outcome.error, debug, outcome.path, github)
             status = max(status, exit_code(outcome.error))
         for target in outcome.differs:
             what = "missing" if not target.exists() else "stale (differs from a fresh build)"
             say(f"{target}: {what} of {api.display_name(outcome.path)}")
+            if github:
+                annotate(f"{what} of {api.display_name(outcome.path)}: rebuild it with "
+                         "derivgen build", str(target))
             status = max(status, EXIT_VERIFICATION)
 
     problems = api.find_problems(paths)

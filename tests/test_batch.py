@@ -195,3 +195,27 @@ def test_check_exits_2_for_bad_input_and_1_for_stale_outputs(cli, tmp_path):
     result = cli("check", "problems", "-o", "out", "-f", "json")
     assert result.exit_code == 2
     assert result.stderr == "error: problems/broken.toml: dims: missing required key\n"
+
+
+def test_github_annotations_name_file_and_line_and_cannot_be_forged(cli, tmp_path):
+    folder = copy_problems(tmp_path, ["logsumexp"])
+    (folder / "bad.toml").write_text('title = "x"\n"a,b:c\\n::error::forged" = 1\n')
+    result = cli("build", "problems", "-o", "out", "-f", "json", "--github")
+    assert result.exit_code == 2
+    annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
+    assert annotations == [
+        "::error file=problems/bad.toml,line=2::a,b:c\\n::error::forged: unknown key "
+        "'a,b:c\\n::error::forged' in the top level"]
+    edited = tmp_path / "out" / "logsumexp.json"
+    edited.write_text("hand-edited")
+    check = cli("check", "problems/logsumexp.toml", "-o", "out", "-f", "json", "--github")
+    assert check.exit_code == 1
+    assert [line for line in check.stdout.splitlines() if line.startswith("::")] == [
+        "::error file=out/logsumexp.json::stale (differs from a fresh build) of "
+        "problems/logsumexp.toml: rebuild it with derivgen build"]
+
+
+def test_annotation_properties_and_messages_are_escaped(capsys):
+    from derivgen.cli import annotate
+    annotate("50% done\nnext", "a,b:c.toml", 3, 7)
+    assert capsys.readouterr().out == "::error file=a%2Cb%3Ac.toml,line=3,col=7::50%25 done\\nnext\n"
