@@ -391,15 +391,8 @@ def write_atomically(target: Path, content: str | bytes) -> None:
         os.chmod(tmp, 0o644)                # mkstemp makes it private; outputs are for reading
         os.replace(tmp, target)
     except OSError as e:
-        _remove(tmp)
+        Path(tmp).unlink(missing_ok=True)       # a build beside this one may have swept it
         raise OutputError(f"cannot write {target}: {e.strerror}") from None
     except BaseException:
-        _remove(tmp)
+        Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

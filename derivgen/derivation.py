@@ -10,9 +10,8 @@ refuted: derivgen does not state what it could not check.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
@@ -25,9 +24,9 @@ from .expr import Node, names, to_source
 from .latex import LatexPrinter
 from .numeric import Comparison, compare, evaluate, valid_point
 from .problem import Claim, Problem
-from .sources import display_name
 from .shapes import Shape
 from .simplify import Simplifier, facts_of, steps_of
+from .sources import display_name
 from .verify import Proof, Prover, prove
 
 

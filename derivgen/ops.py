@@ -253,8 +253,9 @@ def local_partial(op: Op, arg: int, out, bases, i, j, k, l, axis, size: tuple[in
     its only row k reaches every output row i, so δ_ik (δ_jl) is 1."""
     rows, cols = size
     partial = sp.sympify(op.index[arg](out, bases, i, j, k, l, axis, size))
-    return partial.subs({sp.KroneckerDelta(i, k): 1 if rows == 1 else sp.KroneckerDelta(i, k),
-                         sp.KroneckerDelta(j, l): 1 if cols == 1 else sp.KroneckerDelta(j, l)})
+    broadcast = [delta for delta, one in ((sp.KroneckerDelta(i, k), rows == 1),
+                                          (sp.KroneckerDelta(j, l), cols == 1)) if one]
+    return partial.subs({delta: 1 for delta in broadcast})
 
 
 def _elementwise_fn(name, doc, latex, *, sympy, numpy, rule, local, domain=None,

@@ -12,7 +12,6 @@ import json
 import keyword
 import re
 import tomllib
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from .errors import DerivgenError, ExprError, ProblemError, did_you_mean
 from .expr import Apply, Binding, Node, names, parse, walk
 from .latex import unsafe_tex
 from .ops import FUNCTIONS, OPS
-from .sources import display_name, problem_name, read_problem
+from .sources import breaks_lines, display_name, problem_name, read_problem
 from .shapes import SCALAR, Shape
 
 # What the engine can do in the time a build has (derivgen.budget): every entry of
@@ -243,7 +242,7 @@ class _Loader:
         }, required=("title", "dims", "inputs", "steps", "derive"))
         if not top["title"].strip():
             self.fail(("title",), "the title is empty")
-        if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in top["title"]):
+        if breaks_lines(top["title"]):
             self.fail(("title",), "a title is one line, without control characters")
         dims = self.dims(top["dims"])
         inputs = self.inputs(top["inputs"], dims)

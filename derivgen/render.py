@@ -168,10 +168,11 @@ def tex_text(text: str) -> str:
     escaped, **bold**, *emphasis* and `code` converted, $math$ kept when it is safe."""
     out = []
     for kind, part in _pieces(text):
-        escaped = "".join(map(_tex_char, part))
         if kind == "math":
             out.append(part)
-        elif kind == "code":
+            continue
+        escaped = "".join(map(_tex_char, part))
+        if kind == "code":
             out.append(f"\\texttt{{{escaped}}}")         # code is literal: no emphasis
         else:
             escaped = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", escaped)

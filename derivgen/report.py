@@ -156,6 +156,8 @@ def _rule(d: Derivation, rule: Rule, tex, name, entries: Entries) -> dict:
         rows, cols = rule.target.shape.size(d.problem.dims)
         expr = local_partial(op, rule.arg, sp.IndexedBase(out_name), bases, i, j, k, l,
                              rule.node.axis, (rows, cols))
+        # an entry of a name that is not a node (the inverse in det's partial) is shaped
+        # like the operator's square argument
         index = sp.latex(expr.replace(
             lambda e: isinstance(e, sp.Indexed),
             lambda e: _entry(e, nodes.get(e.base.label.name, rule.node.args[0]))))

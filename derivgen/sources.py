@@ -24,13 +24,19 @@ def problem_name(path: str | Path) -> str:
     return "stdin" if str(path) == STDIN else Path(path).stem
 
 
+def breaks_lines(text: str) -> bool:
+    """Whether ``text`` holds a control character or a line or paragraph separator:
+    what a name or a title, meant to be one line, may not hold."""
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
+
+
 def unfit_name(name: str) -> str | None:
     """Why outputs may not be named ``name`` (a problem file's stem), or None: a dot
     would hide them (and .derivgen.json is the build's record), and a control
     character makes a file name that breaks lines and terminals."""
     if name.startswith("."):
         return "it starts with '.'"
-    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name):
+    if breaks_lines(name):
         return "it holds a control character"
     return None
 
@@ -52,9 +58,10 @@ def read_problem(path: str | Path) -> bytes:
             # O_NONBLOCK: opening a FIFO must not wait for a writer before fstat refuses it
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
             with open(fd, "rb") as f:
-                if stat.S_ISDIR(os.fstat(fd).st_mode):
+                mode = os.fstat(fd).st_mode
+                if stat.S_ISDIR(mode):
                     raise IsADirectoryError
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                if not stat.S_ISREG(mode):
                     raise ProblemError("is not a regular file (for standard input, give -)",
                                        file=file)
                 raw = f.read(MAX_FILE_BYTES + 1)
