@@ -96,6 +96,16 @@ def assert_verified_results(out: Path) -> None:
 
 
 @contextmanager
+def problem_folder(text: str):
+    """``text`` written as p.toml in a fresh folder: its path and the output folder."""
+    note(text)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "p.toml"
+        path.write_text(text, encoding="utf-8")
+        yield path, Path(tmp) / "out"
+
+
+@contextmanager
 def recorded_warnings():
     """The warnings a build raises, each of which the command line would print on
     stderr as extra lines."""
@@ -390,13 +400,9 @@ def small_problem(draw) -> str:
 @examples(1200, 20)
 @given(small_problem())
 def test_small_problems_build_verified_or_fail_cleanly(text):
-    note(text)
-    with tempfile.TemporaryDirectory() as tmp:
-        path, out = Path(tmp) / "p.toml", Path(tmp) / "out"
-        path.write_text(text, encoding="utf-8")
-        with recorded_warnings() as warned:
-            [outcome] = api.build([path], out_dir=out, formats=("md", "json"), jobs=1,
-                                  time_limit=BUILD_SECONDS)
+    with problem_folder(text) as (path, out), recorded_warnings() as warned:
+        [outcome] = api.build([path], out_dir=out, formats=("md", "json"), jobs=1,
+                              time_limit=BUILD_SECONDS)
         assert not warned, f"warnings, printed on stderr: {[str(w.message) for w in warned]}"
         if outcome.error is None:
             assert_verified_results(out)
@@ -410,14 +416,10 @@ def test_small_problems_build_verified_or_fail_cleanly(text):
 @examples(100, 6)
 @given(small_problem() | mutated_gallery())
 def test_the_command_line_exits_0_1_or_2_with_one_line(text):
-    note(text)
-    with tempfile.TemporaryDirectory() as tmp:
-        path, out = Path(tmp) / "p.toml", Path(tmp) / "out"
-        path.write_text(text, encoding="utf-8")
-        with recorded_warnings() as warned:
-            result = CliRunner().invoke(main, ["build", str(path), "-o", str(out), "-f",
-                                               "md,json", "--time-limit", str(BUILD_SECONDS),
-                                               "--memory-limit", "0"])
+    with problem_folder(text) as (path, out), recorded_warnings() as warned:
+        result = CliRunner().invoke(main, ["build", str(path), "-o", str(out), "-f",
+                                           "md,json", "--time-limit", str(BUILD_SECONDS),
+                                           "--memory-limit", "0"])
         crash = result.exception if not isinstance(result.exception, SystemExit) else None
         assert crash is None, "".join(traceback.format_exception(crash)[-6:])
         assert result.exit_code in (0, 1, 2), result.stderr
