@@ -4,9 +4,9 @@
 
 For C = D = N = n, times (in a fresh process each, so that sympy's caches do
 not carry over):
-- derivgen's route: the chain-structured element-wise derivative and the
-  proof of each stated gradient (derivgen.verify.prove), at problems/softmax.toml
-  with its [dims] set to n;
+- derivgen's route: the whole derivation (derivgen.derivation.derive: the
+  reverse pass, the local proof of every rule, index form and simplification,
+  the numeric checks), at problems/softmax.toml with its [dims] set to n;
 - the naive route of seed 001: write the loss out entry by entry in terms of
   W, X and Y, then differentiate it by each entry of W — skipped (shown as
   "> timeout") where it does not finish within the timeout.
@@ -26,17 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 DERIVGEN = """
 import sys, time
+from derivgen.derivation import derive
 from derivgen.problem import load
-from derivgen.derive import backward
-from derivgen.elementwise import Elementwise
-from derivgen.simplify import Simplifier, facts_of, steps_of
-from derivgen.verify import Prover, prove
 problem = load(sys.argv[1])
-facts = facts_of(problem)
-back = backward(problem, Simplifier(facts, steps_of(problem)))
 start = time.perf_counter()
-proofs = prove(problem, back, Prover(problem, Elementwise(problem, facts)))
-assert all(p.expr is not None for p in proofs.values())
+derive(problem)
 print(time.perf_counter() - start)
 """
 

@@ -10,6 +10,7 @@ refuted: derivgen does not state what it could not check.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -17,34 +18,28 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 
-from .derive import Backward, backward
+from .derive import Backward, Link, Total, WrongSimplification, backward, grad_names
 from .elementwise import Elementwise
 from .errors import ProblemError, VerificationError
-from .expr import Node, names, to_source
-from .latex import LatexPrinter
+from .expr import Apply, Node, Ref, chain, names, to_source
+from .latex import LatexPrinter, latex_name
 from .numeric import Comparison, compare, evaluate, valid_point
 from .problem import Claim, Problem
 from .shapes import Shape
-from .simplify import Simplifier, facts_of, steps_of
+from .simplify import Simplifier, cost, facts_of, steps_of
 from .sources import display_name
-from .verify import Proof, Prover, prove
+from .prove import Prover, RuleError, Undefined
 
 
 @dataclass
 class GradientResult:
     name: str
     shape: Shape
-    proof: Proof
+    expr: Node                  # the proven matrix form (it may use the names dS of gradients)
+    entries: int                # entries proven at the [dims] sizes
     numeric: Comparison
     reasons: tuple[str, ...]
-
-    @property
-    def expr(self) -> Node | None:
-        return self.proof.expr
-
-    @property
-    def matrix_form(self) -> bool:
-        return self.proof.expr is not None
+    matrix_form: bool = True    # every operator has a proven rule, so there always is one
 
 
 @dataclass
@@ -68,33 +63,125 @@ class Derivation:
 
 def derive(problem: Problem) -> Derivation:
     facts = facts_of(problem)
-    back = backward(problem, Simplifier(facts, steps_of(problem)))
-    ew = Elementwise(problem, facts)
-    prover = Prover(problem, ew)
+    where = display_name(problem.path)
     try:
-        proofs = prove(problem, back, prover)
+        # the gradients' names are known before the pass: one per input and step
+        grads = {n: Ref(g, "grad", problem.shape_of(n)) for n, g in grad_names(problem).items()}
+        prover = Prover(problem, facts, grads)
+        back = backward(problem, Simplifier(facts, steps_of(problem)), prover.equal)
+        for link in back.order:
+            if isinstance(link, Link):
+                try:
+                    prover.rule(link.op, link.node, link.arg)
+                    prover.index(link.op, link.node, link.arg)
+                except RuleError as e:
+                    raise VerificationError(f"{problem.steps[link.step].source}: {e}",
+                                            file=where, key=f"steps.{link.step}") from None
+                except Undefined as e:
+                    raise ProblemError(f"{problem.steps[link.step].source}: {e}", file=where,
+                                       key=f"steps.{link.step}",
+                                       line=problem.steps[link.step].line) from None
     except NonInvertibleMatrixError:    # det and logdet differentiate to an inverse
         raise ProblemError("a derivative inverts a matrix that is singular whatever the inputs "
                            "(its determinant is identically 0), so it is not defined",
-                           file=display_name(problem.path), key="steps") from None
+                           file=where, key="steps") from None
+    except WrongSimplification as e:
+        raise VerificationError(
+            f"derivgen simplified {to_source(e.raw)} to {to_source(e.simplified)}, which a "
+            "random point refutes (a bug in derivgen's simplifier; please report it)",
+            file=where, key=f"steps.{e.step}") from None
+    _write_out(problem, back, prover, Simplifier(facts, steps_of(problem)))
     check = problem.check
-    formulas = {name: proofs[name].expr for name in problem.wrt}
+    gradient_values = _gradient_values(problem, back)
+    formulas = {name: (lambda v, n=name: gradient_values(v, check.sizes)[grads[n].name])
+                for name in problem.wrt}
     claims = {name: c.expr for name, c in problem.expect.items()}
     numeric = _numeric(problem, formulas, check.sizes, "")
     numeric |= _numeric(problem, claims, check.sizes, "claim ")
-    without_form = [name for name, f in formulas.items() if f is None]
-    if without_form:    # the element-wise result is checked where it lives: at the [dims] sizes
-        numeric |= _numeric(problem, {n: _elementwise_formula(ew, proofs[n]) for n in without_form},
-                            problem.dims, "")
-    gradients = {name: GradientResult(name, problem.shape_of(name), proofs[name], numeric[name],
+    gradients = {name: GradientResult(name, problem.shape_of(name), back.totals[name].value,
+                                      _entries(problem, name), numeric[name],
                                       _reasons(problem, back, name)) for name in problem.wrt}
-    # a claim equal to the proven form is equal to sympy's derivative, and far more
-    # cheaply shown so than against the derivative itself
-    results = {name: ClaimResult(c, prover.equal(ew.evaluate(c.expr), proofs[name].value),
+    composed = _Composed(prover, back)
+    results = {name: ClaimResult(c, prover.equal_values(prover.value(c.expr), composed(name)),
                                  numeric["claim " + name]) for name, c in problem.expect.items()}
-    derivation = Derivation(problem, back, ew, gradients, results)
+    derivation = Derivation(problem, back, prover.ew, gradients, results)
     _judge(derivation)
     return derivation
+
+
+RESULT_COST = 30     # a result written out without the names G_S is at most this long
+
+
+def _write_out(problem: Problem, back: Backward, prover: Prover, simplifier: Simplifier) -> None:
+    """Write each result without the names G_S where that reads short, as a small
+    problem's textbook answer does ((A - Y) / N, not G_S): each G_S replaced by its
+    proven value, the whole simplified, and the simplification proven."""
+    values = {t.grad.name: t.value for t in back.totals.values()}
+    for name in problem.wrt:
+        total = back.totals[name]
+        written = substitute(total.value, values)
+        if written == total.value or cost(written) > 4 * RESULT_COST:
+            continue
+        like = Ref(name, "input" if name in problem.inputs else "step", problem.shape_of(name))
+        simplified, reasons = simplifier.rewrite(written, like)
+        again, more = simplifier.rewrite(simplified, like)     # a sum of quotients written out
+        if cost(again) < cost(simplified):                     # may now share its denominator
+            simplified, reasons = again, reasons + more
+        if cost(simplified) <= RESULT_COST and prover.equal(simplified, written):
+            back.totals[name] = dataclasses.replace(
+                total, value=simplified, reasons=tuple(dict.fromkeys(total.reasons + reasons)))
+
+
+def substitute(node: Node, values: dict[str, Node]) -> Node:
+    """``node`` with each gradient name replaced by its value, in turn."""
+    if isinstance(node, Ref) and node.kind == "grad" and node.name in values:
+        return substitute(values[node.name], values)
+    if isinstance(node, Apply):
+        return Apply(node.op, tuple(substitute(a, values) for a in node.args), node.shape,
+                     node.axis)
+    return node
+
+
+def _entries(problem: Problem, name: str) -> int:
+    rows, cols = problem.shape_of(name).size(problem.dims)
+    return rows * cols
+
+
+class _Composed:
+    """A gradient entry by entry in the inputs' and steps' entries: its proven form with
+    every gradient G_S it uses replaced, in turn, by its own. Only for comparing with an
+    [expect] claim, which is written without the names G_S."""
+
+    def __init__(self, prover: Prover, back: Backward) -> None:
+        self.prover, self.back = prover, back
+        self.by_grad = {t.grad.name: name for name, t in back.totals.items()}
+        self.done: dict[str, sp.Matrix] = {}
+
+    def __call__(self, name: str) -> sp.Matrix:
+        if name not in self.done:
+            total = self.back.totals[name]
+            value = self.prover.value(total.value)
+            rows, cols = self.prover.ew.symbols[total.grad.name].shape
+            if value.shape != (rows, cols):
+                value = sp.ones(rows, cols) * value[0, 0]
+            inner = {}
+            for grad in names(total.value) & self.by_grad.keys():
+                m = self(self.by_grad[grad])
+                inner |= dict(zip(self.prover.ew.symbols[grad], m))
+            self.done[name] = value.xreplace(inner)
+        return self.done[name]
+
+
+def _gradient_values(problem: Problem, back: Backward):
+    """A numeric function: every gradient G_S at a point, from the last step back."""
+    def values(point: dict[str, np.ndarray], sizes) -> dict[str, np.ndarray]:
+        env = dict(point)
+        with np.errstate(all="ignore"):
+            for name, total in back.totals.items():
+                shape = problem.shape_of(name).size(sizes)
+                env[total.grad.name] = np.broadcast_to(evaluate(total.value, env, sizes), shape)
+        return env
+    return values
 
 
 def _reasons(problem: Problem, back: Backward, name: str) -> tuple[str, ...]:
@@ -105,9 +192,10 @@ def _reasons(problem: Problem, back: Backward, name: str) -> tuple[str, ...]:
         if names(step.expr) & downstream:
             downstream.add(step.name)
     seen: list[str] = []
-    for reasons in [r.reasons for r in back.rules if r.step in downstream] + [
-            back.gradients[name].reasons]:
-        seen += [r for r in reasons if r not in seen]
+    for item in back.order:
+        if (isinstance(item, Link) and item.step in downstream) or (
+                isinstance(item, Total) and item.name in downstream):
+            seen += [r for r in item.reasons if r not in seen]
     return tuple(seen)
 
 
@@ -130,14 +218,6 @@ def _numeric(problem: Problem, formulas: dict, sizes, prefix: str) -> dict[str, 
     return results
 
 
-def _elementwise_formula(ew: Elementwise, proof: Proof):
-    """The element-wise result as a numeric function of the inputs and steps."""
-    symbols = [s for m in ew.symbols.values() for s in m]
-    fn = sp.lambdify(symbols, proof.elementwise, modules="numpy")
-    names = list(ew.symbols)
-    return lambda values: np.array(fn(*[x for n in names for x in values[n].flat]), dtype=float)
-
-
 def _judge(d: Derivation) -> None:
     """Refuse a derivation with a stated formula or a claim that did not check out."""
     problem, rtol = d.problem, d.problem.check.rtol
@@ -147,16 +227,14 @@ def _judge(d: Derivation) -> None:
             why = (f"max relative error {g.numeric.max_rel_error:.2g} > rtol {rtol:g}"
                    if math.isfinite(g.numeric.max_rel_error) else
                    "a value that is NaN or infinite is never a pass")
-            stated = (f"the proven form {to_source(g.expr)}" if g.expr is not None else
-                      "the element-wise result")
             raise VerificationError(
-                f"∂{problem.of}/∂{name}: {stated} disagrees with finite differences ({why}; "
+                f"∂{problem.of}/∂{name}: the proven form {to_source(g.expr)} disagrees with finite differences ({why}; "
                 f"entry {kl}: formula {formula:.6g}, finite difference {fd:.6g})",
                 file=display_name(problem.path), key="derive.wrt")
     for name, c in d.claims.items():
         if c.confirmed(rtol):
             continue
-        derived = _stated(d.gradients[name])
+        derived = to_source(d.gradients[name].expr)
         kl, claimed, fd = _worst(c.numeric)
         witness = (f"at entry {kl} the claim gives {claimed:.6g}, finite differences "
                    f"{fd:.6g}" if not c.numeric.passed(rtol) else
@@ -166,49 +244,68 @@ def _judge(d: Derivation) -> None:
             file=display_name(problem.path), key=f"expect.{name}", line=c.claim.line)
 
 
-def _stated(g: GradientResult) -> str:
-    return to_source(g.expr) if g.expr is not None else "no matrix form (element-wise result only)"
-
-
 def _worst(c: Comparison) -> tuple[tuple[int, int], float, float]:
     """The worst entry, 1-based as in the report."""
     (k, l), a, d = c.worst or ((0, 0), float("nan"), float("nan"))
     return (k + 1, l + 1), a, d
 
 
+def latex_names(problem: Problem) -> dict[str, str]:
+    """How each name is typeset: the problem's ``latex`` keys, and G_S for the gradient dS."""
+    out = {n: i.latex for n, i in problem.inputs.items() if i.latex}
+    out |= {n: s.latex for n, s in problem.steps.items() if s.latex}
+    return out | {g: f"G_{{{out.get(n) or latex_name(n)}}}" for n, g in grad_names(problem).items()}
+
+
+def step_records(d: Derivation) -> list[dict]:
+    """For every step and every name it uses on the way to ``of``: ∂of/∂step, what the
+    step contributes to ∂of/∂name, and whether that is the whole of it."""
+    totals, records = d.backward.totals, []
+    for item in d.backward.order:
+        if not (isinstance(item, Link) and isinstance(item.target, Ref)):
+            continue
+        name = item.target.name
+        record = next((r for r in records if (r["output"], r["input"]) == (item.step, name)), None)
+        if record is None:
+            record = {"output": item.step, "input": name,
+                      "upstream": to_source(totals[item.step].value), "parts": [],
+                      "complete": set(totals[name].sources) == {item.step}, "proof": "passed"}
+            records.append(record)
+        record["parts"].append(item.result)
+    for record in records:
+        record["contribution"] = to_source(chain("add", record.pop("parts")))
+    return [{k: r[k] for k in ("output", "input", "upstream", "contribution", "complete", "proof")}
+            for r in records]
+
+
 def as_json(d: Derivation) -> dict:
     """The machine-readable result (docs/problem-format.md, "Results")."""
     problem, rtol = d.problem, d.problem.check.rtol
-    printer = LatexPrinter({n: i.latex for n, i in problem.inputs.items() if i.latex} |
-                           {n: s.latex for n, s in problem.steps.items() if s.latex})
+    printer = LatexPrinter(latex_names(problem))
     gradients = {}
     for name, g in d.gradients.items():
-        entry = {
+        gradients[name] = {
             "shape": str(g.shape),
-            "expr": to_source(g.expr) if g.expr is not None else None,
-            "latex": printer.doprint(g.expr) if g.expr is not None else None,
+            "expr": to_source(g.expr),
+            "latex": printer.doprint(g.expr),
             "matrix_form": g.matrix_form,
             "assumptions_used": list(g.reasons),
             "checks": {
                 "symbolic": "passed",
-                "entries_compared": g.proof.entries,
+                "entries_compared": g.entries,
                 "numeric": "passed" if g.numeric.passed(rtol) else "failed",
                 "max_rel_error_below": g.numeric.bound(rtol),
                 "entries_checked": g.numeric.entries,
             },
         }
-        if g.expr is None:
-            entry["checks"]["symbolic"] = "no matrix form proven"
-            entry["elementwise"] = [[str(x) for x in row] for row in g.proof.elementwise.tolist()]
-        gradients[name] = entry
     return {
         "problem": problem.name,
         "title": problem.title,
         "of": problem.of,
         "gradients": gradients,
+        "steps": step_records(d),
         "expect": {name: "confirmed" if c.confirmed(rtol) else "refuted"
                    for name, c in d.claims.items()},
         "check": {"sizes": dict(problem.check.sizes), "seed": problem.check.seed,
                   "trials": problem.check.trials, "rtol": rtol},
     }
-

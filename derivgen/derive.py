@@ -1,57 +1,92 @@
-"""The reverse pass: matrix-form gradients of ``of`` for every step and variable.
+"""The reverse pass: ∂of/∂name in matrix form, one derivative rule at a time.
 
-Steps are visited from the last to the first. A step's gradient G is the sum
-of what every later use of it contributed (a value used twice accumulates,
-as in micrograd); G then flows down the step's expression tree, through one
-registered derivative rule per operator and argument, to the names the step
-uses. Every rule applied is recorded, for the report, with its upstream
-gradient, the rule itself (with a symbolic upstream ``G``) and the simplified
-contribution.
+Steps are visited from the last to the first. When a step is reached, every
+later use of it has contributed, so its gradient is complete: a
+:class:`Total` adds the contributions up (a value used twice accumulates, as
+in micrograd). The gradient then flows down the step's expression tree
+through one registered rule per operator and argument; each application is a
+:class:`Link`.
 
-Alongside each simplified gradient the plain composition of the rules (no
-simplification) is kept: if the simplified form cannot be verified, the
-longer composed one may still be.
+Each gradient has a name, ``G_S`` for ∂of/∂S (``dS`` in the expression
+language). A rule is given either that name or, when it is short, the
+gradient's value, whichever gives the shorter contribution: softmax
+regression reads ``(A - Y) / N``, a transformer block ``X.T @ dQ``. So every
+contribution is an expression of bounded size, and the pass, like its proof,
+costs in proportion to the number of steps.
+
+Nothing here is trusted: :mod:`derivgen.prove` proves every link and total.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from .expr import Apply, Const, Node, Ref, chain, names
 from .ops import OPS
 from .problem import Problem
-from .simplify import Simplifier, facts_of, steps_of
+from .simplify import Simplifier, cost, facts_of, steps_of
+
+INLINE_COST = 16     # a gradient at most this long may be written out where it is used
 
 
 @dataclass(frozen=True)
-class Rule:
-    """One derivative rule applied: the gradient flowing from ``output`` to ``target``."""
+class Link:
+    """One derivative rule applied: the contribution flowing from ``output`` to ``target``."""
     step: str                 # the step whose expression holds the operator
     op: str
     node: Apply               # the operator's node in the step's expression
     arg: int                  # which argument of the operator
     output: Node              # the operator's node (the step itself at a step's root)
     target: Node              # the argument the gradient flows to
-    upstream: Node            # ∂of/∂output, simplified
-    rule: Node                # the rule with a symbolic upstream G (a "grad" reference)
+    upstream: Node            # ∂of/∂output as the rule was given it
+    rule: Node                # the rule with a symbolic upstream G
+    raw: Node                 # the rule applied to ``upstream``, as the rule writes it
     result: Node              # the contribution to ∂of/∂target, simplified
     reasons: tuple[str, ...]  # assumptions the simplification used
 
 
-@dataclass
-class Gradient:
-    """∂of/∂name in matrix form: simplified, and as the plain composition of rules."""
+@dataclass(frozen=True)
+class Total:
+    """∂of/∂name: the sum of the contributions of every use of ``name``."""
     name: str
-    simplified: Node
-    composed: Node
-    reasons: tuple[str, ...] = ()
-    sources: tuple[Node, ...] = ()     # the contributions that were added up
+    grad: Ref                 # G_name, the name the gradient goes by
+    parts: tuple[Node, ...]   # the contributions, in the order they were made
+    sources: tuple[str, ...]  # the step each came from
+    value: Node               # their sum, simplified
+    reasons: tuple[str, ...]
+
+    @property
+    def raw(self) -> Node:
+        return chain("add", list(self.parts)) if self.parts else Const(0)
+
+
+class WrongSimplification(Exception):
+    """A simplified form that differs from what it simplifies (a bug in the simplifier)."""
+
+    def __init__(self, step: str, raw: Node, simplified: Node) -> None:
+        super().__init__(step, raw, simplified)
+        self.step, self.raw, self.simplified = step, raw, simplified
 
 
 @dataclass
 class Backward:
-    gradients: dict[str, Gradient] = field(default_factory=dict)   # in the order computed
-    rules: list[Rule] = field(default_factory=list)
+    order: list[Link | Total]         # the report's order: each total before its links
+    totals: dict[str, Total]
+
+
+def grad_names(problem: Problem) -> dict[str, str]:
+    """The expression-language name of each gradient: dS for ∂of/∂S (d_S, d__S, ... when
+    the problem already uses dS)."""
+    taken = set(problem.dims) | set(problem.inputs) | set(problem.steps)
+    out = {}
+    for name in [*problem.inputs, *problem.steps]:
+        candidate = "d" + name
+        while candidate in taken:
+            candidate = candidate[0] + "_" + candidate[1:]
+        taken.add(candidate)
+        out[name] = candidate
+    return out
 
 
 def upstream_symbol(node: Node) -> Ref:
@@ -59,29 +94,49 @@ def upstream_symbol(node: Node) -> Ref:
     return Ref("G", "grad", node.shape)
 
 
-def backward(problem: Problem, simplifier: Simplifier | None = None) -> Backward:
+Equal = Callable[[Node, Node], "bool | None"]
+
+
+def backward(problem: Problem, simplifier: Simplifier | None = None,
+             equal: Equal | None = None) -> Backward:
+    """The reverse pass. With ``equal`` (a prover's: True proven, False refuted, None
+    not proven), every simplification is proven as it is made; one that cannot be
+    is not made (the form the rule writes is kept), one that is refuted raises
+    WrongSimplification."""
     simplifier = simplifier or Simplifier(facts_of(problem), steps_of(problem))
+
+    def simplest(raw: Node, like: Node, step: str) -> tuple[Node, tuple[str, ...]]:
+        simplified, reasons = simplifier.rewrite(raw, like)
+        verdict = True if equal is None else equal(simplified, raw)
+        if verdict is False:
+            raise WrongSimplification(step, raw, simplified)
+        return (simplified, reasons) if verdict else (raw, ())
+
     path = on_path(problem)
-    result = Backward()
-    # each name's contributions so far, as (simplified, composed) pairs; ∂of/∂of = 1
-    pending: dict[str, list[tuple[Node, Node]]] = {problem.of: [(Const(1), Const(1))]}
+    grad_of = grad_names(problem)
+    result = Backward([], {})
+    pending: dict[str, list[tuple[Node, str]]] = {}   # contributions so far, with their step
 
-    def gradient(name: str, like: Ref) -> Gradient:
-        parts = pending.get(name)
-        if not parts:   # every path to `of` crosses a derivative that is zero (step, sign)
-            result.gradients[name] = Gradient(name, Const(0), Const(0))
-            return result.gradients[name]
-        simplified_sum = chain("add", [p[0] for p in parts])
-        composed = chain("add", [p[1] for p in parts])
-        simplified, reasons = simplifier.rewrite(simplified_sum, like)
-        grad = Gradient(name, simplified, composed, reasons, tuple(p[0] for p in parts))
-        result.gradients[name] = grad
-        return grad
+    def total(name: str, shape) -> Total:
+        grad = Ref(grad_of[name], "grad", shape)
+        parts = pending.get(name, [])
+        if name == problem.of:
+            value, reasons = Const(1), ()
+        elif not parts:     # every path to `of` crosses a derivative that is zero (step, sign)
+            value, reasons = Const(0), ()
+        else:
+            like = Ref(name, "input" if name in problem.inputs else "step", shape)
+            value, reasons = simplest(chain("add", [p for p, _ in parts]), like, name)
+        t = Total(name, grad, tuple(p for p, _ in parts), tuple(s for _, s in parts), value,
+                  reasons)
+        result.totals[name] = t
+        result.order.append(t)
+        return t
 
-    def flow(node: Node, g: Node, raw: Node, step: str, ans: Node) -> None:
+    def flow(node: Node, upstreams: Iterable[Node], step: str, ans: Node) -> None:
         if isinstance(node, Ref):
             if node.name in path:
-                pending.setdefault(node.name, []).append((g, raw))
+                pending.setdefault(node.name, []).append((next(iter(upstreams)), step))
             return
         if not isinstance(node, Apply):
             return
@@ -89,22 +144,30 @@ def backward(problem: Problem, simplifier: Simplifier | None = None) -> Backward
             rule = OPS[node.op].vjp[i]
             if rule is None or not (names(arg) & path):
                 continue
+            # of the ways to write the upstream gradient, the one giving the shortest result
+            best = None
+            for g in upstreams:
+                raw = rule(g, ans, *node.args, axis=node.axis)
+                simplified, _ = simplifier.rewrite(raw, arg)
+                if best is None or cost(simplified) < cost(best[2]):
+                    best = (g, raw, simplified)
+            g, raw, _ = best
+            simplified, reasons = simplest(raw, arg, step)
             local = rule(upstream_symbol(ans), ans, *node.args, axis=node.axis)
-            contribution, reasons = simplifier.rewrite(rule(g, ans, *node.args, axis=node.axis), arg)
-            result.rules.append(Rule(step, node.op, node, i, ans, arg, g, local, contribution,
+            result.order.append(Link(step, node.op, node, i, ans, arg, g, local, raw, simplified,
                                      reasons))
-            flow(arg, contribution, rule(raw, ans, *node.args, axis=node.axis), step, arg)
+            flow(arg, [simplified], step, arg)
 
     for step in reversed(problem.steps.values()):
-        if step.name not in pending:
+        if step.name != problem.of and step.name not in pending:
             continue
-        ref = Ref(step.name, "step", step.expr.shape)
-        grad = gradient(step.name, ref)
-        flow(step.expr, grad.simplified, grad.composed, step.name, ref)
+        t = total(step.name, step.expr.shape)
+        # the value itself where it is short (1, P * g2), else its name
+        upstreams = [t.value] if cost(t.value) <= INLINE_COST else []
+        flow(step.expr, upstreams + [t.grad], step.name, Ref(step.name, "step", step.expr.shape))
     for name in problem.wrt:
-        if name not in result.gradients:
-            gradient(name, Ref(name, "input" if name in problem.inputs else "step",
-                               problem.shape_of(name)))
+        if name not in result.totals:
+            total(name, problem.shape_of(name))
     return result
 
 

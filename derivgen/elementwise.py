@@ -48,6 +48,38 @@ def almost_everywhere(derivative: sp.Expr) -> sp.Expr:
         lambda e: sp.Integer(0))
 
 
+def partials(value: sp.Matrix, wrt: sp.Matrix) -> dict[tuple[int, int], Sparse]:
+    """The partials ∂value_ij/∂wrt_kl that are not zero, by (i, j) then (k, l)."""
+    index = {wrt[k, l]: (k, l) for k in range(wrt.rows) for l in range(wrt.cols)}
+    table: dict[tuple[int, int], Sparse] = {}
+    for i in range(value.rows):
+        for j in range(value.cols):
+            # d/ds of a sum is the sum of d/ds of the terms that hold s: a loss
+            # summing 256 entries is not differentiated 256 times whole
+            holding: dict[sp.Symbol, list[sp.Expr]] = {}
+            for term in sp.Add.make_args(value[i, j]):
+                for s in term.free_symbols & index.keys():
+                    holding.setdefault(s, []).append(term)
+            row = {index[s]: almost_everywhere(sp.Add(*(t.diff(s) for t in terms)))
+                   for s, terms in holding.items()}
+            table[(i, j)] = {kl: d for kl, d in row.items() if d != 0}
+    return table
+
+
+def overlay(table: dict[tuple[int, int], Sparse], upstream: sp.Matrix,
+            size: tuple[int, int]) -> sp.Matrix:
+    """Overlay and sum: Σ_ij upstream_ij · ∂value_ij/∂wrt_kl, for every k, l."""
+    rows, cols = size
+    out = [[[] for _ in range(cols)] for _ in range(rows)]
+    for (i, j), row in table.items():
+        g = upstream[i, j]
+        if g == 0:
+            continue
+        for (k, l), d in row.items():
+            out[k][l].append(g * d)
+    return sp.Matrix(rows, cols, lambda k, l: sp.Add(*out[k][l]))
+
+
 class Elementwise:
     def __init__(self, problem: Problem, facts: Mapping[str, frozenset[str]]) -> None:
         self.problem = problem
@@ -85,35 +117,8 @@ class Elementwise:
         """The local partials ∂step_ij/∂name_kl that are not zero, by (i, j) then (k, l)."""
         key = (step, name)
         if key not in self._partials:
-            wrt = self.symbols[name]
-            index = {wrt[k, l]: (k, l) for k in range(wrt.rows) for l in range(wrt.cols)}
-            table: dict[tuple[int, int], Sparse] = {}
-            definition = self.definitions[step]
-            for i in range(definition.rows):
-                for j in range(definition.cols):
-                    # d/ds of a sum is the sum of d/ds of the terms that hold s: a loss
-                    # summing 256 entries is not differentiated 256 times whole
-                    holding: dict[sp.Symbol, list[sp.Expr]] = {}
-                    for term in sp.Add.make_args(definition[i, j]):
-                        for s in term.free_symbols & index.keys():
-                            holding.setdefault(s, []).append(term)
-                    row = {index[s]: almost_everywhere(sp.Add(*(t.diff(s) for t in terms)))
-                           for s, terms in holding.items()}
-                    table[(i, j)] = {kl: d for kl, d in row.items() if d != 0}
-            self._partials[key] = table
+            self._partials[key] = partials(self.definitions[step], self.symbols[name])
         return self._partials[key]
-
-    def contract(self, step: str, name: str, upstream: sp.Matrix) -> sp.Matrix:
-        """Overlay and sum: Σ_ij upstream_ij · ∂step_ij/∂name_kl, for every k, l."""
-        rows, cols = self.symbols[name].shape
-        out = [[[] for _ in range(cols)] for _ in range(rows)]
-        for (i, j), row in self.partials(step, name).items():
-            g = upstream[i, j]
-            if g == 0:
-                continue
-            for (k, l), d in row.items():
-                out[k][l].append(g * d)
-        return sp.Matrix(rows, cols, lambda k, l: sp.Add(*out[k][l]))
 
     def step_of(self, symbol: sp.Symbol) -> str | None:
         name = self.owner.get(symbol)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .derivation import Derivation
-from .derive import Rule
+from .derivation import Derivation, latex_names
+from .derive import Link, Total
 from .expr import Node, Ref
 from .index import IndexPrinter
 from .latex import LatexPrinter, latex_name, scientific, subscripted
@@ -27,8 +27,7 @@ LINE_LENGTH = 90             # characters of LaTeX on one line of a broken equat
 
 def context(d: Derivation) -> dict:
     problem = d.problem
-    names = {n: i.latex for n, i in problem.inputs.items() if i.latex}
-    names |= {n: s.latex for n, s in problem.steps.items() if s.latex}
+    names = latex_names(problem)
     printer, index = LatexPrinter(names), IndexPrinter(names)
     tex = printer.doprint
 
@@ -56,12 +55,8 @@ def context(d: Derivation) -> dict:
                    "index": index.equation(s.name, s.expr), "shape": shape(s.expr.shape),
                    "description": s.description or ""} for s in problem.steps.values()],
         "elementwise": _elementwise(d, name, entries),
-        "backward": [_rule(d, r, tex, name, entries) for r in d.backward.rules],
-        "accumulated": [{"name": name(n), "equation": _aligned(
-                             f"\\frac{{\\partial {name(problem.of)}}}{{\\partial {name(n)}}}",
-                             [tex(p) for p in g.sources], tex(g.simplified))}
-                        for n, g in d.backward.gradients.items() if len(g.sources) > 1],
-        "results": [_result(g, not d.backward.gradients[g.name].sources, tex, name, shape, entries)
+        "backward": _backward(d, tex, name, shape, entries),
+        "results": [_result(g, not d.backward.totals[g.name].parts, tex, name, shape)
                     for g in d.gradients.values()],
         "verification": _verification(d, tex, name),
     }
@@ -143,7 +138,30 @@ def _indexed_name(node: Node, tex, name) -> str:
     return name(node.name) if isinstance(node, Ref) else f"\\left({tex(node)}\\right)"
 
 
-def _rule(d: Derivation, rule: Rule, tex, name, entries: Entries) -> dict:
+def _backward(d: Derivation, tex, name, shape, entries: Entries) -> list[dict]:
+    """One section per gradient, in the order of the pass: G_S complete (its
+    contributions labelled by the step they come from, then added up), then the
+    rules that carry it into what S is computed from."""
+    sections = []
+    for item in d.backward.order:
+        if isinstance(item, Link):
+            sections[-1]["rules"].append(_rule(d, item, tex, name, entries))
+            continue
+        grad = tex(item.grad)
+        parts = [f"\\underbrace{{{tex(p)}}}_{{\\text{{from }} {name(s)}}}" if len(item.parts) > 1
+                 else tex(p) for p, s in zip(item.parts, item.sources)]
+        value = tex(item.value)
+        total = value if not parts or parts == [value] else None
+        sections.append({
+            "name": name(item.name), "grad": grad, "shape": shape(item.grad.shape),
+            "parts": len(item.parts),
+            "start": item.name == d.problem.of, "zero": not item.parts and item.name != d.problem.of,
+            "equation": _aligned(grad, parts or [value], None if total else value),
+            "reasons": list(item.reasons), "rules": []})
+    return sections
+
+
+def _rule(d: Derivation, rule: Link, tex, name, entries: Entries) -> dict:
     op = OPS[rule.op]
     out_name = _indexed_name(rule.output, tex, name)
     target = _indexed_name(rule.target, tex, name)
@@ -166,7 +184,7 @@ def _rule(d: Derivation, rule: Rule, tex, name, entries: Entries) -> dict:
         "target": target, "target_entry": subscripted(target, "1,1"),
         "upstream": tex(rule.upstream), "rule": tex(rule.rule),
         "index": index, "pattern": _pattern(d, rule, entries), "result": tex(rule.result),
-        "reasons": list(rule.reasons),
+        "named": isinstance(rule.target, Ref), "reasons": list(rule.reasons),
     }
 
 
@@ -188,11 +206,8 @@ def _pattern(d: Derivation, rule: Rule, entries: Entries) -> str:
     return entries.matrix(m)
 
 
-def _result(g, zero: bool, tex, name, shape, entries: Entries) -> dict:
-    return {"name": name(g.name), "shape": shape(g.shape), "matrix_form": g.matrix_form,
-            "zero": zero,
-            "expr": tex(g.expr) if g.matrix_form else "",
-            "elementwise": "" if g.matrix_form else entries.matrix(g.proof.elementwise),
+def _result(g, zero: bool, tex, name, shape) -> dict:
+    return {"name": name(g.name), "shape": shape(g.shape), "zero": zero, "expr": tex(g.expr),
             "reasons": list(g.reasons)}
 
 
@@ -203,7 +218,7 @@ def _verification(d: Derivation, tex, name) -> dict:
         "sizes": ", ".join(f"{latex_name(k)} = {v}" for k, v in check.sizes.items()),
         "seed": check.seed, "trials": check.trials, "rtol": scientific(rtol),
         "gradients": [{
-            "name": name(g.name), "form": g.proof.form, "entries": g.proof.entries,
+            "name": name(g.name), "entries": g.entries,
             "checked": g.numeric.entries, "error_below": scientific(g.numeric.bound(rtol)),
             "passed": g.numeric.passed(rtol),
             "samples": [{"entry": f"({k + 1}, {l + 1})",

@@ -9,7 +9,8 @@ import pytest
 from derivgen import api
 from derivgen.derivation import as_json, derive
 from derivgen.expr import to_source
-from derivgen.ops import OPS
+from derivgen.ops import OPS, diagonal
+from derivgen.errors import VerificationError
 from derivgen.problem import load
 
 HEADER = '''
@@ -189,11 +190,12 @@ def test_an_assumption_is_used_only_when_declared(problem_file):
     assert d.gradients["S"].reasons == ("each column of Y sums to 1",)
 
 
-def test_without_a_provable_matrix_form_the_elementwise_result_is_given(problem_file, monkeypatch):
-    # a wrong rule for exp: its forms cannot be proven, so none is stated
+def test_a_wrong_rule_fails_the_build_naming_its_step(problem_file, monkeypatch):
+    # a wrong rule for exp: its local proof fails, with the entry where it differs
     wrong = dataclasses.replace(OPS["exp"], vjp=(lambda g, ans, x, axis: g * x,))
     monkeypatch.setitem(OPS, "exp", wrong)
-    d = derive(load(problem_file(HEADER + '''[inputs]
+    with pytest.raises(VerificationError) as e:
+        derive(load(problem_file(HEADER + '''[inputs]
 x = { shape = ["m"] }
 [steps]
 L = "sum(exp(x))"
@@ -201,13 +203,58 @@ L = "sum(exp(x))"
 of = "L"
 wrt = ["x"]
 ''')))
-    g = d.gradients["x"]
-    assert not g.matrix_form and g.proof.form == "none"
-    assert [str(e) for e in g.proof.elementwise] == ["exp(x_{1,1})", "exp(x_{2,1})"]
-    assert g.numeric.passed(1e-6)             # sympy's own derivative, checked numerically
-    out = as_json(d)["gradients"]["x"]
-    assert (out["expr"], out["matrix_form"], out["elementwise"]) == (
-        None, False, [["exp(x_{1,1})"], ["exp(x_{2,1})"]])
+    assert e.value.key == "steps.L"
+    assert str(e.value).endswith(
+        "sum(exp(x)): the rule for argument 1 of exp gives G_{1,1}*x0_{1,1} at entry (1, 1); "
+        "sympy's derivative gives G_{1,1}*exp(x0_{1,1})")
+
+
+TRACE = HEADER + '''[inputs]
+A = { shape = ["n", "n"], constant = true }
+X = { shape = ["n", "n"] }
+[steps]
+L = "3 * trace(A @ X)"
+[derive]
+of = "L"
+wrt = ["X"]
+'''
+
+
+def test_a_wrong_simplification_fails_the_build_naming_its_step(problem_file, monkeypatch):
+    # the issue's planted bug: a product with the identity loses its scale factor, so
+    # A.T @ (3 * I) would be stated as A.T
+    from derivgen.expr import Apply
+    from derivgen.simplify import Simplifier
+
+    def planted(self, a, b, transpose_both):
+        _, b_rest = self.split_scalar(b)
+        if not transpose_both and isinstance(b_rest, Apply) and b_rest.op == "eye_like":
+            return self.to_sympy(a)
+        return right(self, a, b, transpose_both)
+
+    right = Simplifier.matmul
+    assert to_source(derive(load(problem_file(TRACE))).gradients["X"].expr) == "3 * A.T"
+    monkeypatch.setattr(Simplifier, "matmul", planted)
+    with pytest.raises(VerificationError) as e:
+        derive(load(problem_file(TRACE)))
+    assert e.value.key == "steps.L"
+    assert "simplified A.T @ (3 * eye_like(A @ X)) to A.T, which a random point refutes" in str(e.value)
+
+
+def test_a_wrong_index_form_fails_the_build(problem_file, monkeypatch):
+    wrong = dataclasses.replace(OPS["tanh"], index=(diagonal(lambda o, x: 1 - o),))
+    monkeypatch.setitem(OPS, "tanh", wrong)
+    with pytest.raises(VerificationError) as e:
+        derive(load(problem_file(HEADER + '''[inputs]
+x = { shape = ["m"] }
+[steps]
+L = "sum(tanh(x))"
+[derive]
+of = "L"
+wrt = ["x"]
+''')))
+    assert e.value.key == "steps.L"
+    assert "the index form of the rule for argument 1 of tanh gives" in str(e.value)
 
 
 def test_json_has_the_spec_fields_and_is_the_same_every_time(tmp_path):

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from derivgen.derive import grad_names
+
 from derivgen.api import derive_file
 from derivgen.expr import Apply, Binding, parse, to_source, walk
 from derivgen.ops import OPS
@@ -26,7 +28,8 @@ def scope_of(problem) -> dict[str, Binding]:
     scope = {d: Binding("dim", SCALAR) for d in problem.dims}
     scope |= {i.name: Binding("input", i.shape) for i in problem.inputs.values()}
     scope |= {s.name: Binding("step", s.expr.shape) for s in problem.steps.values()}
-    return scope
+    # and the gradients of the backward pass, dS for ∂of/∂S
+    return scope | {g: Binding("grad", problem.shape_of(n)) for n, g in grad_names(problem).items()}
 
 
 @pytest.mark.parametrize("name", [p.stem for p in GALLERY])

@@ -99,6 +99,7 @@ def test_a_folder_of_every_kind_of_trouble_ends_with_one_line_each(tmp_path):
     import sys
     import time
     from conftest import ROOT
+    from test_budget import SLOW
     folder = tmp_path / "problems"
     folder.mkdir()
     good = ["logsumexp", "least_squares"]
@@ -112,9 +113,7 @@ def test_a_folder_of_every_kind_of_trouble_ends_with_one_line_each(tmp_path):
             'X = {', 'X = { latex = "\\\\pdffiledump{/etc/passwd}",'),
         "nan": SQUARE.format(steps='L = "sum(0 ** X)"', wrt='["X"]'),
         "singular": SQUARE.format(steps='L = "sum(inv(ones_like(X)))"', wrt='["X"]'),
-        "slow": SQUARE.format(steps="\n".join(
-            ['H0 = "tanh(X @ X)"', *(f'H{i} = "tanh(X @ H{i - 1})"' for i in range(1, 12)),
-             'L = "sum(H11)"']), wrt='["X"]'),
+        "slow": SLOW,
         "tower": SQUARE.format(steps='L = "sum(X ** 10 ** 10)"', wrt='["X"]'),
         "unused": SQUARE.format(steps='U = "inv(X)"\nL = "sum(X)"', wrt='["X"]'),
         ".hidden": SQUARE.format(steps='L = "sum(X)"', wrt='["X"]'),

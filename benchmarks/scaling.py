@@ -1,0 +1,65 @@
+"""How a cold build grows with the number of steps: chained tanh layers, and the
+gallery's transformer block.
+
+    python benchmarks/scaling.py [--layers 1,2,4,8,12] [--runs 3]
+
+An MLP of L layers H_i = tanh(H_{i-1} @ W_i) (N = D = 2), read out linearly, with
+the gradient of every W_i: the median wall-clock seconds of a cold
+`derivgen build --format json` (all proofs and checks) and the seconds per layer.
+Then problems/transformer_block.toml the same way. Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def mlp(layers: int) -> str:
+    lines = [f'title = "{layers} tanh layers"', "[dims]", "N = 2", "D = 2", "[inputs]",
+             'X = { shape = ["N", "D"], constant = true }',
+             *(f'W{i} = {{ shape = ["D", "D"] }}' for i in range(1, layers + 1)),
+             'R = { shape = ["N", "D"], constant = true }', "[steps]",
+             *(f'H{i} = "tanh({"X" if i == 1 else f"H{i - 1}"} @ W{i})"'
+               for i in range(1, layers + 1)),
+             f'L = "sum(R * H{layers})"', "[derive]", 'of = "L"',
+             "wrt = [" + ", ".join(f'"W{i}"' for i in range(1, layers + 1)) + "]"]
+    return "\n".join(lines) + "\n"
+
+
+def cold_build(problem: Path, out: str, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "derivgen", "build", str(problem), "-o", out,
+                        "-f", "json", "--force"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layers", default="1,2,4,8,12")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        print("| tanh layers | cold build (s) | seconds per layer |")
+        print("| ---: | ---: | ---: |")
+        for layers in map(int, args.layers.split(",")):
+            problem = Path(tmp) / f"mlp{layers}.toml"
+            problem.write_text(mlp(layers))
+            seconds = cold_build(problem, tmp, args.runs)
+            print(f"| {layers} | {seconds:.2f} | {seconds / layers:.2f} |")
+        block = cold_build(ROOT / "problems" / "transformer_block.toml", tmp, args.runs)
+        print(f"\n| problem | cold build (s) |\n| --- | ---: |\n| transformer_block.toml | {block:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+"""Local proofs, composed: each rule and each simplification proven on its own.
+
+The chain rule is what makes the proof compose (seed 000): if every link of a
+gradient's chain is proven, the gradient is. So nothing ever expands the
+whole composition; each statement is proven at the ``[dims]`` sizes with the
+fewest symbols that state it:
+
+- a **rule** (``Prover.rule``): the contribution it writes equals the overlay
+  and sum Σ_ij G_ij ∂out_ij/∂in_kl, with G and the operator's arguments fresh
+  entry symbols and the partials sympy's own derivatives. A rule is proven
+  once per operator, argument and sizes, however often it is applied;
+- its **index form** (``Prover.index``): the registry's ∂out_ij/∂in_kl, broadcast
+  arguments included, equals sympy's derivative entry by entry (at the
+  ``[dims]`` sizes, each capped at 3: an index formula does not change with
+  the size, and 3 already holds every pattern of equal and distinct indices);
+- a **statement** (``Prover.equal``): a simplified contribution equals the rule
+  as written, a total equals the sum of its contributions. Inputs, steps and
+  the gradients G_S are entry symbols; a step's symbols are replaced by its
+  definition only where a proof needs it. Facts are substituted as entry
+  values: in a matrix whose columns sum to 1 the last entry of each column is
+  one minus the others, a symmetric matrix's lower triangle is its upper one.
+  An input's facts are its assumptions; a step's are proven from its
+  definition first.
+
+Before any symbolic work a statement is evaluated at a random point, so a
+wrong one is refuted at once, with a witness, and never expanded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import sympy as sp
+
+from .elementwise import Elementwise, almost_everywhere, overlay, partials, sympy_value
+from .expr import Apply, Const, Node, Ref
+from .numeric import evaluate, valid_point
+from .ops import OPS, local_partial
+from .problem import Problem
+
+INDEX_SIZE = 3       # the largest size at which index forms are checked entry by entry
+_SUMS = {"probability_columns": (0, 1), "probability_rows": (1, 1),
+         "centred_columns": (0, 0), "centred_rows": (1, 0)}
+
+
+class RuleError(Exception):
+    """A registered rule or index form disagrees with sympy's derivative."""
+
+
+class Undefined(Exception):
+    """sympy's derivative is not a number (a log of 0, a division by 0) at every point."""
+
+
+class Prover:
+    def __init__(self, problem: Problem, facts: Mapping[str, frozenset[str]],
+                 grads: Mapping[str, Ref]) -> None:
+        self.problem = problem
+        self.ew = Elementwise(problem, facts)
+        sizes = problem.dims
+        for grad in grads.values():
+            self.ew.symbols[grad.name] = _matrix(grad.name, grad.shape.size(sizes))
+        self.substitutions: dict[sp.Symbol, sp.Expr] = {}
+        self.facts_used: dict[str, set[str]] = {}
+        for name in problem.inputs:
+            self._substitute(name, facts.get(name, frozenset()))
+        for name in problem.steps:
+            self._substitute(name, {f for f in facts.get(name, ()) if self._holds(name, f)})
+        self.point = self._point(grads)
+        self._rules: dict[tuple, None] = {}
+        self._indices: dict[tuple, None] = {}
+
+    # -- facts -------------------------------------------------------------------
+    def _holds(self, step: str, fact: str) -> bool:
+        """Whether a step's fact follows from its definition (softmax's columns sum to 1)."""
+        if fact not in _SUMS:
+            return False
+        axis, value = _SUMS[fact]
+        m = self.ew.definitions[step]
+        lines = [m[:, j] for j in range(m.cols)] if axis == 0 else [m[i, :] for i in range(m.rows)]
+        return all(self.is_zero(sp.Add(*line) - value) for line in lines)
+
+    def _substitute(self, name: str, known) -> None:
+        m = self.ew.symbols[name]
+        for fact in known:
+            if fact in _SUMS:
+                axis, value = _SUMS[fact]
+                if axis == 0:
+                    for j in range(m.cols):
+                        self.substitutions[m[m.rows - 1, j]] = value - sp.Add(
+                            *(m[i, j] for i in range(m.rows - 1)))
+                else:
+                    for i in range(m.rows):
+                        self.substitutions[m[i, m.cols - 1]] = value - sp.Add(
+                            *(m[i, j] for j in range(m.cols - 1)))
+            elif fact == "symmetric":
+                for i in range(m.rows):
+                    for j in range(i):
+                        self.substitutions[m[i, j]] = m[j, i]
+
+    def _point(self, grads: Mapping[str, Ref]) -> dict[str, np.ndarray] | None:
+        """Values at the [dims] sizes for refuting a statement: the inputs sampled as
+        the numeric checks sample them, the steps computed, each G_S random."""
+        values = valid_point(self.problem, self.problem.check.seed, 0, self.problem.dims)
+        if values is None:
+            return None
+        rng = np.random.default_rng([self.problem.check.seed, 7])
+        for grad in grads.values():
+            values[grad.name] = rng.normal(size=grad.shape.size(self.problem.dims))
+        return values
+
+    # -- rules ---------------------------------------------------------------------
+    def rule(self, op_name: str, node: Apply, arg: int) -> None:
+        """Prove the registry's rule for argument ``arg`` of ``node``'s operator, at the
+        sizes the node has; raise RuleError with the first entry that differs."""
+        op, sizes = OPS[op_name], self.problem.dims
+        fresh, env, key = _fresh_arguments(node, sizes, op.domain)
+        if key + (arg,) in self._rules:
+            return
+        upstream = Ref("_G", "grad", node.shape)
+        env["_G"] = _matrix("G", node.shape.size(sizes))
+        ans = Apply(op_name, fresh, node.shape, node.axis)
+        stated = sympy_value(op.vjp[arg](upstream, ans, *fresh, axis=node.axis), env, sizes)
+        wrt = env[f"_x{arg}"]
+        truth = overlay(partials(sympy_value(ans, env, sizes), wrt), env["_G"], wrt.shape)
+        if truth.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            raise Undefined(f"its derivative by argument {arg + 1} of {op_name} is not a number "
+                            "whatever the inputs (a log of 0 or a division by 0)")
+        if stated.shape != truth.shape:
+            stated = sp.ones(*truth.shape) * stated[0, 0]
+        for k in range(truth.rows):
+            for l in range(truth.cols):
+                if not _vanishes(_prepare(stated[k, l] - truth[k, l])):
+                    raise RuleError(f"the rule for argument {arg + 1} of {op_name} gives "
+                                    f"{stated[k, l]} at entry ({k + 1}, {l + 1}); sympy's "
+                                    f"derivative gives {truth[k, l]}")
+        self._rules[key + (arg,)] = None
+
+    def index(self, op_name: str, node: Apply, arg: int) -> None:
+        """Prove the registry's index form ∂out_ij/∂arg_kl entry by entry."""
+        op = OPS[op_name]
+        if op.index[arg] is None:
+            return
+        sizes = {d: min(n, INDEX_SIZE) for d, n in self.problem.dims.items()}
+        fresh, env, key = _fresh_arguments(node, sizes, op.domain)
+        if key + (arg,) in self._indices:
+            return
+        args = [env.get(f"_x{n}") if isinstance(a, Ref) else sympy_value(a, env, sizes)
+                for n, a in enumerate(fresh)]
+        out = op.sympy(args, node.axis)
+        truth = partials(out, args[arg])
+        i, j, k, l = sp.symbols("i j k l", integer=True)
+        bases = [sp.IndexedBase(f"_x{n}") for n in range(len(args))]
+        formula = local_partial(op, arg, sp.IndexedBase("_out"), bases, i, j, k, l, node.axis,
+                                args[arg].shape)
+        matrices = {"_out": out} | {f"_x{n}": m for n, m in enumerate(args)}
+        if op_name in ("det", "logdet"):
+            matrices["_x0^{-1}"] = args[0].inv(method="ADJ")
+
+        def entry(e: sp.Indexed) -> sp.Expr:
+            m = matrices[e.base.label.name]
+            r, c = (int(x) for x in e.indices)
+            return m[r % m.rows, c % m.cols]
+
+        for (a, b) in np.ndindex(*out.shape):
+            for (c, d) in np.ndindex(*args[arg].shape):
+                value = formula.subs({i: a, j: b, k: c, l: d}).replace(
+                    lambda e: isinstance(e, sp.Indexed), entry)
+                if not _vanishes(_prepare(value - truth[(a, b)].get((c, d), 0))):
+                    raise RuleError(f"the index form of the rule for argument {arg + 1} of "
+                                    f"{op_name} gives {value} for entry ({a + 1}, {b + 1}) and "
+                                    f"({c + 1}, {d + 1}); sympy's derivative gives "
+                                    f"{truth[(a, b)].get((c, d), 0)}")
+        self._indices[key + (arg,)] = None
+
+    # -- statements ---------------------------------------------------------------------
+    def equal(self, a: Node, b: Node) -> bool | None:
+        """True when ``a == b`` is proven entry by entry; False when a random point
+        refutes it; None when it holds there but could not be proven."""
+        if a == b:
+            return True
+        if self.refuted(a, b):
+            return False
+        return True if self.equal_values(self.value(a), self.value(b)) else None
+
+    def equal_values(self, a: sp.Matrix, b: sp.Matrix) -> bool:
+        """Whether two matrices of entries are proven equal (a 1×1 one fills the other)."""
+        if a.shape != b.shape:
+            if (1, 1) not in (a.shape, b.shape):
+                return False
+            shape = max(a.shape, b.shape)
+            a = a if a.shape == shape else sp.ones(*shape) * a[0, 0]
+            b = b if b.shape == shape else sp.ones(*shape) * b[0, 0]
+        return all(self.is_zero(x - y) for x, y in zip(a, b))
+
+    def value(self, node: Node) -> sp.Matrix:
+        return self.ew.evaluate(node)
+
+    def refuted(self, a: Node, b: Node) -> bool:
+        """Whether ``a`` and ``b`` differ at the random point (NaN or inf: no verdict)."""
+        if self.point is None:
+            return False
+        with np.errstate(all="ignore"):
+            x, y = np.broadcast_arrays(*(evaluate(n, self.point, self.problem.dims)
+                                         for n in (a, b)))
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            return False
+        scale = max(1.0, float(np.max(np.abs(x))), float(np.max(np.abs(y))))
+        return bool(np.max(np.abs(x - y)) > 1e-8 * scale)
+
+    def is_zero(self, expr: sp.Expr) -> bool:
+        """Whether ``expr`` is proven zero: with step entries as symbols, then, while it
+        holds both the latest step's entries and what they are made of (A beside e^S, a
+        definition the simplifier folded into a name), with that step's entries
+        replaced by their definitions; the costly common-denominator proof last."""
+        expr = self.prepare(expr)
+        while True:
+            if _vanishes_quickly(expr):
+                return True
+            if not self.ew.mixes_latest_step(expr):
+                return _vanishes(expr)
+            expr = self.prepare(self.ew.unfold(expr))
+
+    def prepare(self, expr: sp.Expr) -> sp.Expr:
+        return _prepare(expr).xreplace(self.substitutions)
+
+
+def _matrix(name: str, size: tuple[int, int], positive: bool | None = None) -> sp.Matrix:
+    rows, cols = size
+    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{{{i + 1},{j + 1}}}", real=True,
+                                                        positive=positive))
+
+
+def _fresh_arguments(node: Apply, sizes: Mapping[str, int], domain) -> tuple:
+    """The node's arguments as fresh symbol matrices (numbers stay numbers), their
+    environment, and a key saying what the rule's proof depends on."""
+    fresh, env, key = [], {}, [node.op, node.axis]
+    for n, a in enumerate(node.args):
+        if isinstance(a, Const):
+            fresh.append(a)
+            key.append(("const", a.value))
+            continue
+        size = a.shape.size(sizes)
+        positive = True if n < len(domain) and domain[n] == "positive" else None
+        fresh.append(Ref(f"_x{n}", "input", a.shape))
+        env[f"_x{n}"] = _matrix(f"x{n}", size, positive)
+        key.append(size)
+    return tuple(fresh), env, tuple(key)
+
+
+def _prepare(expr: sp.Expr) -> sp.Expr:
+    expr = almost_everywhere(expr)
+    return expr.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x))
+
+
+def _vanishes_quickly(expr: sp.Expr) -> bool:
+    """A cheap proof that ``expr`` is zero: it expands to 0 with every sum under a
+    fraction bar taken as one opaque symbol. Sound: what is zero for any value of
+    that symbol is zero for its true value."""
+    if expr == 0:
+        return True
+    sums = {p.base: sp.Dummy() for p in expr.atoms(sp.Pow)
+            if p.exp.is_negative and isinstance(p.base, sp.Add)}
+    return sp.expand(expr.xreplace(sums)) == 0
+
+
+def _vanishes(expr: sp.Expr) -> bool:
+    """The complete proof for a rational function of its atoms: its numerator over
+    a common denominator expands to 0."""
+    if _vanishes_quickly(expr):
+        return True
+    numerator, _ = sp.fraction(sp.together(expr))
+    return sp.expand(numerator) == 0
