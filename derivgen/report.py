@@ -13,7 +13,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .derivation import Derivation, latex_names
-from .derive import Link, Total
+from .derive import Link
 from .expr import Node, Ref
 from .index import IndexPrinter
 from .latex import LatexPrinter, latex_name, scientific, subscripted
@@ -194,7 +194,7 @@ def _entry(e: sp.Indexed, node: Node) -> sp.Expr:
     return sp.Symbol(e.base.label.name) if not kept else e.base[tuple(kept)]
 
 
-def _pattern(d: Derivation, rule: Rule, entries: Entries) -> str:
+def _pattern(d: Derivation, rule: Link, entries: Entries) -> str:
     """∂step/∂target_{1,1} entry by entry (seed 000's pattern of zeros), where the rule
     is the whole step and the target a named matrix."""
     if not (isinstance(rule.output, Ref) and isinstance(rule.target, Ref)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from derivgen import api
-from derivgen.derivation import as_json, derive
+from derivgen.derivation import derive
 from derivgen.expr import to_source
 from derivgen.ops import OPS, diagonal
 from derivgen.errors import VerificationError
