@@ -151,12 +151,13 @@ def _backward(d: Derivation, tex, name, shape, entries: Entries) -> list[dict]:
         parts = [f"\\underbrace{{{tex(p)}}}_{{\\text{{from }} {name(s)}}}" if len(item.parts) > 1
                  else tex(p) for p, s in zip(item.parts, item.sources)]
         value = tex(item.value)
-        total = value if not parts or parts == [value] else None
+        # the sum, simplified, when that changes it
+        total = None if not parts or parts == [value] or item.value == item.raw else value
         sections.append({
             "name": name(item.name), "grad": grad, "shape": shape(item.grad.shape),
             "parts": len(item.parts),
             "start": item.name == d.problem.of, "zero": not item.parts and item.name != d.problem.of,
-            "equation": _aligned(grad, parts or [value], None if total else value),
+            "equation": _aligned(grad, parts or [value], total),
             "reasons": list(item.reasons), "rules": []})
     return sections
 
