@@ -13,7 +13,8 @@ rule is applied to symbolic arguments and printed with
 from __future__ import annotations
 
 from .derive import upstream_symbol
-from .expr import Apply, Node, Ref, to_source
+from .expr import to_source
+from .nodes import Apply, Node, Ref
 from .ops import FUNCTIONS, OPS, Op, ShapeMismatch
 from .problem import ASSUMPTIONS
 from .shapes import Shape

@@ -21,14 +21,15 @@ from sympy.matrices.exceptions import NonInvertibleMatrixError
 from .derive import Backward, Link, Total, WrongSimplification, backward, grad_names
 from .elementwise import Elementwise
 from .errors import ProblemError, VerificationError
-from .expr import Apply, Node, Ref, chain, names, to_source
+from .expr import to_source
 from .latex import LatexPrinter, latex_name
+from .nodes import Apply, Node, Ref, chain, names
 from .numeric import Comparison, compare, evaluate, valid_point
 from .problem import Claim, Problem
+from .prove import Prover, RuleError, Undefined
 from .shapes import Shape
 from .simplify import Simplifier, cost, facts_of, steps_of
 from .sources import display_name
-from .prove import Prover, RuleError, Undefined
 
 
 @dataclass

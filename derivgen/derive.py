@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .expr import Apply, Const, Node, Ref, chain, names
+from .nodes import Apply, Const, Node, Ref, chain, names
 from .ops import OPS
 from .problem import Problem
 from .simplify import Simplifier, cost, facts_of, steps_of

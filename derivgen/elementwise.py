@@ -21,7 +21,7 @@ import sympy as sp
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 
 from .errors import ProblemError
-from .expr import Const, Node, Ref
+from .nodes import Const, Node, Ref
 from .ops import OPS
 from .problem import Problem
 from .sources import display_name

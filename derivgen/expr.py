@@ -18,80 +18,18 @@ import ast
 import math
 import operator
 import warnings
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from .errors import ExprError, ShapeError, did_you_mean
+from .nodes import Apply, Const, Node, Ref, names
 from .ops import FUNCTIONS, OPS, ShapeMismatch, np
-from .shapes import SCALAR, Shape
+from .shapes import Shape
 
 MAX_LENGTH = 2000      # characters in one expression
 MAX_DEPTH = 100        # nesting of the syntax tree (and of brackets)
 MAX_NUMBER = 1e12      # size of a number written in an expression (and 1/MAX_NUMBER, but 0)
 MAX_EXPONENT = 100     # size of a constant exponent
-
-
-class _Operators:
-    """Arithmetic on nodes builds nodes, so rules read as maths: ``g @ b.T``."""
-
-    def __add__(self, other): return make("add", self, other)
-    def __radd__(self, other): return make("add", other, self)
-    def __sub__(self, other): return make("sub", self, other)
-    def __rsub__(self, other): return make("sub", other, self)
-    def __mul__(self, other): return make("mul", self, other)
-    def __rmul__(self, other): return make("mul", other, self)
-    def __truediv__(self, other): return make("div", self, other)
-    def __rtruediv__(self, other): return make("div", other, self)
-    def __pow__(self, other): return make("pow", self, other)
-    def __matmul__(self, other): return make("matmul", self, other)
-    def __neg__(self): return make("neg", self)
-
-    @property
-    def T(self): return make("transpose", self)
-
-
-@dataclass(frozen=True)
-class Const(_Operators):
-    value: int | float
-    shape: Shape = SCALAR
-
-
-@dataclass(frozen=True)
-class Ref(_Operators):
-    name: str
-    kind: str           # "dim", "input" or "step"
-    shape: Shape
-
-
-@dataclass(frozen=True)
-class Apply(_Operators):
-    op: str             # a key of derivgen.ops.OPS
-    args: tuple["Node", ...]
-    shape: Shape
-    axis: int | None = None
-
-
-Node = Const | Ref | Apply
-
-
-def make(op: str, *args: "Node | int | float", axis: int | None = None) -> Apply:
-    """Build an operator node, numbers becoming constants; its shape follows the
-    operator's rule (a ShapeMismatch here is a bug in the caller)."""
-    nodes = tuple(a if isinstance(a, Const | Ref | Apply) else Const(a) for a in args)
-    return Apply(op, nodes, OPS[op].shape(tuple(n.shape for n in nodes), axis), axis)
-
-
-def chain(op: str, nodes: list[Node]) -> Node:
-    """``nodes`` combined left to right by a binary operator: a + b + c, A @ B @ C."""
-    out = nodes[0]
-    for node in nodes[1:]:
-        out = make(op, out, node)
-    return out
-
-
-def dim_node(dim: str | int) -> Node:
-    """A dimension as a number in an expression: a dim's name, or a literal size."""
-    return Ref(dim, "dim", SCALAR) if isinstance(dim, str) else Const(dim)
 
 
 @dataclass(frozen=True)
@@ -332,19 +270,6 @@ def _constant_value(node: Node) -> float:
 
 
 # -- reading trees -----------------------------------------------------------
-
-def walk(node: Node) -> Iterator[Node]:
-    """Every node of the tree, parents before children."""
-    yield node
-    if isinstance(node, Apply):
-        for arg in node.args:
-            yield from walk(arg)
-
-
-def names(node: Node) -> set[str]:
-    """The names (dims, inputs, steps) an expression uses."""
-    return {n.name for n in walk(node) if isinstance(n, Ref)}
-
 
 # -- printing back -------------------------------------------------------------
 

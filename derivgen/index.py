@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .expr import Apply, Const, Node, Ref
 from .latex import LatexPrinter, latex_name, subscripted
+from .nodes import Apply, Const, Node, Ref
 from .ops import OPS, count
 
 _LETTERS = "klmpqrstuvw"

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .expr import Apply, Const, Node, Ref, mixes_products
+from .expr import mixes_products
+from .nodes import Apply, Const, Node, Ref
 from .ops import OPS
 
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .expr import Apply, Const, Node, Ref, walk
+from .nodes import Apply, Const, Node, Ref, walk
 from .ops import OPS
 from .problem import Problem
 

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any, Literal
 
+from .nodes import SHAPE_RULES, dim_node, make
 from .shapes import SCALAR, Shape, broadcast
 
 
@@ -196,29 +197,23 @@ def numpy_logdet(vs, axis):
 
 # -- helpers for derivative rules ----------------------------------------------------
 
-def call(name: str, *args, axis: int | None = None):
-    from .expr import make
-    return make(name, *args, axis=axis)
-
-
 def unbroadcast(g, like):
     """Sum ``g`` over the axes along which ``like`` was stretched to g's shape:
     the adjoint of broadcasting."""
     if g.shape == like.shape:
         return g
     if like.shape.is_scalar:
-        return call("sum", g)
-    return call("sum", g, axis=1 if like.shape.cols == 1 else 0)
+        return make("sum", g)
+    return make("sum", g, axis=1 if like.shape.cols == 1 else 0)
 
 
 def spread(g, like):
     """``g`` (a reduction's gradient) stretched back to the shape of ``like``."""
-    return g * call("ones_like", like)
+    return g * make("ones_like", like)
 
 
 def count(x, axis):
     """How many entries a reduction over ``axis`` adds up, as an expression."""
-    from .expr import dim_node
     rows, cols = dim_node(x.shape.rows), dim_node(x.shape.cols)
     if axis is None:                # a vector's entries are its rows (or its columns)
         return rows * cols if x.shape.rows != 1 and x.shape.cols != 1 else (
@@ -297,7 +292,7 @@ _ALL = [
     # d(a^b) = b⊙a^(b−1)⊙da + log(a)⊙a^b⊙db
     _binary("pow", "**", lambda a, b: a ** b, lambda a, b: a ** b,
             (lambda g, ans, a, b, axis: unbroadcast(g * b * a ** (b - 1), a),
-             lambda g, ans, a, b, axis: unbroadcast(g * call("log", a) * ans, b)),
+             lambda g, ans, a, b, axis: unbroadcast(g * make("log", a) * ans, b)),
             "element-wise power, with broadcasting",
             (lambda o, a, b: b * a ** (b - 1), lambda o, a, b: sp.log(a) * o),
             domain=("positive", None)),
@@ -337,17 +332,17 @@ _ALL = [
                     local=lambda o, x: o * (1 - o), facts=frozenset({"positive"})),
     _elementwise_fn("relu", "max(x, 0) of each entry", r"\operatorname{relu}",
                     sympy=lambda x: sp.Max(x, 0), numpy=lambda v: np.maximum(v, 0),
-                    rule=lambda g, ans, x, axis: g * call("step", x),
+                    rule=lambda g, ans, x, axis: g * make("step", x),
                     local=lambda o, x: sp.Heaviside(x)),
     _elementwise_fn("abs", "absolute value of each entry", None,     # the printer draws |x|
                     sympy=lambda x: sp.Abs(x), numpy=lambda v: np.abs(v),
-                    rule=lambda g, ans, x, axis: g * call("sign", x), local=lambda o, x: sp.sign(x)),
+                    rule=lambda g, ans, x, axis: g * make("sign", x), local=lambda o, x: sp.sign(x)),
     _elementwise_fn("sin", "sine of each entry", r"\sin",
                     sympy=lambda x: sp.sin(x), numpy=lambda v: np.sin(v),
-                    rule=lambda g, ans, x, axis: g * call("cos", x), local=lambda o, x: sp.cos(x)),
+                    rule=lambda g, ans, x, axis: g * make("cos", x), local=lambda o, x: sp.cos(x)),
     _elementwise_fn("cos", "cosine of each entry", r"\cos",
                     sympy=lambda x: sp.cos(x), numpy=lambda v: np.cos(v),
-                    rule=lambda g, ans, x, axis: -(g * call("sin", x)),
+                    rule=lambda g, ans, x, axis: -(g * make("sin", x)),
                     local=lambda o, x: -sp.sin(x)),
     # piecewise constant: the derivative is 0 wherever it exists
     _elementwise_fn("step", "1 where the entry is > 0, 0 elsewhere", r"\operatorname{step}",
@@ -370,7 +365,7 @@ _ALL = [
                                                  1: delta(i, k) / n[1]}[axis],)),
     # A = softmax(S): dL/dS = A ⊙ (G − 1ᵀ(A ⊙ G)) over each column (axis=0) or row (axis=1)
     Op("softmax", 1, same, numpy_softmax, sympy_softmax,
-       (lambda g, ans, x, axis: ans * (g - call("sum", ans * g, axis=axis)),),
+       (lambda g, ans, x, axis: ans * (g - make("sum", ans * g, axis=axis)),),
        "each column (axis=0) or row (axis=1) normalised: exp(a) / sum of exp", axis="required",
        latex=r"\operatorname{softmax}",
        index=(lambda o, a, i, j, k, l, axis, n: (
@@ -379,7 +374,7 @@ _ALL = [
        facts=lambda axis: frozenset({"positive", ("probability_columns", "probability_rows")[axis]})),
     # l = log Σ exp(s): dl/ds = softmax(s)
     Op("logsumexp", 1, reduce_shape, numpy_logsumexp, sympy_reduce(_logsumexp),
-       (lambda g, ans, x, axis: g * call("softmax", x, axis=axis),),
+       (lambda g, ans, x, axis: g * make("softmax", x, axis=axis),),
        "log of the sum of exp over each column (axis=0) or row (axis=1)", axis="required",
        latex=r"\operatorname{logsumexp}",
        index=(lambda o, a, i, j, k, l, axis, n: (delta(j, l) if axis == 0 else delta(i, k)) *
@@ -388,18 +383,18 @@ _ALL = [
     # square matrices: d tr(X) = tr(dX); d det(X) = det(X) tr(X⁻¹dX); d X⁻¹ = −X⁻¹ dX X⁻¹
     Op("trace", 1, square_to_scalar, lambda vs, axis: np.trace(vs[0]).reshape(1, 1),
        lambda ms, axis: sp.Matrix([[ms[0].trace()]]),
-       (lambda g, ans, x, axis: g * call("eye_like", x),), "sum of the diagonal of a square matrix",
+       (lambda g, ans, x, axis: g * make("eye_like", x),), "sum of the diagonal of a square matrix",
        latex=r"\operatorname{tr}",
        index=(lambda o, a, i, j, k, l, axis, n: delta(k, l),)),
     Op("det", 1, square_to_scalar, lambda vs, axis: np.linalg.det(vs[0]).reshape(1, 1),
        lambda ms, axis: sp.Matrix([[ms[0].det(method="berkowitz")]]),
-       (lambda g, ans, x, axis: g * ans * call("inv", x).T,), "determinant of a square matrix",
+       (lambda g, ans, x, axis: g * ans * make("inv", x).T,), "determinant of a square matrix",
        latex=r"\det",
        index=(lambda o, a, i, j, k, l, axis, n: o[i, j] * inverse_of(a[0])[l, k],),
        domain=("well_conditioned",), max_size=4),
     Op("logdet", 1, square_to_scalar, numpy_logdet,
        lambda ms, axis: sp.Matrix([[sp.log(ms[0].det(method="berkowitz"))]]),
-       (lambda g, ans, x, axis: g * call("inv", x).T,),
+       (lambda g, ans, x, axis: g * make("inv", x).T,),
        "log of the determinant of a square matrix", latex=r"\log\det",
        index=(lambda o, a, i, j, k, l, axis, n: inverse_of(a[0])[l, k],),
        domain=("positive_definite",), max_size=4),
@@ -419,4 +414,5 @@ _ALL = [
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _ALL}
+SHAPE_RULES.update((op.name, op.shape) for op in _ALL)
 FUNCTIONS: dict[str, Op] = {op.name: op for op in _ALL if op.is_function}

@@ -20,11 +20,12 @@ from typing import Any, NoReturn
 
 from . import tomlpos
 from .errors import DerivgenError, ExprError, ProblemError, did_you_mean
-from .expr import Apply, Binding, Node, names, parse, walk
+from .expr import Binding, parse
 from .latex import unsafe_tex
+from .nodes import Apply, Node, names, walk
 from .ops import FUNCTIONS, OPS
-from .sources import breaks_lines, display_name, problem_name, read_problem
 from .shapes import SCALAR, Shape
+from .sources import breaks_lines, display_name, problem_name, read_problem
 
 # What the engine can do in the time a build has (derivgen.budget): every entry of
 # every matrix at the [dims] sizes is a sympy expression, and a derivation's cost

@@ -34,7 +34,7 @@ import numpy as np
 import sympy as sp
 
 from .elementwise import Elementwise, almost_everywhere, overlay, partials, sympy_value
-from .expr import Apply, Const, Node, Ref
+from .nodes import Apply, Const, Node, Ref
 from .numeric import evaluate, valid_point
 from .ops import OPS, local_partial
 from .problem import Problem

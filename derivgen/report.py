@@ -14,9 +14,9 @@ import sympy as sp
 
 from .derivation import Derivation, latex_names
 from .derive import Link
-from .expr import Node, Ref
 from .index import IndexPrinter
 from .latex import LatexPrinter, latex_name, scientific, subscripted
+from .nodes import Node, Ref
 from .numeric import fixed
 from .ops import OPS, local_partial
 from .problem import ASSUMPTIONS

@@ -27,7 +27,8 @@ from collections.abc import Mapping
 
 import sympy as sp
 
-from .expr import Apply, Const, Node, Ref, chain, dim_node, make, walk
+from .expr import to_source
+from .nodes import Apply, Const, Node, Ref, chain, dim_node, make, walk
 from .ops import OPS, ShapeMismatch, count
 from .shapes import SCALAR, Shape
 
@@ -344,11 +345,11 @@ class Simplifier:
             OPS[node.op].facts(node.axis) if isinstance(node, Apply) else frozenset())
         for along, fact in _ZERO_SUMS.items():
             if fact in facts and axis in (along, None):
-                self.note(describe(node.name if isinstance(node, Ref) else _source(node), fact))
+                self.note(describe(node.name if isinstance(node, Ref) else to_source(node), fact))
                 return sp.Integer(0)
         for along, fact in _AXIS_SUMS.items():
             if fact in facts and axis in (along, None):
-                self.note(describe(node.name if isinstance(node, Ref) else _source(node), fact))
+                self.note(describe(node.name if isinstance(node, Ref) else to_source(node), fact))
                 # summing each column of ones gives 1 per column; all of them, one per column
                 return sp.Integer(1) if axis == along else self.to_sympy(
                     dim_node(node.shape.cols if along == 0 else node.shape.rows))
@@ -441,11 +442,6 @@ def _number(value: sp.Number) -> Node:
         frac = make("div", Const(abs(p)), Const(q))
         return frac if p >= 0 else make("neg", frac)
     return Const(float(value)) if value >= 0 else make("neg", Const(float(-value)))
-
-
-def _source(node: Node) -> str:
-    from .expr import to_source
-    return to_source(node)
 
 
 def fit(node: Node, like: Node) -> Node:

@@ -8,9 +8,9 @@ import pytest
 
 from derivgen import api
 from derivgen.derivation import derive
+from derivgen.errors import VerificationError
 from derivgen.expr import to_source
 from derivgen.ops import OPS, diagonal
-from derivgen.errors import VerificationError
 from derivgen.problem import load
 
 HEADER = '''
@@ -223,7 +223,7 @@ wrt = ["X"]
 def test_a_wrong_simplification_fails_the_build_naming_its_step(problem_file, monkeypatch):
     # the issue's planted bug: a product with the identity loses its scale factor, so
     # A.T @ (3 * I) would be stated as A.T
-    from derivgen.expr import Apply
+    from derivgen.nodes import Apply
     from derivgen.simplify import Simplifier
 
     def planted(self, a, b, transpose_both):

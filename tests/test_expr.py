@@ -4,7 +4,8 @@ refusals by name, limits, and printing back."""
 import pytest
 
 from derivgen.errors import ExprError, ShapeError
-from derivgen.expr import Apply, Binding, Const, Ref, names, parse, to_source
+from derivgen.expr import Binding, parse, to_source
+from derivgen.nodes import Apply, Const, Ref, names
 from derivgen.ops import FUNCTIONS
 from derivgen.shapes import SCALAR, Shape
 

@@ -10,7 +10,8 @@ import pytest
 from derivgen.derive import grad_names
 
 from derivgen.api import derive_file
-from derivgen.expr import Apply, Binding, parse, to_source, walk
+from derivgen.expr import Binding, parse, to_source
+from derivgen.nodes import Apply, walk
 from derivgen.ops import OPS
 from derivgen.shapes import SCALAR
 

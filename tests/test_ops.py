@@ -25,7 +25,7 @@ import pytest
 import sympy as sp
 
 from derivgen.elementwise import sympy_value
-from derivgen.expr import Ref
+from derivgen.nodes import Ref
 from derivgen.numeric import evaluate
 from derivgen.ops import OPS, Op, ShapeMismatch
 from derivgen.shapes import Shape

@@ -16,7 +16,8 @@ import pytest
 
 from conftest import SOFTMAX
 from derivgen.api import build
-from derivgen.expr import Ref, make, to_source
+from derivgen.expr import to_source
+from derivgen.nodes import Ref, make
 from derivgen.ops import OPS
 from derivgen.problem import ASSUMPTIONS
 from derivgen.render import _UNICODE_TEX

@@ -1,0 +1,94 @@
+"""Expression trees: the nodes every part of derivgen builds and reads.
+
+A small immutable tree of :class:`Const`, :class:`Ref` and :class:`Apply`
+nodes, each carrying its symbolic :class:`~derivgen.shapes.Shape`. Arithmetic
+on nodes builds nodes, so the derivative rules of :mod:`derivgen.ops` read as
+maths (``g @ b.T``). This module does not import the operator registry; the
+registry lends it each operator's shape rule (:data:`SHAPE_RULES`) as it is
+defined, so rules can build nodes without an import cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from .shapes import SCALAR, Shape
+
+SHAPE_RULES: dict[str, Callable] = {}     # operator name -> shape(shapes, axis), from ops.py
+
+
+class _Operators:
+    """Arithmetic on nodes builds nodes, so rules read as maths: ``g @ b.T``."""
+
+    def __add__(self, other): return make("add", self, other)
+    def __radd__(self, other): return make("add", other, self)
+    def __sub__(self, other): return make("sub", self, other)
+    def __rsub__(self, other): return make("sub", other, self)
+    def __mul__(self, other): return make("mul", self, other)
+    def __rmul__(self, other): return make("mul", other, self)
+    def __truediv__(self, other): return make("div", self, other)
+    def __rtruediv__(self, other): return make("div", other, self)
+    def __pow__(self, other): return make("pow", self, other)
+    def __matmul__(self, other): return make("matmul", self, other)
+    def __neg__(self): return make("neg", self)
+
+    @property
+    def T(self): return make("transpose", self)
+
+
+@dataclass(frozen=True)
+class Const(_Operators):
+    value: int | float
+    shape: Shape = SCALAR
+
+
+@dataclass(frozen=True)
+class Ref(_Operators):
+    name: str
+    kind: str           # "dim", "input" or "step"
+    shape: Shape
+
+
+@dataclass(frozen=True)
+class Apply(_Operators):
+    op: str             # a key of derivgen.ops.OPS
+    args: tuple["Node", ...]
+    shape: Shape
+    axis: int | None = None
+
+
+Node = Const | Ref | Apply
+
+
+def make(op: str, *args: "Node | int | float", axis: int | None = None) -> Apply:
+    """Build an operator node, numbers becoming constants; its shape follows the
+    operator's rule (a ShapeMismatch here is a bug in the caller)."""
+    nodes = tuple(a if isinstance(a, Const | Ref | Apply) else Const(a) for a in args)
+    return Apply(op, nodes, SHAPE_RULES[op](tuple(n.shape for n in nodes), axis), axis)
+
+
+def chain(op: str, nodes: list[Node]) -> Node:
+    """``nodes`` combined left to right by a binary operator: a + b + c, A @ B @ C."""
+    out = nodes[0]
+    for node in nodes[1:]:
+        out = make(op, out, node)
+    return out
+
+
+def dim_node(dim: str | int) -> Node:
+    """A dimension as a number in an expression: a dim's name, or a literal size."""
+    return Ref(dim, "dim", SCALAR) if isinstance(dim, str) else Const(dim)
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Every node of the tree, parents before children."""
+    yield node
+    if isinstance(node, Apply):
+        for arg in node.args:
+            yield from walk(arg)
+
+
+def names(node: Node) -> set[str]:
+    """The names (dims, inputs, steps) an expression uses."""
+    return {n.name for n in walk(node) if isinstance(n, Ref)}
