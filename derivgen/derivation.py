@@ -19,7 +19,6 @@ import sympy as sp
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 
 from .derive import Backward, Link, Total, WrongSimplification, backward, grad_names
-from .elementwise import Elementwise
 from .errors import ProblemError, VerificationError
 from .expr import to_source
 from .latex import LatexPrinter, latex_name
@@ -30,6 +29,7 @@ from .prove import Prover, RuleError, Undefined
 from .shapes import Shape
 from .simplify import Simplifier, cost, facts_of, steps_of
 from .sources import display_name
+from .typeset import Views, views
 
 
 @dataclass
@@ -57,7 +57,7 @@ class ClaimResult:
 class Derivation:
     problem: Problem
     backward: Backward
-    elementwise: Elementwise
+    views: Views                              # the element-wise statements, typeset
     gradients: dict[str, GradientResult]      # the names in derive.wrt, in that order
     claims: dict[str, ClaimResult]
 
@@ -105,7 +105,9 @@ def derive(problem: Problem) -> Derivation:
     composed = _Composed(prover, back)
     results = {name: ClaimResult(c, prover.equal_values(prover.value(c.expr), composed(name)),
                                  numeric["claim " + name]) for name, c in problem.expect.items()}
-    derivation = Derivation(problem, back, prover.ew, gradients, results)
+    printer = LatexPrinter(latex_names(problem))
+    derivation = Derivation(problem, back, views(problem, prover.ew, back, printer),
+                            gradients, results)
     _judge(derivation)
     return derivation
 

@@ -18,6 +18,7 @@ from .expr import mixes_products
 from .nodes import Apply, Const, Node, Ref
 from .ops import OPS
 
+LINE_LENGTH = 90             # characters of LaTeX on one line of a broken equation
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
 _ATOM = 6
 _AXIS = {0: r"\text{col}", 1: r"\text{row}"}
@@ -133,7 +134,15 @@ class LatexPrinter:
         return str(value) if isinstance(value, int) else repr(value)
 
     def _print_Ref(self, node: Ref) -> str:
-        return self.names.get(node.name) or latex_name(node.name)
+        return self.name(node.name)
+
+    def name(self, name: str) -> str:
+        """How a name is typeset: as the problem's ``latex`` key says, else by itself."""
+        return self.names.get(name) or latex_name(name)
+
+    def operand(self, node: Node) -> str:
+        """What an index or a partial attaches to: a name, or a bracketed expression."""
+        return self.name(node.name) if isinstance(node, Ref) else f"\\left({self.doprint(node)}\\right)"
 
     def _print_Apply(self, node: Apply) -> str:
         return getattr(self, f"_print_{node.op}", self._print_function)(node)
@@ -217,3 +226,25 @@ class LatexPrinter:
 def _scalar_product(node: Apply) -> bool:
     """A product with a 1×1 factor is scaling, written by juxtaposition."""
     return any(a.shape.is_scalar for a in node.args)
+
+
+def aligned(lhs: str, terms: list[str], total: str | None = None) -> str:
+    """``lhs = t1 + t2 + ... [= total]``, in lines of about LINE_LENGTH characters when
+    it is longer than that (an aligned block: amsmath and KaTeX both render it)."""
+    signed = [t if i == 0 or t.startswith("-") else "+ " + t for i, t in enumerate(terms)]
+    signed = [t.replace("-", "- ", 1) if i and t.startswith("-") else t
+              for i, t in enumerate(signed)]
+    flat = f"{lhs} = {' '.join(signed)}" + (f" = {total}" if total else "")
+    if len(flat) <= LINE_LENGTH:
+        return flat
+    lines, line = [], ""
+    for term in signed:
+        if line and len(line) + len(term) > LINE_LENGTH:
+            lines.append(line)
+            line = ""
+        line = f"{line} {term}".strip()
+    lines.append(line)
+    rows = [("&= " if i == 0 else "&\\quad ") + text for i, text in enumerate(lines)]
+    if total:
+        rows.append(f"&= {total}")
+    return f"\\begin{{aligned}} {lhs} " + " \\\\ ".join(rows) + " \\end{aligned}"
