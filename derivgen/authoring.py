@@ -12,11 +12,11 @@ rule is applied to symbolic arguments and printed with
 
 from __future__ import annotations
 
+from .assumptions import DECLARED
 from .derive import upstream_symbol
 from .expr import to_source
 from .nodes import Apply, Node, Ref
 from .ops import FUNCTIONS, OPS, Op, ShapeMismatch
-from .problem import ASSUMPTIONS
 from .shapes import Shape
 
 __all__ = ["new_problem", "operator_table", "operators_text"]
@@ -171,7 +171,7 @@ def new_problem(name: str) -> str:
     explain every key of the format; the lists of assumptions and functions
     come from derivgen itself.
     """
-    assumptions = [f"#   {key:<20} {text}" for key, text in ASSUMPTIONS.items()]
+    assumptions = [f"#   {key:<20} {text}" for key, text in DECLARED.items()]
     functions = _wrapped([f for f in FUNCTIONS], "# Functions:")
     one_line = " ".join(name.split())               # a title is one line
     title = _toml_string(f"{one_line}: a sigmoid layer trained with a squared loss")

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .assumptions import draw
 from .nodes import Apply, Const, Node, Ref, walk
 from .ops import OPS
 from .problem import Problem
@@ -99,31 +100,8 @@ def sample(problem: Problem, rng: np.random.Generator, sizes: Mapping[str, int],
     for name, inp in problem.inputs.items():
         rows, cols = inp.shape.size(sizes)
         wanted = set(inp.assume) | domains.get(name, set()) | ({"positive"} if positive else set())
-        values[name] = _sample_one(rng, rows, cols, wanted)
+        values[name] = draw(rng, rows, cols, wanted)
     return values
-
-
-def _sample_one(rng: np.random.Generator, rows: int, cols: int, wanted: set[str]) -> np.ndarray:
-    if "one_hot_columns" in wanted:
-        return np.eye(rows)[:, rng.integers(rows, size=cols)]
-    if "one_hot_rows" in wanted:
-        return np.eye(cols)[rng.integers(cols, size=rows), :]
-    if "probability_columns" in wanted:
-        return rng.dirichlet(np.ones(rows), size=cols).T
-    if "probability_rows" in wanted:
-        return rng.dirichlet(np.ones(cols), size=rows)
-    if "positive_definite" in wanted:
-        m = rng.standard_normal((rows, rows))
-        return m @ m.T / rows + np.eye(rows)
-    if "positive" in wanted:
-        m = rng.uniform(0.5, 2.0, (rows, cols))
-    else:
-        m = rng.standard_normal((rows, cols))
-    if "symmetric" in wanted:
-        m = (m + m.T) / 2
-    if "well_conditioned" in wanted:
-        m = np.eye(rows) + 0.3 * m / np.sqrt(rows)
-    return m
 
 
 def _domains(problem: Problem) -> dict[str, set[str]]:

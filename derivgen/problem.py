@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any, NoReturn
 
 from . import tomlpos
+from .assumptions import DECLARED, SQUARE, conflict
 from .errors import DerivgenError, ExprError, ProblemError, did_you_mean
 from .expr import Binding, parse
 from .latex import unsafe_tex
@@ -34,16 +35,6 @@ MAX_SYMBOLIC_ENTRIES = 256         # per matrix at the [dims] sizes (16×16)
 MAX_NUMERIC_ENTRIES = 250_000      # per matrix at the [check] sizes (500×500)
 MAX_STEPS = 200
 
-ASSUMPTIONS = {
-    "one_hot_columns": "each column is one-hot (a single 1, the rest 0)",
-    "one_hot_rows": "each row is one-hot (a single 1, the rest 0)",
-    "probability_columns": "entries are ≥ 0 and each column sums to 1",
-    "probability_rows": "entries are ≥ 0 and each row sums to 1",
-    "symmetric": "symmetric",
-    "positive_definite": "symmetric positive definite",
-    "positive": "every entry is > 0",
-}
-_SQUARE_ASSUMPTIONS = {"symmetric", "positive_definite"}
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 KeyPath = tuple  # of str (keys) and int (list indices)
@@ -300,13 +291,17 @@ class _Loader:
     def assumptions(self, names: list, path: KeyPath, name: str, shape: Shape) -> tuple[str, ...]:
         for i, a in enumerate(names):
             self.typed(a, path + (i,), str)
-            if a not in ASSUMPTIONS:
-                self.fail(path + (i,), f"unknown assumption '{a}'" + did_you_mean(a, ASSUMPTIONS)
-                                       + "; known: " + ", ".join(ASSUMPTIONS))
+            if a not in DECLARED:
+                self.fail(path + (i,), f"unknown assumption '{a}'" + did_you_mean(a, DECLARED)
+                                       + "; known: " + ", ".join(DECLARED))
             if a in names[:i]:
                 self.fail(path + (i,), f"assumption '{a}' is listed twice")
-            if a in _SQUARE_ASSUMPTIONS and not shape.is_square:
+            if a in SQUARE and not shape.is_square:
                 self.fail(path + (i,), f"'{a}' needs a square shape, {name} is {shape}")
+        clash = conflict(names)
+        if clash:
+            self.fail(path, f"no matrix is drawn with both '{clash[0]}' and '{clash[1]}': "
+                            "declare one of them")
         return tuple(names)
 
     def latex(self, text: str, path: KeyPath) -> None:

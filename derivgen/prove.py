@@ -33,6 +33,7 @@ from collections.abc import Mapping
 import numpy as np
 import sympy as sp
 
+from .assumptions import REGISTRY
 from .elementwise import Elementwise, almost_everywhere, overlay, partials, sympy_value
 from .nodes import Apply, Const, Node, Ref
 from .numeric import evaluate, valid_point
@@ -40,8 +41,6 @@ from .ops import OPS, local_partial
 from .problem import Problem
 
 INDEX_SIZE = 3       # the largest size at which index forms are checked entry by entry
-_SUMS = {"probability_columns": (0, 1), "probability_rows": (1, 1),
-         "centred_columns": (0, 0), "centred_rows": (1, 0)}
 
 
 class RuleError(Exception):
@@ -61,7 +60,6 @@ class Prover:
         for grad in grads.values():
             self.ew.symbols[grad.name] = _matrix(grad.name, grad.shape.size(sizes))
         self.substitutions: dict[sp.Symbol, sp.Expr] = {}
-        self.facts_used: dict[str, set[str]] = {}
         for name in problem.inputs:
             self._substitute(name, facts.get(name, frozenset()))
         for name in problem.steps:
@@ -73,30 +71,16 @@ class Prover:
     # -- facts -------------------------------------------------------------------
     def _holds(self, step: str, fact: str) -> bool:
         """Whether a step's fact follows from its definition (softmax's columns sum to 1)."""
-        if fact not in _SUMS:
+        if REGISTRY[fact].sums is None:
             return False
-        axis, value = _SUMS[fact]
+        axis, value = REGISTRY[fact].sums
         m = self.ew.definitions[step]
         lines = [m[:, j] for j in range(m.cols)] if axis == 0 else [m[i, :] for i in range(m.rows)]
         return all(self.is_zero(sp.Add(*line) - value) for line in lines)
 
     def _substitute(self, name: str, known) -> None:
-        m = self.ew.symbols[name]
         for fact in known:
-            if fact in _SUMS:
-                axis, value = _SUMS[fact]
-                if axis == 0:
-                    for j in range(m.cols):
-                        self.substitutions[m[m.rows - 1, j]] = value - sp.Add(
-                            *(m[i, j] for i in range(m.rows - 1)))
-                else:
-                    for i in range(m.rows):
-                        self.substitutions[m[i, m.cols - 1]] = value - sp.Add(
-                            *(m[i, j] for j in range(m.cols - 1)))
-            elif fact == "symmetric":
-                for i in range(m.rows):
-                    for j in range(i):
-                        self.substitutions[m[i, j]] = m[j, i]
+            self.substitutions |= REGISTRY[fact].substitutions(self.ew.symbols[name])
 
     def _point(self, grads: Mapping[str, Ref]) -> dict[str, np.ndarray] | None:
         """Values at the [dims] sizes for refuting a statement: the inputs sampled as

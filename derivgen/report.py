@@ -10,6 +10,7 @@ each was verified.
 
 from __future__ import annotations
 
+from .assumptions import REGISTRY
 from .derivation import Derivation, latex_names
 from .derive import Link
 from .index import IndexPrinter
@@ -17,7 +18,6 @@ from .latex import LatexPrinter, aligned, latex_name, scientific, subscripted
 from .nodes import Ref
 from .numeric import fixed
 from .ops import OPS
-from .problem import ASSUMPTIONS
 
 
 def context(d: Derivation) -> dict:
@@ -39,7 +39,7 @@ def context(d: Derivation) -> dict:
         "dims": [{"name": name(k), "size": v} for k, v in problem.dims.items()],
         "inputs": [{"name": name(i.name), "shape": shape(i.shape),
                     "kind": "constant" if i.constant else "variable",
-                    "assumptions": [ASSUMPTIONS[a] for a in i.assume],
+                    "assumptions": [REGISTRY[a].text for a in i.assume],
                     "description": i.description or ""} for i in problem.inputs.values()],
         "steps": [{"name": name(s.name), "matrix": f"{name(s.name)} = {tex(s.expr)}",
                    "index": index.equation(s.name, s.expr), "shape": shape(s.expr.shape),

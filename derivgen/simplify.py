@@ -27,6 +27,7 @@ from collections.abc import Mapping
 
 import sympy as sp
 
+from .assumptions import SUMS_TO_ONE, SUMS_TO_ZERO, closure, stated
 from .expr import to_source
 from .nodes import Apply, Const, Node, Ref, chain, dim_node, make, walk
 from .ops import OPS, ShapeMismatch, count
@@ -35,21 +36,14 @@ from .shapes import SCALAR, Shape
 # element-wise functions sympy knows the algebra of; the others stay opaque functions
 _SYMPY_FUNCTIONS = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt}
 _OPAQUE_FUNCTIONS = ("tanh", "sigmoid", "relu", "abs", "sin", "cos", "step", "sign")
-_AXIS_SUMS = {0: "probability_columns", 1: "probability_rows"}
-_ZERO_SUMS = {0: "centred_columns", 1: "centred_rows"}
 
 
 def facts_of(problem) -> dict[str, frozenset[str]]:
     """What is known of each input and step: declared assumptions, with what
     they imply, and what every output of a step's top operator satisfies."""
     known: dict[str, frozenset[str]] = {}
-    implied = {"one_hot_columns": {"probability_columns"}, "one_hot_rows": {"probability_rows"},
-               "positive_definite": {"symmetric"}}
     for name, inp in problem.inputs.items():
-        facts = set(inp.assume)
-        for a in inp.assume:
-            facts |= implied.get(a, set())
-        known[name] = frozenset(facts)
+        known[name] = closure(inp.assume)
     for name, step in problem.steps.items():
         expr = step.expr
         if isinstance(expr, Ref):
@@ -67,10 +61,10 @@ def _centred(expr: Apply, steps, known) -> frozenset[str]:
         if isinstance(m, Ref) and m.name in steps:
             m = steps[m.name].expr
         if isinstance(m, Apply) and m.op == "mean" and m.axis is not None and m.args[0] == x:
-            return frozenset({_ZERO_SUMS[m.axis]})
+            return frozenset({SUMS_TO_ZERO[m.axis]})
     if expr.op in ("mul", "div"):
         facts = set()
-        for axis, fact in _ZERO_SUMS.items():
+        for axis, fact in SUMS_TO_ZERO.items():
             for i, (x, factor) in enumerate((expr.args, expr.args[::-1])):
                 if expr.op == "div" and i == 1:
                     continue                     # only the numerator may carry the fact
@@ -84,17 +78,6 @@ def _centred(expr: Apply, steps, known) -> frozenset[str]:
 def steps_of(problem) -> dict[str, Node]:
     """Each step's definition, for folding it back into the step's name."""
     return {name: step.expr for name, step in problem.steps.items()}
-
-
-def describe(name: str, fact: str) -> str:
-    """A fact in words, as the report states the assumption a rewrite used."""
-    return {
-        "probability_columns": f"each column of {name} sums to 1",
-        "probability_rows": f"each row of {name} sums to 1",
-        "symmetric": f"{name} is symmetric",
-        "centred_columns": f"each column of {name} sums to 0",
-        "centred_rows": f"each row of {name} sums to 0",
-    }[fact]
 
 
 class Simplifier:
@@ -214,7 +197,7 @@ class Simplifier:
             if not transposed or node.shape.is_scalar:
                 return self.atom(node)
             if "symmetric" in self.facts.get(node.name, ()):
-                self.note(describe(node.name, "symmetric"))
+                self.note(stated(node.name, "symmetric"))
                 return self.atom(node)
             return self.atom(make("transpose", node))
         op, args = node.op, node.args
@@ -256,7 +239,7 @@ class Simplifier:
             symmetric = op == "inv" and isinstance(inner[0], Ref) and \
                 "symmetric" in self.facts.get(inner[0].name, ())
             if symmetric:
-                self.note(describe(inner[0].name, "symmetric"))
+                self.note(stated(inner[0].name, "symmetric"))
             return self.atom(built if symmetric else make("transpose", built))
         return self.atom(built)
 
@@ -343,13 +326,14 @@ class Simplifier:
             return None
         facts = self.facts.get(node.name, frozenset()) if isinstance(node, Ref) else (
             OPS[node.op].facts(node.axis) if isinstance(node, Apply) else frozenset())
-        for along, fact in _ZERO_SUMS.items():
+        label = node.name if isinstance(node, Ref) else to_source(node)
+        for along, fact in SUMS_TO_ZERO.items():
             if fact in facts and axis in (along, None):
-                self.note(describe(node.name if isinstance(node, Ref) else to_source(node), fact))
+                self.note(stated(label, fact))
                 return sp.Integer(0)
-        for along, fact in _AXIS_SUMS.items():
+        for along, fact in SUMS_TO_ONE.items():
             if fact in facts and axis in (along, None):
-                self.note(describe(node.name if isinstance(node, Ref) else to_source(node), fact))
+                self.note(stated(label, fact))
                 # summing each column of ones gives 1 per column; all of them, one per column
                 return sp.Integer(1) if axis == along else self.to_sympy(
                     dim_node(node.shape.cols if along == 0 else node.shape.rows))

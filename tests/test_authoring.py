@@ -11,7 +11,8 @@ from derivgen import authoring
 from derivgen.api import derive_file
 from derivgen.expr import Binding, parse, to_source
 from derivgen.ops import OPS, Op, same
-from derivgen.problem import ASSUMPTIONS, load
+from derivgen.assumptions import DECLARED
+from derivgen.problem import load
 from derivgen.shapes import SCALAR, Shape
 
 # -- new_problem --------------------------------------------------------------------------
@@ -45,7 +46,7 @@ def test_new_problem_mentions_every_key_of_the_format(starter):
         assert re.search(rf"\b{key}\b", text), key
     for key in TOP_LEVEL[2:]:
         assert f"[{key}]" in text, key
-    for assumption in ASSUMPTIONS:              # the list comes from the loader's own
+    for assumption in DECLARED:              # the list comes from the loader's own
         assert re.search(rf"^#.*\b{assumption}\b", text, re.M), assumption
 
 

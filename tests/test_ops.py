@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from derivgen.assumptions import draw
 from derivgen.elementwise import sympy_value
 from derivgen.nodes import Ref
 from derivgen.numeric import evaluate
@@ -172,20 +173,10 @@ def rng_for(case: Case) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(case.id.encode()))
 
 
-def sample(rng: np.random.Generator, rows: int, cols: int, dom: str | None) -> np.ndarray:
-    if dom == "positive":
-        return rng.uniform(0.5, 2.0, (rows, cols))
-    if dom == "positive_definite":
-        m = rng.standard_normal((rows, rows))
-        return m @ m.T / rows + np.eye(rows)
-    if dom == "well_conditioned":
-        return np.eye(rows) + 0.3 * rng.standard_normal((rows, rows))
-    return rng.standard_normal((rows, cols))
-
-
 def numeric_args(case: Case, rng: np.random.Generator) -> list[np.ndarray]:
     op = OPS[case.op]
-    return [sample(rng, *s.size(case.sizes), domain(op, i)) for i, s in enumerate(case.shapes)]
+    return [draw(rng, *s.size(case.sizes), [domain(op, i)] if domain(op, i) else [])
+            for i, s in enumerate(case.shapes)]
 
 
 # -- the tests -------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from derivgen.api import build
 from derivgen.expr import to_source
 from derivgen.nodes import Ref, make
 from derivgen.ops import OPS
-from derivgen.problem import ASSUMPTIONS
+from derivgen.assumptions import DECLARED
 from derivgen.render import _UNICODE_TEX
 from derivgen.shapes import Shape
 from test_reports import missing_tool
@@ -60,7 +60,7 @@ def everything_problem() -> str:
             step = f"s{len(steps) + 1}"
             steps[step] = to_source(make(op.name, *args, axis=axis))
             terms.append(f"sum({step})")
-    for assumption in ASSUMPTIONS:
+    for assumption in DECLARED:
         name, partner = f"y{len(inputs) + 1}", f"a{len(inputs) + 2}"
         inputs[name] = f'{{ shape = ["n", "n"], constant = true, assume = ["{assumption}"] }}'
         inputs[partner] = '{ shape = ["n", "n"], constant = false }'

@@ -1,0 +1,141 @@
+"""What derivgen knows of each property a matrix may have: one registry entry each.
+
+An entry says how the setup describes the property, how a simplification that
+uses it states it, what it implies, how to draw a random matrix that has it
+(for the numeric checks), and what it lets the proofs substitute for an entry
+symbol (the last entry of a column that sums to 1 is one minus the others).
+Some properties are declared in a problem's ``assume`` lists; others are facts
+derivgen derives (a centred matrix's columns sum to 0) or domains an operator
+asks of its argument (``inv`` a well-conditioned matrix).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+import sympy as sp
+
+Draw = Callable[[np.random.Generator, int, int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Assumption:
+    name: str
+    text: str                       # in the setup: "each column is one-hot (...)"
+    stated: str = ""                # where a rewrite uses it, "{}" the matrix: "each column of {} sums to 1"
+    declared: bool = True           # may be listed in a problem's `assume`
+    square: bool = False            # only a square matrix can have it
+    implies: tuple[str, ...] = ()
+    sums: tuple[int, int] | None = None     # (axis, s): the entries along axis sum to s
+    mirrored: bool = False          # entry (i, j) is entry (j, i)
+    draw: Draw | None = None        # a random matrix with this structure (and what it implies)
+    drawn_also: tuple[str, ...] = ()    # what such a random matrix has besides (not implied)
+    entries: Draw | None = None     # how each entry is drawn, where the matrix is unstructured
+    adjust: Callable[[np.ndarray], np.ndarray] | None = None    # give such a matrix the property
+
+    def substitutions(self, m: sp.Matrix) -> dict[sp.Symbol, sp.Expr]:
+        """Entry symbols of ``m`` the property determines, and what they equal: the
+        last entry of each line that sums to s is s minus the others; below the
+        diagonal of a symmetric matrix, the entry above it."""
+        out: dict[sp.Symbol, sp.Expr] = {}
+        if self.sums is not None:
+            axis, s = self.sums
+            lines = [m[:, j] for j in range(m.cols)] if axis == 0 else [m[i, :] for i in range(m.rows)]
+            for line in lines:
+                out[line[-1]] = s - sp.Add(*line[:-1])
+        if self.mirrored:
+            out |= {m[i, j]: m[j, i] for i in range(m.rows) for j in range(i)}
+        return out
+
+
+def _positive_definite(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    m = rng.standard_normal((rows, rows))
+    return m @ m.T / rows + np.eye(rows)
+
+
+REGISTRY: dict[str, Assumption] = {a.name: a for a in (
+    Assumption("one_hot_columns", "each column is one-hot (a single 1, the rest 0)",
+               implies=("probability_columns",),
+               draw=lambda rng, r, c: np.eye(r)[:, rng.integers(r, size=c)]),
+    Assumption("one_hot_rows", "each row is one-hot (a single 1, the rest 0)",
+               implies=("probability_rows",),
+               draw=lambda rng, r, c: np.eye(c)[rng.integers(c, size=r), :]),
+    Assumption("probability_columns", "entries are ≥ 0 and each column sums to 1",
+               "each column of {} sums to 1", sums=(0, 1), drawn_also=("positive",),
+               draw=lambda rng, r, c: rng.dirichlet(np.ones(r), size=c).T),
+    Assumption("probability_rows", "entries are ≥ 0 and each row sums to 1",
+               "each row of {} sums to 1", sums=(1, 1), drawn_also=("positive",),
+               draw=lambda rng, r, c: rng.dirichlet(np.ones(c), size=r)),
+    Assumption("positive_definite", "symmetric positive definite", square=True,
+               implies=("symmetric",), draw=_positive_definite),
+    Assumption("positive", "every entry is > 0",
+               entries=lambda rng, r, c: rng.uniform(0.5, 2.0, (r, c))),
+    Assumption("symmetric", "symmetric", "{} is symmetric", square=True, mirrored=True,
+               adjust=lambda m: (m + m.T) / 2),
+    Assumption("centred_columns", "each column sums to 0", "each column of {} sums to 0",
+               declared=False, sums=(0, 0)),
+    Assumption("centred_rows", "each row sums to 0", "each row of {} sums to 0",
+               declared=False, sums=(1, 0)),
+    Assumption("well_conditioned", "close to the identity, so safely invertible",
+               declared=False, square=True,
+               adjust=lambda m: np.eye(m.shape[0]) + 0.3 * m / np.sqrt(m.shape[0])),
+)}
+
+DECLARED = {n: a.text for n, a in REGISTRY.items() if a.declared}
+SQUARE = frozenset(n for n, a in REGISTRY.items() if a.square)
+# the facts that make a sum along an axis known: {axis: fact} for sums of 1 and of 0
+SUMS_TO_ONE = {a.sums[0]: n for n, a in REGISTRY.items() if a.sums and a.sums[1] == 1}
+SUMS_TO_ZERO = {a.sums[0]: n for n, a in REGISTRY.items() if a.sums and a.sums[1] == 0}
+
+
+def closure(names: Iterable[str]) -> frozenset[str]:
+    """The properties and everything they imply (one-hot columns are probability columns)."""
+    found, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo.extend(REGISTRY[name].implies)
+    return frozenset(found)
+
+
+def stated(matrix: str, name: str) -> str:
+    """A fact about ``matrix`` in words, as the report gives the reason for a rewrite."""
+    return REGISTRY[name].stated.format(matrix)
+
+
+def _structure(wanted: frozenset[str]) -> Assumption | None:
+    return next((a for a in REGISTRY.values() if a.name in wanted and a.draw), None)
+
+
+def conflict(names: Iterable[str]) -> tuple[str, str] | None:
+    """Two properties no one matrix can be drawn with (each fixes the structure, or
+    one fixes it and the other would change it), or None."""
+    wanted = closure(names)
+    structure = _structure(wanted)
+    if structure is None:
+        return None
+    given = closure([structure.name, *structure.drawn_also])
+    other = next((a for a in REGISTRY.values() if a.name in wanted - given
+                  and (a.draw or a.entries or a.adjust)), None)
+    return (structure.name, other.name) if other else None
+
+
+def draw(rng: np.random.Generator, rows: int, cols: int, wanted: Iterable[str]) -> np.ndarray:
+    """A random rows×cols matrix with every wanted property: drawn with the structure
+    one of them fixes (one-hot, positive definite, ...) or else entry by entry
+    (standard normal unless a property says otherwise), then adjusted by each
+    property that adjusts (symmetric: averaged with its transpose)."""
+    wanted = closure(wanted)
+    structure = _structure(wanted)
+    if structure is not None:
+        return structure.draw(rng, rows, cols)
+    entries = next((a.entries for a in REGISTRY.values() if a.name in wanted and a.entries),
+                   lambda rng, r, c: rng.standard_normal((r, c)))
+    m = entries(rng, rows, cols)
+    for a in REGISTRY.values():
+        if a.name in wanted and a.adjust:
+            m = a.adjust(m)
+    return m
