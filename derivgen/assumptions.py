@@ -14,10 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-import numpy as np
-import sympy as sp
+from .lazy import np, sp
 
-Draw = Callable[[np.random.Generator, int, int], np.ndarray]
+Draw = Callable[["np.random.Generator", int, int], "np.ndarray"]
 
 
 @dataclass(frozen=True)
@@ -68,12 +67,12 @@ REGISTRY: dict[str, Assumption] = {a.name: a for a in (
     Assumption("probability_rows", "entries are ≥ 0 and each row sums to 1",
                "each row of {} sums to 1", sums=(1, 1), drawn_also=("positive",),
                draw=lambda rng, r, c: rng.dirichlet(np.ones(c), size=r)),
+    Assumption("symmetric", "symmetric", "{} is symmetric", square=True, mirrored=True,
+               adjust=lambda m: (m + m.T) / 2),
     Assumption("positive_definite", "symmetric positive definite", square=True,
                implies=("symmetric",), draw=_positive_definite),
     Assumption("positive", "every entry is > 0",
                entries=lambda rng, r, c: rng.uniform(0.5, 2.0, (r, c))),
-    Assumption("symmetric", "symmetric", "{} is symmetric", square=True, mirrored=True,
-               adjust=lambda m: (m + m.T) / 2),
     Assumption("centred_columns", "each column sums to 0", "each column of {} sums to 0",
                declared=False, sums=(0, 0)),
     Assumption("centred_rows", "each row sums to 0", "each row of {} sums to 0",

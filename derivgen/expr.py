@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from .errors import ExprError, ShapeError, did_you_mean
 from .nodes import Apply, Const, Node, Ref, names
-from .ops import FUNCTIONS, OPS, ShapeMismatch, np
+from .lazy import np
+from .ops import FUNCTIONS, OPS, ShapeMismatch
 from .shapes import Shape
 
 MAX_LENGTH = 2000      # characters in one expression
@@ -273,27 +274,22 @@ def _constant_value(node: Node) -> float:
 
 # -- printing back -------------------------------------------------------------
 
-_INFIX = {"add": ("+", 1), "sub": ("-", 1), "mul": ("*", 2), "div": ("/", 2),
-          "matmul": ("@", 2), "pow": ("**", 4)}
-_ATOM = 6
+ATOM = 6        # the precedence of a name or a number: nothing binds tighter
 
 
 def _precedence(node: Node) -> int:
-    if isinstance(node, Apply):
-        if node.op in _INFIX:
-            return _INFIX[node.op][1]
-        return 3 if node.op == "neg" else 5
-    return _ATOM
+    return OPS[node.op].precedence if isinstance(node, Apply) else ATOM
 
 
 def mixes_products(parent: Apply, child: Node) -> bool:
     """Whether ``child`` mixes a matrix product with an element-wise one under
     ``parent``: (A @ B) * C is legal without brackets but easily misread."""
-    kinds = {"matmul": "matrix", "mul": "elementwise", "div": "elementwise"}
-    if not (isinstance(child, Apply) and child.op in kinds and parent.op in kinds):
+    if not isinstance(child, Apply):
         return False
+    kinds = OPS[parent.op].product, OPS[child.op].product
     others = [a for a in parent.args if a is not child]
-    return kinds[child.op] != kinds[parent.op] and not all(a.shape.is_scalar for a in others)
+    return None not in kinds and kinds[0] != kinds[1] and \
+        not all(a.shape.is_scalar for a in others)
 
 
 def to_source(node: Node) -> str:
@@ -307,19 +303,18 @@ def to_source(node: Node) -> str:
     def wrapped(child: Node, needs: bool) -> str:
         return f"({to_source(child)})" if needs else to_source(child)
 
-    prec = _precedence(node)
-    if node.op in _INFIX:
-        symbol, _ = _INFIX[node.op]
+    op, prec = OPS[node.op], _precedence(node)
+    if op.symbol and op.arity == 2:
         left, right = node.args
         if node.op == "pow":      # right-associative; a power's base is never negated bare
             lhs, rhs = wrapped(left, _precedence(left) <= prec), wrapped(right, _precedence(right) < prec)
         else:
             lhs = wrapped(left, _precedence(left) < prec or mixes_products(node, left))
             rhs = wrapped(right, _precedence(right) <= prec)
-        return f"{lhs} {symbol} {rhs}"
+        return f"{lhs} {op.symbol} {rhs}"
     if node.op == "neg":
         # -(x ** 2) rather than the legal but easily misread -x ** 2
-        return "-" + wrapped(node.args[0], _precedence(node.args[0]) <= _INFIX["pow"][1])
+        return "-" + wrapped(node.args[0], _precedence(node.args[0]) <= OPS["pow"].precedence)
     if node.op == "transpose":
         arg = node.args[0]
         return wrapped(arg, _precedence(arg) < prec or isinstance(arg, Const)) + ".T"

@@ -14,13 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .expr import mixes_products
+from .expr import ATOM, mixes_products
 from .nodes import Apply, Const, Node, Ref
 from .ops import OPS
 
 LINE_LENGTH = 90             # characters of LaTeX on one line of a broken equation
-_PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
-_ATOM = 6
 _AXIS = {0: r"\text{col}", 1: r"\text{row}"}
 
 
@@ -118,13 +116,13 @@ class LatexPrinter:
             if node.op == "mul" and _scalar_product(node):
                 return 2
             if node.op == "div" and node.args[1].shape.is_scalar:
-                return _ATOM            # a fraction needs no brackets
+                return ATOM             # a fraction needs no brackets
             if node.op in ("ones_like", "eye_like"):
-                return _ATOM            # printed as a single symbol
-            return _PREC.get(node.op, 5)
+                return ATOM             # printed as a single symbol
+            return OPS[node.op].precedence
         if isinstance(node, Const) and node.value < 0:
-            return 3
-        return _ATOM
+            return OPS["neg"].precedence
+        return ATOM
 
     # -- leaves ----------------------------------------------------------------------
     def _print_Const(self, node: Const) -> str:
@@ -149,7 +147,7 @@ class LatexPrinter:
 
     # -- operators ---------------------------------------------------------------------
     def _binary(self, node: Apply, symbol: str) -> str:
-        prec = _PREC[node.op]
+        prec = OPS[node.op].precedence
         a, b = node.args
         return (f"{self._wrap(a, self.precedence(a) < prec or mixes_products(node, a))}{symbol}"
                 f"{self._wrap(b, self.precedence(b) <= prec)}")
@@ -175,7 +173,7 @@ class LatexPrinter:
     def _script(self, node: Node) -> str:
         """``node`` ready for a superscript: bracketed unless an atom, and braced when
         its LaTeX already has one (X^{-1} transposed is {X^{-1}}^{\top})."""
-        text = self._wrap(node, self.precedence(node) < _ATOM)
+        text = self._wrap(node, self.precedence(node) < ATOM)
         return f"{{{text}}}" if "^" in text and not text.startswith("\\left(") else text
 
     def _print_pow(self, node):
@@ -185,7 +183,7 @@ class LatexPrinter:
 
     def _print_neg(self, node):
         arg = node.args[0]
-        return "-" + self._wrap(arg, self.precedence(arg) <= _PREC["neg"])
+        return "-" + self._wrap(arg, self.precedence(arg) <= OPS["neg"].precedence)
 
     def _print_transpose(self, node):
         arg = node.args[0]
@@ -204,7 +202,7 @@ class LatexPrinter:
 
     def _print_sum(self, node):
         arg = node.args[0]
-        inner = self._wrap(arg, self.precedence(arg) < _PREC["matmul"] + 1)
+        inner = self._wrap(arg, self.precedence(arg) <= OPS["matmul"].precedence)
         return {None: rf"\mathbf{{1}}^{{\top}} {inner} \mathbf{{1}}",
                 0: rf"\mathbf{{1}}^{{\top}} {inner}",
                 1: rf"{inner} \mathbf{{1}}"}[node.axis]

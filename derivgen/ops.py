@@ -22,10 +22,19 @@ micrograd):
     output ``o`` and arguments ``a`` (Kronecker deltas, entries such as
     ``o[i, j]``; ``n`` is the argument's (rows, cols)); written for arguments
     of equal shape, broadcasting aside;
+``symbol``, ``precedence``, ``product``
+    how an operator (not a function) is written in the language (``@``), how
+    tightly it binds (1 sums, 2 products, 3 negation, 4 powers; functions and
+    ``.T`` are 5, names and numbers 6), and which kind of product it is
+    (matrix or element-wise), so that printers bracket (A @ B) * C;
 ``latex``
     how a function's name is typeset (``\\operatorname{softmax}``); the printer
     (:mod:`derivgen.latex`) writes it before its bracketed argument, unless it
     has a layout of its own for the operator (fractions, ``X^{-1}``, ``|x|``, ...);
+``scalar``, ``algebra``
+    for an element-wise function, its sympy form on one entry, and whether the
+    simplifier may use sympy's algebra of it (exp(log x) = x, √x² = x for
+    x > 0); without, it treats the function as an unknown f(x);
 ``domain``
     per argument, where the numeric checks sample an input used there directly;
 ``facts(axis)``
@@ -43,25 +52,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import import_module
-from typing import Any, Literal
+from typing import Literal
 
+from .lazy import np, sp
 from .nodes import SHAPE_RULES, dim_node, make
 from .shapes import SCALAR, Shape, broadcast
-
-
-class _Lazy:
-    """A module imported on first use: `derivgen --help` must not pay for sympy."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(import_module(self._name), attr)
-
-
-np = _Lazy("numpy")
-sp = _Lazy("sympy")
 
 
 class ShapeMismatch(Exception):
@@ -78,9 +73,13 @@ class Op:
     vjp: tuple[Callable | None, ...]
     doc: str
     symbol: str | None = None   # how an operator (not a function) is written: '+', '@', '.T', ...
+    precedence: int = 5
+    product: Literal["matrix", "elementwise"] | None = None
     axis: Literal["none", "optional", "required"] = "none"
     index: tuple[Callable | None, ...] = ()
     latex: str | None = None
+    scalar: Callable | None = None
+    algebra: bool = False
     domain: tuple[str | None, ...] = ()
     facts: Callable[[int | None], frozenset[str]] = lambda axis: frozenset()
     max_size: int | None = None
@@ -254,43 +253,45 @@ def local_partial(op: Op, arg: int, out, bases, i, j, k, l, axis, size: tuple[in
 
 
 def _elementwise_fn(name, doc, latex, *, sympy, numpy, rule, local, domain=None,
-                    facts=frozenset()):
+                    facts=frozenset(), algebra=False):
     return Op(name, 1, same, lambda vs, axis: numpy(vs[0]), entrywise(sympy), (rule,), doc,
               index=(diagonal(local) if local else None,), latex=latex, domain=(domain,),
-              facts=lambda axis: facts)
+              facts=lambda axis: facts, scalar=sympy, algebra=algebra)
 
 
-def _binary(name, symbol, numpy_f, sympy_f, rules, doc, locals_, domain=(None, None)):
+def _binary(name, symbol, precedence, numpy_f, sympy_f, rules, doc, locals_, product=None,
+            domain=(None, None)):
     return Op(name, 2, elementwise, lambda vs, axis: numpy_f(*vs), entrywise2(sympy_f), rules,
-              doc, symbol=symbol, index=tuple(map(diagonal, locals_)), domain=domain)
+              doc, symbol=symbol, precedence=precedence, product=product,
+              index=tuple(map(diagonal, locals_)), domain=domain)
 
 
 # -- the registry ----------------------------------------------------------------------
 
 _ALL = [
     # d(a+b) = da + db; a broadcast operand collects the sum of its copies' gradients.
-    _binary("add", "+", lambda a, b: a + b, lambda a, b: a + b,
+    _binary("add", "+", 1, lambda a, b: a + b, lambda a, b: a + b,
             (lambda g, ans, a, b, axis: unbroadcast(g, a),
              lambda g, ans, a, b, axis: unbroadcast(g, b)),
             "element-wise sum, with broadcasting", (lambda o, a, b: 1, lambda o, a, b: 1)),
-    _binary("sub", "-", lambda a, b: a - b, lambda a, b: a - b,
+    _binary("sub", "-", 1, lambda a, b: a - b, lambda a, b: a - b,
             (lambda g, ans, a, b, axis: unbroadcast(g, a),
              lambda g, ans, a, b, axis: unbroadcast(-g, b)),
             "element-wise difference, with broadcasting", (lambda o, a, b: 1, lambda o, a, b: -1)),
     # d(a⊙b) = da⊙b + a⊙db
-    _binary("mul", "*", lambda a, b: a * b, lambda a, b: a * b,
+    _binary("mul", "*", 2, lambda a, b: a * b, lambda a, b: a * b,
             (lambda g, ans, a, b, axis: unbroadcast(g * b, a),
              lambda g, ans, a, b, axis: unbroadcast(g * a, b)),
             "element-wise (Hadamard) product, with broadcasting",
-            (lambda o, a, b: b, lambda o, a, b: a)),
+            (lambda o, a, b: b, lambda o, a, b: a), product="elementwise"),
     # d(a⊘b) = da⊘b − a⊙db⊘b²
-    _binary("div", "/", lambda a, b: a / b, lambda a, b: a / b,
+    _binary("div", "/", 2, lambda a, b: a / b, lambda a, b: a / b,
             (lambda g, ans, a, b, axis: unbroadcast(g / b, a),
              lambda g, ans, a, b, axis: unbroadcast(-(g * a) / b ** 2, b)),
             "element-wise quotient, with broadcasting",
-            (lambda o, a, b: 1 / b, lambda o, a, b: -a / b ** 2)),
+            (lambda o, a, b: 1 / b, lambda o, a, b: -a / b ** 2), product="elementwise"),
     # d(a^b) = b⊙a^(b−1)⊙da + log(a)⊙a^b⊙db
-    _binary("pow", "**", lambda a, b: a ** b, lambda a, b: a ** b,
+    _binary("pow", "**", 4, lambda a, b: a ** b, lambda a, b: a ** b,
             (lambda g, ans, a, b, axis: unbroadcast(g * b * a ** (b - 1), a),
              lambda g, ans, a, b, axis: unbroadcast(g * make("log", a) * ans, b)),
             "element-wise power, with broadcasting",
@@ -299,11 +300,11 @@ _ALL = [
     # C = AB: dL/dA = G Bᵀ, dL/dB = Aᵀ G
     Op("matmul", 2, matmul_shape, lambda vs, axis: vs[0] @ vs[1], lambda ms, axis: ms[0] * ms[1],
        (lambda g, ans, a, b, axis: g @ b.T, lambda g, ans, a, b, axis: a.T @ g),
-       "matrix product", symbol="@",
+       "matrix product", symbol="@", precedence=2, product="matrix",
        index=(lambda o, a, i, j, k, l, axis, n: delta(i, k) * a[1][l, j],
               lambda o, a, i, j, k, l, axis, n: a[0][i, k] * delta(j, l))),
     Op("neg", 1, same, lambda vs, axis: -vs[0], lambda ms, axis: -ms[0],
-       (lambda g, ans, x, axis: -g,), "negation", symbol="-",
+       (lambda g, ans, x, axis: -g,), "negation", symbol="-", precedence=3,
        index=(diagonal(lambda o, a: -1),)),
     Op("transpose", 1, lambda shapes, axis: shapes[0].T, lambda vs, axis: vs[0].T,
        lambda ms, axis: ms[0].T, (lambda g, ans, x, axis: g.T,), "transpose", symbol=".T",
@@ -314,15 +315,15 @@ _ALL = [
     _elementwise_fn("exp", "e to the power of each entry", r"\exp",
                     sympy=lambda x: sp.exp(x), numpy=lambda v: np.exp(v),
                     rule=lambda g, ans, x, axis: g * ans, local=lambda o, x: o,
-                    facts=frozenset({"positive"})),
+                    facts=frozenset({"positive"}), algebra=True),
     _elementwise_fn("log", "natural logarithm of each entry", r"\log",
                     sympy=lambda x: sp.log(x), numpy=lambda v: np.log(v),
                     rule=lambda g, ans, x, axis: g / x, local=lambda o, x: 1 / x,
-                    domain="positive"),
+                    domain="positive", algebra=True),
     _elementwise_fn("sqrt", "square root of each entry", None,       # the printer draws √
                     sympy=lambda x: sp.sqrt(x), numpy=lambda v: np.sqrt(v),
                     rule=lambda g, ans, x, axis: g / (2 * ans), local=lambda o, x: 1 / (2 * o),
-                    domain="positive"),
+                    domain="positive", algebra=True),
     _elementwise_fn("tanh", "hyperbolic tangent of each entry", r"\tanh",
                     sympy=lambda x: sp.tanh(x), numpy=lambda v: np.tanh(v),
                     rule=lambda g, ans, x, axis: g * (1 - ans ** 2), local=lambda o, x: 1 - o ** 2),

@@ -33,10 +33,6 @@ from .nodes import Apply, Const, Node, Ref, chain, dim_node, make, walk
 from .ops import OPS, ShapeMismatch, count
 from .shapes import SCALAR, Shape
 
-# element-wise functions sympy knows the algebra of; the others stay opaque functions
-_SYMPY_FUNCTIONS = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt}
-_OPAQUE_FUNCTIONS = ("tanh", "sigmoid", "relu", "abs", "sin", "cos", "step", "sign")
-
 
 def facts_of(problem) -> dict[str, frozenset[str]]:
     """What is known of each input and step: declared assumptions, with what
@@ -210,10 +206,9 @@ class Simplifier:
             return -self.to_sympy(args[0], transposed)
         if op == "ones_like":
             return sp.Integer(1)
-        if op in _SYMPY_FUNCTIONS:
-            return _SYMPY_FUNCTIONS[op](self.to_sympy(args[0], transposed))
-        if op in _OPAQUE_FUNCTIONS:
-            return sp.Function(op)(self.to_sympy(args[0], transposed))
+        if OPS[op].scalar:         # an element-wise function: known algebra, or f(x)
+            f = OPS[op].scalar if OPS[op].algebra else sp.Function(op)
+            return f(self.to_sympy(args[0], transposed))
         return self.matrix_level(node, transposed)
 
     # -- matrix-level rules ------------------------------------------------------------
@@ -389,7 +384,7 @@ class Simplifier:
             return make("exp", self.from_sympy(expr.args[0]))
         if isinstance(expr, sp.log):
             return make("log", self.from_sympy(expr.args[0]))
-        if isinstance(expr, sp.Function) and expr.func.__name__ in _OPAQUE_FUNCTIONS:
+        if isinstance(expr, sp.Function) and getattr(OPS.get(expr.func.__name__), "scalar", None):
             return make(expr.func.__name__, self.from_sympy(expr.args[0]))
         raise ValueError(f"no matrix form for {expr}")
 
