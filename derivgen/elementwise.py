@@ -42,6 +42,8 @@ def almost_everywhere(derivative: sp.Expr) -> sp.Expr:
     """A derivative as it holds almost everywhere: that of step and sign, a DiracDelta
     (or, at an argument sympy cannot place on the real line, an unevaluated
     Derivative), is 0 off their jumps, where the numeric checks sample."""
+    if not derivative.has(sp.DiracDelta, sp.Derivative):     # one walk, not two rebuilds
+        return derivative
     derivative = derivative.replace(sp.DiracDelta, lambda *args: sp.Integer(0))
     return derivative.replace(
         lambda e: isinstance(e, sp.Derivative) and isinstance(e.expr, sp.sign | sp.Heaviside),
@@ -52,6 +54,7 @@ def partials(value: sp.Matrix, wrt: sp.Matrix) -> dict[tuple[int, int], Sparse]:
     """The partials ∂value_ij/∂wrt_kl that are not zero, by (i, j) then (k, l)."""
     index = {wrt[k, l]: (k, l) for k in range(wrt.rows) for l in range(wrt.cols)}
     table: dict[tuple[int, int], Sparse] = {}
+    sums: dict[tuple[sp.Expr, sp.Symbol], sp.Expr] = {}
     for i in range(value.rows):
         for j in range(value.cols):
             # d/ds of a sum is the sum of d/ds of the terms that hold s: a loss
@@ -60,10 +63,35 @@ def partials(value: sp.Matrix, wrt: sp.Matrix) -> dict[tuple[int, int], Sparse]:
             for term in sp.Add.make_args(value[i, j]):
                 for s in term.free_symbols & index.keys():
                     holding.setdefault(s, []).append(term)
-            row = {index[s]: almost_everywhere(sp.Add(*(t.diff(s) for t in terms)))
+            row = {index[s]: almost_everywhere(sp.Add(*(_derivative(t, s, sums) for t in terms)))
                    for s, terms in holding.items()}
             table[(i, j)] = {kl: d for kl, d in row.items() if d != 0}
     return table
+
+
+def _derivative(term: sp.Expr, s: sp.Symbol, sums: dict) -> sp.Expr:
+    """sympy's ∂term/∂s, with two shortcuts for what sympy is slow at (a millisecond a
+    call, most of it walking the whole expression): a product holding s as a plain
+    factor (a matrix product's W_ik X_kj) is read off as the other factors, and a
+    quotient by a sum holding s (softmax's e^{S_ij} / Σ_r e^{S_rj}) is differentiated
+    by the product and chain rules, the sum's own derivative ∂Σ/∂s taken once for
+    the whole column and kept in ``sums``."""
+    if s not in term.free_symbols:
+        return sp.Integer(0)
+    if term.is_Mul:
+        factors = [a for a in term.args if s in a.free_symbols]
+        if factors == [s]:
+            return sp.Mul(*(a for a in term.args if a != s))
+        quotient = next((a for a in factors if a.is_Pow and a.exp.is_negative
+                         and a.base.is_Add), None)
+        if quotient is not None:      # t = r · Σⁿ: ∂t/∂s = ∂r/∂s · Σⁿ + r · n Σⁿ⁻¹ · ∂Σ/∂s
+            base, n = quotient.base, quotient.exp
+            rest = sp.Mul(*(a for a in term.args if a is not quotient))
+            if (base, s) not in sums:
+                sums[(base, s)] = base.diff(s)
+            return (_derivative(rest, s, sums) * quotient
+                    + rest * n * base ** (n - 1) * sums[(base, s)])
+    return term.diff(s)
 
 
 def overlay(table: dict[tuple[int, int], Sparse], upstream: sp.Matrix,
@@ -99,7 +127,6 @@ class Elementwise:
             self.symbols[name] = self._symbols(name, step.expr.shape.size(self.sizes),
                                                facts.get(name, ()))
         self.owner = {s: name for name, m in self.symbols.items() for s in m}
-        self._partials: dict[tuple[str, str], dict[tuple[int, int], Sparse]] = {}
         self._made_of: dict[str, set[sp.Symbol]] = {}
 
     @staticmethod
@@ -113,12 +140,11 @@ class Elementwise:
         """``node`` entry by entry, with inputs and steps as their entry symbols."""
         return sympy_value(node, self.symbols, self.sizes)
 
-    def partials(self, step: str, name: str) -> dict[tuple[int, int], Sparse]:
-        """The local partials ∂step_ij/∂name_kl that are not zero, by (i, j) then (k, l)."""
-        key = (step, name)
-        if key not in self._partials:
-            self._partials[key] = partials(self.definitions[step], self.symbols[name])
-        return self._partials[key]
+    def partial_by_first_entry(self, step: str, name: str) -> sp.Matrix:
+        """∂step/∂name_{1,1}, entry by entry: seed 000's one-entry matrix."""
+        table = partials(self.definitions[step], self.symbols[name][:1, :1])
+        rows, cols = self.symbols[step].shape
+        return sp.Matrix(rows, cols, lambda i, j: table[(i, j)].get((0, 0), 0))
 
     def step_of(self, symbol: sp.Symbol) -> str | None:
         name = self.owner.get(symbol)

@@ -33,6 +33,7 @@ from collections.abc import Mapping
 import numpy as np
 import sympy as sp
 
+from . import laurent
 from .assumptions import REGISTRY
 from .elementwise import Elementwise, almost_everywhere, overlay, partials, sympy_value
 from .nodes import Apply, Const, Node, Ref
@@ -197,6 +198,8 @@ class Prover:
         holds both the latest step's entries and what they are made of (A beside e^S, a
         definition the simplifier folded into a name), with that step's entries
         replaced by their definitions; the costly common-denominator proof last."""
+        if laurent.vanishes(_prepare(expr)):    # zero whatever the facts: no need to use them
+            return True
         expr = self.prepare(expr)
         while True:
             if _vanishes_quickly(expr):
@@ -234,14 +237,15 @@ def _fresh_arguments(node: Apply, sizes: Mapping[str, int], domain) -> tuple:
 
 def _prepare(expr: sp.Expr) -> sp.Expr:
     expr = almost_everywhere(expr)
-    return expr.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x))
+    return expr.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x)) if expr.has(sp.Heaviside) \
+        else expr
 
 
 def _vanishes_quickly(expr: sp.Expr) -> bool:
     """A cheap proof that ``expr`` is zero: it expands to 0 with every sum under a
     fraction bar taken as one opaque symbol. Sound: what is zero for any value of
     that symbol is zero for its true value."""
-    if expr == 0:
+    if expr == 0 or laurent.vanishes(expr):
         return True
     sums = {p.base: sp.Dummy() for p in expr.atoms(sp.Pow)
             if p.exp.is_negative and isinstance(p.base, sp.Add)}
@@ -251,7 +255,7 @@ def _vanishes_quickly(expr: sp.Expr) -> bool:
 def _vanishes(expr: sp.Expr) -> bool:
     """The complete proof for a rational function of its atoms: its numerator over
     a common denominator expands to 0."""
-    if _vanishes_quickly(expr):
+    if laurent.vanishes(expr, clear_sums=True) or _vanishes_quickly(expr):
         return True
     numerator, _ = sp.fraction(sp.together(expr))
     return sp.expand(numerator) == 0

@@ -119,7 +119,4 @@ def _pattern(ew: Elementwise, rule: Link, entries: Entries) -> str:
     if not (isinstance(rule.output, Ref) and isinstance(rule.target, Ref)
             and rule.target.name in ew.symbols and rule.target.kind != "dim"):
         return ""
-    partials = ew.partials(rule.step, rule.target.name)
-    rows, cols = ew.symbols[rule.step].shape
-    m = sp.Matrix(rows, cols, lambda i, j: partials.get((i, j), {}).get((0, 0), 0))
-    return entries.matrix(m)
+    return entries.matrix(ew.partial_by_first_entry(rule.step, rule.target.name))

@@ -17,6 +17,7 @@ fails if it gets none.
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ import pytest
 import sympy as sp
 
 from derivgen.assumptions import draw
-from derivgen.elementwise import sympy_value
+from derivgen.elementwise import almost_everywhere, partials, sympy_value
 from derivgen.nodes import Ref
 from derivgen.numeric import evaluate
 from derivgen.ops import OPS, Op, ShapeMismatch
@@ -209,6 +210,18 @@ def test_rule_matches_exact_derivative(case: Case):
         for l in range(exact.cols):
             assert is_zero(claimed[k, l] - exact[k, l]), (
                 f"entry ({k + 1},{l + 1}): rule gives {claimed[k, l]}, exact is {exact[k, l]}")
+
+
+@pytest.mark.parametrize("case", params("partials", RULE_CASES))
+def test_the_provers_partials_are_sympys_derivatives(case: Case):
+    """derivgen.elementwise.partials (with its shortcuts for products and quotients)
+    gives exactly what sympy's diff gives, entry by entry."""
+    args = symbolic_args(case)
+    out, wrt = OPS[case.op].sympy(args, case.axis), args[case.arg]
+    table = partials(out, wrt)
+    for (i, j), k, l in itertools.product(table, range(wrt.rows), range(wrt.cols)):
+        exact = almost_everywhere(out[i, j].diff(wrt[k, l]))
+        assert is_zero(table[(i, j)].get((k, l), 0) - exact), ((i, j), (k, l))
 
 
 @pytest.mark.parametrize("case", params("zero", ZERO_CASES))
