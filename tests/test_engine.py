@@ -190,19 +190,24 @@ def test_an_assumption_is_used_only_when_declared(problem_file):
     assert d.gradients["S"].reasons == ("each column of Y sums to 1",)
 
 
+def sum_of(function: str) -> str:
+    """A problem L = sum(function(x)) for a column vector x."""
+    return HEADER + f'''[inputs]
+x = {{ shape = ["m"] }}
+[steps]
+L = "sum({function}(x))"
+[derive]
+of = "L"
+wrt = ["x"]
+'''
+
+
 def test_a_wrong_rule_fails_the_build_naming_its_step(problem_file, monkeypatch):
     # a wrong rule for exp: its local proof fails, with the entry where it differs
     wrong = dataclasses.replace(OPS["exp"], vjp=(lambda g, ans, x, axis: g * x,))
     monkeypatch.setitem(OPS, "exp", wrong)
     with pytest.raises(VerificationError) as e:
-        derive(load(problem_file(HEADER + '''[inputs]
-x = { shape = ["m"] }
-[steps]
-L = "sum(exp(x))"
-[derive]
-of = "L"
-wrt = ["x"]
-''')))
+        derive(load(problem_file(sum_of("exp"))))
     assert e.value.key == "steps.L"
     assert str(e.value).endswith(
         "sum(exp(x)): the rule for argument 1 of exp gives G_{1,1}*x0_{1,1} at entry (1, 1); "
@@ -245,14 +250,7 @@ def test_a_wrong_index_form_fails_the_build(problem_file, monkeypatch):
     wrong = dataclasses.replace(OPS["tanh"], index=(diagonal(lambda o, x: 1 - o),))
     monkeypatch.setitem(OPS, "tanh", wrong)
     with pytest.raises(VerificationError) as e:
-        derive(load(problem_file(HEADER + '''[inputs]
-x = { shape = ["m"] }
-[steps]
-L = "sum(tanh(x))"
-[derive]
-of = "L"
-wrt = ["x"]
-''')))
+        derive(load(problem_file(sum_of("tanh"))))
     assert e.value.key == "steps.L"
     assert "the index form of the rule for argument 1 of tanh gives" in str(e.value)
 
