@@ -15,7 +15,7 @@ from .derivation import Derivation, latex_names
 from .derive import Link
 from .index import IndexPrinter
 from .latex import LatexPrinter, aligned, latex_name, scientific, subscripted
-from .nodes import Ref
+from .nodes import Apply, Node, Ref
 from .numeric import fixed
 from .ops import OPS
 
@@ -63,8 +63,8 @@ def _backward(d: Derivation, printer: LatexPrinter, shape) -> list[dict]:
             sections[-1]["rules"].append(_rule(d, item, next(views), printer))
             continue
         grad = tex(item.grad)
-        parts = [f"\\underbrace{{{tex(p)}}}_{{\\text{{from }} {name(s)}}}" if len(item.parts) > 1
-                 else tex(p) for p, s in zip(item.parts, item.sources)]
+        parts = [_labelled(p, name(s), tex) if len(item.parts) > 1 else tex(p)
+                 for p, s in zip(item.parts, item.sources)]
         value = tex(item.value)
         # the sum, simplified, when that changes it
         total = None if not parts or parts == [value] or item.value == item.raw else value
@@ -75,6 +75,16 @@ def _backward(d: Derivation, printer: LatexPrinter, shape) -> list[dict]:
             "equation": aligned(grad, parts or [value], total),
             "reasons": list(item.reasons), "rules": []})
     return sections
+
+
+def _labelled(part: Node, source: str, tex) -> str:
+    """A contribution braced and labelled with the step it comes from; a leading minus
+    stays outside the brace, so that the sum reads "− x", not "+ −x" (only where it
+    negates the whole contribution: not the first term of a sum)."""
+    text = tex(part)
+    sign = "-" if text.startswith("-") and not (
+        isinstance(part, Apply) and part.op in ("add", "sub")) else ""
+    return f"{sign}\\underbrace{{{text[len(sign):]}}}_{{\\text{{from }} {source}}}"
 
 
 def _rule(d: Derivation, rule: Link, view: dict, printer: LatexPrinter) -> dict:

@@ -100,3 +100,15 @@ def test_math_a_problem_file_may_write(tex):
 ])
 def test_math_a_problem_file_may_not_write(tex, why):
     assert unsafe_tex(tex) == why
+
+
+@pytest.mark.parametrize("text, latex", [
+    ("-A", r"-\underbrace{A}_{\text{from } L}"),
+    ("-A * Y", r"-\underbrace{A \odot Y}_{\text{from } L}"),
+    ("-(A - Y)", r"-\underbrace{\left(A - Y\right)}_{\text{from } L}"),
+    ("-A + Y", r"\underbrace{-A + Y}_{\text{from } L}"),      # the minus is the first term's
+    ("A - Y", r"\underbrace{A - Y}_{\text{from } L}"),
+])
+def test_a_labelled_contribution_keeps_a_leading_minus_outside_its_brace(text, latex):
+    from derivgen.report import _labelled
+    assert _labelled(parse(text, SCOPE), "L", LatexPrinter().doprint) == latex
