@@ -10,7 +10,10 @@ unless DERIVGEN_REQUIRE_TOOLS is set (as in CI), when they fail.
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
+import zlib
 
 import pytest
 
@@ -129,3 +132,31 @@ def test_tex_reads_and_writes_nothing_outside_its_job(cli, tmp_path, problem_fil
     assert len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "out" / "softmax.pdf").exists()
     assert not (tmp_path / "escape.txt").exists()
+
+
+def pdf_text(pdf: bytes) -> bytes:
+    """A PDF's bytes with every Flate stream inflated (fonts sit in compressed object
+    streams)."""
+    inflated = [pdf]
+    for m in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        try:
+            inflated.append(zlib.decompressobj().decompress(m.group(1)))
+        except zlib.error:
+            pass
+    return b"\n".join(inflated)
+
+
+def test_reports_use_outline_fonts_and_handouts_link_their_contents(cli, tmp_path, problem_file):
+    if not shutil.which("kpsewhich") or subprocess.run(
+            ["kpsewhich", "lmodern.sty"], capture_output=True).returncode:
+        missing_tool("Latin Modern is not installed (Debian: apt-get install lmodern)")
+    problem_file(SOFTMAX, "softmax.toml")
+    assert cli("build", "softmax.toml", "-o", "out", "-f", "pdf").exit_code == 0
+    report = pdf_text((tmp_path / "out" / "softmax.pdf").read_bytes())
+    assert b"LMRoman10-Regular" in report
+    assert not re.search(rb"/Subtype ?/Type3", report)
+    assert cli("handout", "softmax.toml", "-o", "out/week1", "--title", "Week 1",
+               "-f", "pdf").exit_code == 0
+    handout = pdf_text((tmp_path / "out" / "week1.pdf").read_bytes())
+    assert not re.search(rb"/Subtype ?/Type3", handout)
+    assert re.search(rb"/Subtype ?/Link", handout)       # the contents link to the problems
