@@ -56,21 +56,30 @@ def _positive_definite(rng: np.random.Generator, rows: int, cols: int) -> np.nda
 
 REGISTRY: dict[str, Assumption] = {a.name: a for a in (
     Assumption("one_hot_columns", "each column is one-hot (a single 1, the rest 0)",
-               implies=("probability_columns",),
+               implies=("probability_columns", "binary"),
                draw=lambda rng, r, c: np.eye(r)[:, rng.integers(r, size=c)]),
     Assumption("one_hot_rows", "each row is one-hot (a single 1, the rest 0)",
-               implies=("probability_rows",),
+               implies=("probability_rows", "binary"),
                draw=lambda rng, r, c: np.eye(c)[rng.integers(c, size=r), :]),
     Assumption("probability_columns", "entries are ≥ 0 and each column sums to 1",
-               "each column of {} sums to 1", sums=(0, 1), drawn_also=("positive",),
+               "each column of {} sums to 1", sums=(0, 1),
+               implies=("unit_interval",), drawn_also=("positive",),
                draw=lambda rng, r, c: rng.dirichlet(np.ones(r), size=c).T),
     Assumption("probability_rows", "entries are ≥ 0 and each row sums to 1",
-               "each row of {} sums to 1", sums=(1, 1), drawn_also=("positive",),
+               "each row of {} sums to 1", sums=(1, 1),
+               implies=("unit_interval",), drawn_also=("positive",),
                draw=lambda rng, r, c: rng.dirichlet(np.ones(c), size=r)),
     Assumption("symmetric", "symmetric", "{} is symmetric", square=True, mirrored=True,
-               adjust=lambda m: (m + m.T) / 2),
+               adjust=lambda m: np.triu(m) + np.triu(m, 1).T),    # keeps each entry's values
     Assumption("positive_definite", "symmetric positive definite", square=True,
                implies=("symmetric",), draw=_positive_definite),
+    # labels and targets as courses write them
+    Assumption("binary", "every entry is 0 or 1", implies=("unit_interval",),
+               entries=lambda rng, r, c: rng.integers(0, 2, (r, c)).astype(float)),
+    Assumption("signs", "every entry is −1 or +1",
+               entries=lambda rng, r, c: rng.choice([-1.0, 1.0], (r, c))),
+    Assumption("unit_interval", "every entry is in [0, 1]", drawn_also=("positive",),
+               entries=lambda rng, r, c: rng.uniform(0.0, 1.0, (r, c))),
     Assumption("positive", "every entry is > 0",
                entries=lambda rng, r, c: rng.uniform(0.5, 2.0, (r, c))),
     Assumption("centred_columns", "each column sums to 0", "each column of {} sums to 0",
@@ -109,31 +118,37 @@ def _structure(wanted: frozenset[str]) -> Assumption | None:
     return next((a for a in REGISTRY.values() if a.name in wanted and a.draw), None)
 
 
+def _entries(wanted: frozenset[str]) -> Assumption | None:
+    return next((a for a in REGISTRY.values() if a.name in wanted and a.entries), None)
+
+
 def conflict(names: Iterable[str]) -> tuple[str, str] | None:
-    """Two properties no one matrix can be drawn with (each fixes the structure, or
-    one fixes it and the other would change it), or None."""
+    """Two properties no one matrix can be drawn with, or None: two that each fix the
+    structure or the distribution of the entries (one-hot and symmetric, 0/1 and ±1),
+    unless one gives the other (a probability column's entries are positive)."""
     wanted = closure(names)
-    structure = _structure(wanted)
-    if structure is None:
+    drawer = _structure(wanted) or _entries(wanted)
+    if drawer is None:
         return None
-    given = closure([structure.name, *structure.drawn_also])
+    given = closure([drawer.name, *drawer.drawn_also])
+    # a structure is changed by any adjustment; entries drawn one by one are kept by
+    # the adjustments (a symmetric matrix mirrors its upper triangle)
     other = next((a for a in REGISTRY.values() if a.name in wanted - given
-                  and (a.draw or a.entries or a.adjust)), None)
-    return (structure.name, other.name) if other else None
+                  and (a.draw or a.entries or (a.adjust and drawer.draw))), None)
+    return (drawer.name, other.name) if other else None
 
 
 def draw(rng: np.random.Generator, rows: int, cols: int, wanted: Iterable[str]) -> np.ndarray:
     """A random rows×cols matrix with every wanted property: drawn with the structure
     one of them fixes (one-hot, positive definite, ...) or else entry by entry
     (standard normal unless a property says otherwise), then adjusted by each
-    property that adjusts (symmetric: averaged with its transpose)."""
+    property that adjusts (symmetric: the upper triangle mirrored)."""
     wanted = closure(wanted)
     structure = _structure(wanted)
     if structure is not None:
         return structure.draw(rng, rows, cols)
-    entries = next((a.entries for a in REGISTRY.values() if a.name in wanted and a.entries),
-                   lambda rng, r, c: rng.standard_normal((r, c)))
-    m = entries(rng, rows, cols)
+    entries = _entries(wanted)
+    m = entries.entries(rng, rows, cols) if entries else rng.standard_normal((rows, cols))
     for a in REGISTRY.values():
         if a.name in wanted and a.adjust:
             m = a.adjust(m)

@@ -22,6 +22,9 @@ HOLDS = {
     "probability_rows": lambda m: np.all(m >= 0) and np.allclose(m.sum(axis=1), 1),
     "positive_definite": lambda m: np.allclose(m, m.T) and np.all(np.linalg.eigvalsh(m) > 0),
     "positive": lambda m: np.all(m > 0),
+    "binary": lambda m: set(np.unique(m)) <= {0, 1},
+    "signs": lambda m: set(np.unique(m)) <= {-1, 1},
+    "unit_interval": lambda m: np.all((0 <= m) & (m <= 1)),
     "symmetric": lambda m: np.array_equal(m, m.T),
     "centred_columns": lambda m: np.allclose(m.sum(axis=0), 0),
     "centred_rows": lambda m: np.allclose(m.sum(axis=1), 0),
@@ -79,7 +82,8 @@ def test_stated_facts():
 
 
 def test_implications():
-    assert closure(["one_hot_columns"]) == {"one_hot_columns", "probability_columns"}
+    assert closure(["one_hot_columns"]) == {"one_hot_columns", "probability_columns", "binary",
+                                            "unit_interval"}
     assert closure(["positive_definite"]) == {"positive_definite", "symmetric"}
 
 
@@ -116,6 +120,10 @@ def test_conflicts():
     assert conflict(["one_hot_columns", "probability_columns"]) is None
     assert conflict(["positive_definite", "positive"]) == ("positive_definite", "positive")
     assert conflict(["probability_rows", "positive"]) is None
+    assert conflict(["binary", "signs"]) == ("binary", "signs")
+    assert conflict(["binary", "positive"]) == ("binary", "positive")
+    assert conflict(["unit_interval", "positive"]) is None
+    assert conflict(["binary", "symmetric"]) is None          # the upper triangle, mirrored
 
 
 @pytest.mark.parametrize("name", sorted(SQUARE & set(DECLARED)))

@@ -239,7 +239,8 @@ CASES = [
     case("assume-unknown", edit('"one_hot_columns"]', '"one_hot_column"]'),
          "error: p.toml:9: inputs.Y.assume[0]: unknown assumption 'one_hot_column' "
          "(did you mean 'one_hot_columns'?); known: one_hot_columns, one_hot_rows, "
-         "probability_columns, probability_rows, symmetric, positive_definite, positive"),
+         "probability_columns, probability_rows, symmetric, positive_definite, binary, signs, "
+         "unit_interval, positive"),
     case("assume-twice", edit('"one_hot_columns"]', '"one_hot_columns", "one_hot_columns"]'),
          "error: p.toml:9: inputs.Y.assume[1]: assumption 'one_hot_columns' is listed twice"),
     case("assume-symmetric-not-square", edit('"one_hot_columns"]', '"symmetric"]'),
@@ -407,7 +408,7 @@ CASES = [
                                        'assume = ["one_hot\\r\\n::warning::x"]'),
          r"error: p.toml:9: inputs.Y.assume[0]: unknown assumption 'one_hot\r\n::warning::x'; "
          "known: one_hot_columns, one_hot_rows, probability_columns, probability_rows, "
-         "symmetric, positive_definite, positive"),
+         "symmetric, positive_definite, binary, signs, unit_interval, positive"),
 ]
 
 
