@@ -60,6 +60,7 @@ class Derivation:
     views: Views                              # the element-wise statements, typeset
     gradients: dict[str, GradientResult]      # the names in derive.wrt, in that order
     claims: dict[str, ClaimResult]
+    point: dict[str, tuple[tuple[float, ...], ...]]   # the inputs at the first numeric check
 
 
 def derive(problem: Problem) -> Derivation:
@@ -106,8 +107,10 @@ def derive(problem: Problem) -> Derivation:
     results = {name: ClaimResult(c, prover.equal_values(prover.value(c.expr), composed(name)),
                                  numeric["claim " + name]) for name, c in problem.expect.items()}
     printer = LatexPrinter(latex_names(problem))
+    first = valid_point(problem, check.seed, 0, check.sizes)
+    point = {n: tuple(map(tuple, first[n].tolist())) for n in problem.inputs}
     derivation = Derivation(problem, back, views(problem, prover.ew, back, printer),
-                            gradients, results)
+                            gradients, results, point)
     _judge(derivation)
     return derivation
 

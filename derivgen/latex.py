@@ -19,6 +19,7 @@ from .nodes import Apply, Const, Node, Ref
 from .ops import OPS
 
 LINE_LENGTH = 90             # characters of LaTeX on one line of a broken equation
+MAX_WRITTEN_ENTRIES = 16     # matrices larger than this are shown with their corners and dots
 _AXIS = {0: r"\text{col}", 1: r"\text{row}"}
 
 
@@ -224,6 +225,21 @@ class LatexPrinter:
 def _scalar_product(node: Apply) -> bool:
     """A product with a 1×1 factor is scaling, written by juxtaposition."""
     return any(a.shape.is_scalar for a in node.args)
+
+
+def bmatrix(rows: int, cols: int, cell) -> str:
+    """A rows×cols matrix of ``cell(i, j)``, its middle elided with dots when it has
+    more than MAX_WRITTEN_ENTRIES entries."""
+    if rows * cols <= MAX_WRITTEN_ENTRIES:
+        body = [[cell(i, j) for j in range(cols)] for i in range(rows)]
+    else:
+        keep_r = [0, 1, None, rows - 1] if rows > 3 else list(range(rows))
+        keep_c = [0, 1, None, cols - 1] if cols > 3 else list(range(cols))
+        body = [[("\\ddots" if i is None and j is None else "\\vdots" if i is None
+                  else "\\cdots" if j is None else cell(i, j)) for j in keep_c]
+                for i in keep_r]
+    lines = " \\\\ ".join(" & ".join(row) for row in body)
+    return f"\\begin{{bmatrix}} {lines} \\end{{bmatrix}}"
 
 
 def aligned(lhs: str, terms: list[str], total: str | None = None) -> str:

@@ -14,7 +14,7 @@ from .assumptions import REGISTRY
 from .derivation import Derivation, latex_names
 from .derive import Link
 from .index import IndexPrinter
-from .latex import LatexPrinter, aligned, latex_name, scientific, subscripted
+from .latex import LatexPrinter, aligned, bmatrix, latex_name, scientific, subscripted
 from .nodes import Apply, Node, Ref
 from .numeric import fixed
 from .ops import OPS
@@ -105,6 +105,18 @@ def _result(g, zero: bool, tex, name, shape) -> dict:
             "reasons": list(g.reasons)}
 
 
+def _numbers(rows: tuple[tuple[float, ...], ...]) -> str:
+    """A sampled matrix in LaTeX: integers as such (labels), other values to 4
+    significant digits of the largest, so that every machine prints the same."""
+    scale = max((abs(x) for row in rows for x in row), default=0.0) or 1.0
+    # labels are integers, whatever the last bit another machine's arithmetic leaves
+    integral = all(abs(x - round(x)) <= 1e-9 for row in rows for x in row)
+
+    def cell(i: int, j: int) -> str:
+        return str(round(rows[i][j])) if integral else fixed(rows[i][j], scale)
+    return cell(0, 0) if len(rows) == len(rows[0]) == 1 else bmatrix(len(rows), len(rows[0]), cell)
+
+
 def _verification(d: Derivation, tex, name) -> dict:
     check, rtol = d.problem.check, d.problem.check.rtol
     return {
@@ -120,6 +132,7 @@ def _verification(d: Derivation, tex, name) -> dict:
                          "fd": fixed(b, g.numeric.sample_scale)}
                         for (k, l), a, b in g.numeric.samples],
         } for g in d.gradients.values()],
+        "point": [{"name": name(n), "value": _numbers(rows)} for n, rows in d.point.items()],
         "claims": [{"name": name(n), "claim": tex(c.claim.expr),
                     "verdict": "confirmed" if c.confirmed(rtol) else "refuted"}
                    for n, c in d.claims.items()],

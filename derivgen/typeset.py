@@ -16,12 +16,10 @@ import sympy as sp
 
 from .derive import Backward, Link
 from .elementwise import Elementwise
-from .latex import LINE_LENGTH, LatexPrinter, aligned, subscripted
+from .latex import LINE_LENGTH, LatexPrinter, aligned, bmatrix, subscripted
 from .nodes import Node, Ref
 from .ops import OPS, local_partial
 from .problem import Problem
-
-MAX_WRITTEN_ENTRIES = 16     # matrices larger than this are shown with their corners and dots
 
 
 @dataclass(frozen=True)
@@ -54,18 +52,7 @@ class Entries:
         return sp.latex(expr, symbol_names=self.names)
 
     def matrix(self, m: sp.Matrix) -> str:
-        """A matrix, its middle elided with dots when it is large."""
-        rows, cols = m.shape
-        if rows * cols <= MAX_WRITTEN_ENTRIES:
-            body = [[self.latex(m[i, j]) for j in range(cols)] for i in range(rows)]
-        else:
-            keep_r = [0, 1, None, rows - 1] if rows > 3 else list(range(rows))
-            keep_c = [0, 1, None, cols - 1] if cols > 3 else list(range(cols))
-            body = [[("\\ddots" if i is None and j is None else "\\vdots" if i is None
-                      else "\\cdots" if j is None else self.latex(m[i, j])) for j in keep_c]
-                    for i in keep_r]
-        lines = " \\\\ ".join(" & ".join(row) for row in body)
-        return f"\\begin{{bmatrix}} {lines} \\end{{bmatrix}}"
+        return bmatrix(m.rows, m.cols, lambda i, j: self.latex(m[i, j]))
 
     def equation(self, lhs: str, rhs: sp.Expr) -> str:
         """``lhs = rhs``, a long sum broken into lines that fit a page."""
