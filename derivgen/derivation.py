@@ -109,7 +109,7 @@ def derive(problem: Problem) -> Derivation:
     printer = LatexPrinter(latex_names(problem))
     first = valid_point(problem, check.seed, 0, check.sizes)
     point = {n: tuple(map(tuple, first[n].tolist())) for n in problem.inputs}
-    derivation = Derivation(problem, back, views(problem, prover.ew, back, printer),
+    derivation = Derivation(problem, back, views(problem, prover, back, printer),
                             gradients, results, point)
     _judge(derivation)
     return derivation

@@ -16,6 +16,7 @@ import sympy as sp
 
 from .derive import Backward, Link
 from .elementwise import Elementwise
+from .prove import Prover
 from .latex import LINE_LENGTH, LatexPrinter, aligned, bmatrix, subscripted
 from .nodes import Node, Ref
 from .ops import OPS, local_partial
@@ -25,14 +26,13 @@ from .problem import Problem
 @dataclass(frozen=True)
 class Views:
     elementwise: tuple[dict, ...]     # each input and step at the [dims] sizes
-    links: tuple[dict, ...]           # per Link of the pass, in order: its index form and pattern
+    links: tuple[dict, ...]           # per Link of the pass, in order: index form, pattern, overlay
 
 
-def views(problem: Problem, ew: Elementwise, back: Backward, printer: LatexPrinter) -> Views:
-    name = printer.name
+def views(problem: Problem, prover: Prover, back: Backward, printer: LatexPrinter) -> Views:
+    ew, name = prover.ew, printer.name
     entries = Entries(ew, name)
-    links = tuple({"index": _index_form(problem, link, printer),
-                   "pattern": _pattern(ew, link, entries)}
+    links = tuple({"index": _index_form(problem, link, printer)} | _pattern(prover, link, entries, name)
                   for link in back.order if isinstance(link, Link))
     return Views(tuple(_elementwise(problem, ew, name, entries)), links)
 
@@ -100,10 +100,44 @@ def _entry(e: sp.Indexed, node: Node) -> sp.Expr:
     return sp.Symbol(e.base.label.name) if not kept else e.base[tuple(kept)]
 
 
-def _pattern(ew: Elementwise, rule: Link, entries: Entries) -> str:
-    """∂step/∂target_{1,1} entry by entry (seed 000's pattern of zeros), where the rule
-    is the whole step and the target a named matrix: sympy's own partials."""
+def _named(prover: Prover, step: str, e: sp.Expr) -> sp.Expr:
+    """``e`` with the step's own entries written by name where its definition appears
+    (A_{1,1}(1 − A_{1,1}), not e^{S_{1,1}} / Σ e^{S} − e^{2S_{1,1}} / (Σ e^{S})²), when
+    that is shorter and proven equal."""
+    ew = prover.ew
+    definition, names = ew.definitions[step], ew.symbols[step]
+    fold = {definition[i, j]: names[i, j] for i in range(names.rows) for j in range(names.cols)
+            if definition[i, j].free_symbols and definition[i, j].free_symbols <= e.free_symbols}
+    if e == 0 or not fold:
+        return e
+    named = e.subs(fold)
+    shorter = named != e and sp.count_ops(named) < sp.count_ops(e)
+    return named if shorter and prover.is_zero(named - e) else e
+
+
+def _pattern(prover: Prover, rule: Link, entries: Entries, name) -> dict[str, str]:
+    """Where the rule is the whole step and the target a named matrix: ∂step/∂target_{1,1}
+    entry by entry (seed 000's pattern of zeros, sympy's own partials), and that entry
+    of the contribution as the overlay and sum Σ_ij G_ij ∂step_ij/∂target_{1,1} written
+    out (seed 001), shown only where it is proven equal to the rule's entry."""
+    ew = prover.ew
     if not (isinstance(rule.output, Ref) and isinstance(rule.target, Ref)
             and rule.target.name in ew.symbols and rule.target.kind != "dim"):
-        return ""
-    return entries.matrix(ew.partial_by_first_entry(rule.step, rule.target.name))
+        return {"pattern": "", "overlay": ""}
+    partial = ew.partial_by_first_entry(rule.step, rule.target.name).applyfunc(
+        lambda e: _named(prover, rule.step, e))
+    upstream = ew.evaluate(rule.upstream)
+    terms = [upstream[i % upstream.rows, j % upstream.cols] * partial[i, j]
+             for i in range(partial.rows) for j in range(partial.cols) if partial[i, j] != 0]
+    entry = ew.evaluate(rule.raw)[0, 0]
+    proven = len(terms) > 1 and prover.is_zero(sp.Add(*terms) - entry)
+    # and the entry as the simplified contribution has it, where that reads differently:
+    # (A_{1,1} − Y_{1,1}) / 3, once the column of Y is known to sum to 1
+    simplified = sp.factor_terms(_named(prover, rule.step, ew.evaluate(rule.result)[0, 0]))
+    total = entries.latex(simplified) if proven and simplified != sp.Add(*terms) and \
+        prover.is_zero(simplified - entry) else None
+    target = entries.latex(ew.symbols[rule.target.name][0, 0])
+    lhs = (f"\\sum_{{i,j}} G_{{ij}}\\, \\frac{{\\partial\\, {subscripted(name(rule.step), 'ij')}}}"
+           f"{{\\partial\\, {target}}}")
+    return {"pattern": entries.matrix(partial),
+            "overlay": aligned(lhs, [entries.latex(t) for t in terms], total) if proven else ""}

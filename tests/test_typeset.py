@@ -1,0 +1,52 @@
+"""The worked entry of a rule, as the report shows it: exact LaTeX, and shown only
+when proven."""
+
+from conftest import ROOT
+from derivgen.derivation import derive
+from derivgen.derive import Link
+from derivgen.problem import load
+
+SOFTMAX = ROOT / "problems" / "softmax.toml"
+
+
+def views_by_link(d) -> dict[tuple[str, str], dict]:
+    links = [item for item in d.backward.order if isinstance(item, Link)]
+    return {(link.step, getattr(link.target, "name", "")): view
+            for link, view in zip(links, d.views.links)}
+
+
+def test_softmax_reads_like_seed_000():
+    """∂A/∂S_{1,1} in the named entries of A, its overlay with G_A written out, and
+    the simplified entry once each column of Y sums to 1."""
+    view = views_by_link(derive(load(SOFTMAX)))[("A", "S")]
+    assert view["pattern"] == (
+        r"\begin{bmatrix} - A_{1,1}^{2} + A_{1,1} & 0 & 0 \\ - A_{1,1} A_{2,1} & 0 & 0 \\ "
+        r"- A_{1,1} A_{3,1} & 0 & 0 \end{bmatrix}")
+    assert view["overlay"] == (
+        r"\begin{aligned} \sum_{i,j} G_{ij}\, \frac{\partial\, A_{ij}}{\partial\, S_{1,1}} "
+        r"&= - \frac{Y_{1,1} \left(- A_{1,1}^{2} + A_{1,1}\right)}{3 A_{1,1}} \\ "
+        r"&\quad + \frac{A_{1,1} Y_{2,1}}{3} + \frac{A_{1,1} Y_{3,1}}{3} \\ "
+        r"&= \frac{A_{1,1} - Y_{1,1}}{3} \end{aligned}")
+
+
+def test_a_matrix_product_reads_like_seed_001():
+    view = views_by_link(derive(load(SOFTMAX)))[("S", "W")]
+    assert view["overlay"] == (
+        r"\begin{aligned} \sum_{i,j} G_{ij}\, \frac{\partial\, S_{ij}}{\partial\, W_{1,1}} "
+        r"&= X_{1,1} \left(G_{S}\right)_{1,1} + X_{1,2} \left(G_{S}\right)_{1,2} \\ "
+        r"&\quad + X_{1,3} \left(G_{S}\right)_{1,3} \end{aligned}")
+
+
+def test_nothing_unproven_is_shown(monkeypatch):
+    """Were the prover unable to prove the worked entries, the report would show the
+    pattern in sympy's own terms and no overlay."""
+    import derivgen.derivation
+    real = derivgen.derivation.views
+
+    def unproven(problem, prover, back, printer):
+        prover.is_zero = lambda expr: False         # after the pass: only the views see it
+        return real(problem, prover, back, printer)
+
+    monkeypatch.setattr(derivgen.derivation, "views", unproven)
+    view = views_by_link(derive(load(SOFTMAX)))[("A", "S")]
+    assert view["overlay"] == "" and "e^{S_{1,1}}" in view["pattern"]
