@@ -68,6 +68,7 @@ class Prover:
         self.point = self._point(grads)
         self._rules: dict[tuple, None] = {}
         self._indices: dict[tuple, None] = {}
+        self._values: dict[Node, sp.Matrix] = {}
 
     # -- facts -------------------------------------------------------------------
     def _holds(self, step: str, fact: str) -> bool:
@@ -179,7 +180,11 @@ class Prover:
         return all(self.is_zero(x - y) for x, y in zip(a, b))
 
     def value(self, node: Node) -> sp.Matrix:
-        return self.ew.evaluate(node)
+        """``node`` entry by entry; kept, as the report's worked entries ask again for
+        the contributions the pass has proven."""
+        if node not in self._values:
+            self._values[node] = self.ew.evaluate(node)
+        return self._values[node]
 
     def refuted(self, a: Node, b: Node) -> bool:
         """Whether ``a`` and ``b`` differ at the random point (NaN or inf: no verdict)."""
@@ -201,12 +206,11 @@ class Prover:
         if laurent.vanishes(_prepare(expr)):    # zero whatever the facts: no need to use them
             return True
         expr = self.prepare(expr)
-        while True:
-            if _vanishes_quickly(expr):
+        while self.ew.mixes_latest_step(expr):
+            if laurent.vanishes(expr):          # sympy's slower tests wait for the last form
                 return True
-            if not self.ew.mixes_latest_step(expr):
-                return _vanishes(expr)
             expr = self.prepare(self.ew.unfold(expr))
+        return _vanishes(expr)
 
     def prepare(self, expr: sp.Expr) -> sp.Expr:
         return _prepare(expr).xreplace(self.substitutions)

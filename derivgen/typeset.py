@@ -100,19 +100,24 @@ def _entry(e: sp.Indexed, node: Node) -> sp.Expr:
     return sp.Symbol(e.base.label.name) if not kept else e.base[tuple(kept)]
 
 
-def _named(prover: Prover, step: str, e: sp.Expr) -> sp.Expr:
+def _named(prover: Prover, definitions: list, e: sp.Expr) -> sp.Expr:
     """``e`` with the step's own entries written by name where its definition appears
     (A_{1,1}(1 − A_{1,1}), not e^{S_{1,1}} / Σ e^{S} − e^{2S_{1,1}} / (Σ e^{S})²), when
     that is shorter and proven equal."""
-    ew = prover.ew
-    definition, names = ew.definitions[step], ew.symbols[step]
-    fold = {definition[i, j]: names[i, j] for i in range(names.rows) for j in range(names.cols)
-            if definition[i, j].free_symbols and definition[i, j].free_symbols <= e.free_symbols}
+    fold = {definition: name for definition, name, made_of in definitions
+            if made_of <= e.free_symbols}
     if e == 0 or not fold:
         return e
     named = e.subs(fold)
     shorter = named != e and sp.count_ops(named) < sp.count_ops(e)
     return named if shorter and prover.is_zero(named - e) else e
+
+
+def _definitions(prover: Prover, step: str) -> list[tuple[sp.Expr, sp.Symbol, set]]:
+    """Each entry of a step: its definition, its name, the symbols it is made of."""
+    ew = prover.ew
+    definition, names = ew.definitions[step], ew.symbols[step]
+    return [(d, n, d.free_symbols) for d, n in zip(definition, names) if d.free_symbols]
 
 
 def _pattern(prover: Prover, rule: Link, entries: Entries, name) -> dict[str, str]:
@@ -124,16 +129,17 @@ def _pattern(prover: Prover, rule: Link, entries: Entries, name) -> dict[str, st
     if not (isinstance(rule.output, Ref) and isinstance(rule.target, Ref)
             and rule.target.name in ew.symbols and rule.target.kind != "dim"):
         return {"pattern": "", "overlay": ""}
+    definitions = _definitions(prover, rule.step)
     partial = ew.partial_by_first_entry(rule.step, rule.target.name).applyfunc(
-        lambda e: _named(prover, rule.step, e))
-    upstream = ew.evaluate(rule.upstream)
+        lambda e: _named(prover, definitions, e))
+    upstream = prover.value(rule.upstream)
     terms = [upstream[i % upstream.rows, j % upstream.cols] * partial[i, j]
              for i in range(partial.rows) for j in range(partial.cols) if partial[i, j] != 0]
-    entry = ew.evaluate(rule.raw)[0, 0]
+    entry = prover.value(rule.raw)[0, 0]
     proven = len(terms) > 1 and prover.is_zero(sp.Add(*terms) - entry)
     # and the entry as the simplified contribution has it, where that reads differently:
     # (A_{1,1} − Y_{1,1}) / 3, once the column of Y is known to sum to 1
-    simplified = sp.factor_terms(_named(prover, rule.step, ew.evaluate(rule.result)[0, 0]))
+    simplified = sp.factor_terms(_named(prover, definitions, prover.value(rule.result)[0, 0]))
     total = entries.latex(simplified) if proven and simplified != sp.Add(*terms) and \
         prover.is_zero(simplified - entry) else None
     target = entries.latex(ew.symbols[rule.target.name][0, 0])
