@@ -104,8 +104,10 @@ def _named(prover: Prover, definitions: list, e: sp.Expr) -> sp.Expr:
     """``e`` with the step's own entries written by name where its definition appears
     (A_{1,1}(1 − A_{1,1}), not e^{S_{1,1}} / Σ e^{S} − e^{2S_{1,1}} / (Σ e^{S})²), when
     that is shorter and proven equal."""
+    # a definition can only be found where its numerator's symbols are (e^{S_21} for A_21)
+    symbols = sp.fraction(sp.together(e))[0].free_symbols if e != 0 else set()
     fold = {definition: name for definition, name, made_of in definitions
-            if made_of <= e.free_symbols}
+            if made_of <= symbols}
     if e == 0 or not fold:
         return e
     named = e.subs(fold)
@@ -114,10 +116,11 @@ def _named(prover: Prover, definitions: list, e: sp.Expr) -> sp.Expr:
 
 
 def _definitions(prover: Prover, step: str) -> list[tuple[sp.Expr, sp.Symbol, set]]:
-    """Each entry of a step: its definition, its name, the symbols it is made of."""
+    """Each entry of a step: its definition, its name, its numerator's symbols."""
     ew = prover.ew
     definition, names = ew.definitions[step], ew.symbols[step]
-    return [(d, n, d.free_symbols) for d, n in zip(definition, names) if d.free_symbols]
+    return [(d, n, sp.fraction(d)[0].free_symbols) for d, n in zip(definition, names)
+            if d.free_symbols]
 
 
 def _pattern(prover: Prover, rule: Link, entries: Entries, name) -> dict[str, str]:
