@@ -327,11 +327,11 @@ _ALL = [
     _elementwise_fn("tanh", "hyperbolic tangent of each entry", r"\tanh",
                     sympy=lambda x: sp.tanh(x), numpy=lambda v: np.tanh(v),
                     rule=lambda g, ans, x, axis: g * (1 - ans ** 2), local=lambda o, x: 1 - o ** 2),
-    _elementwise_fn("sigmoid", "logistic function 1 / (1 + e^-x) of each entry", r"\sigma",
+    _elementwise_fn("sigmoid", "the logistic (sigmoid) function of each entry", r"\sigma",
                     sympy=_sigmoid, numpy=lambda v: 1 / (1 + np.exp(-v)),
                     rule=lambda g, ans, x, axis: g * ans * (1 - ans),
                     local=lambda o, x: o * (1 - o), facts=frozenset({"positive"})),
-    _elementwise_fn("relu", "max(x, 0) of each entry", r"\operatorname{relu}",
+    _elementwise_fn("relu", "each entry, or 0 where it is negative", r"\operatorname{relu}",
                     sympy=lambda x: sp.Max(x, 0), numpy=lambda v: np.maximum(v, 0),
                     rule=lambda g, ans, x, axis: g * make("step", x),
                     local=lambda o, x: sp.Heaviside(x)),
@@ -355,19 +355,19 @@ _ALL = [
     # reductions: every entry summed receives the gradient of its sum
     Op("sum", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.sum(v, **kw)),
        sympy_reduce(lambda xs: sp.Add.fromiter(xs)), (lambda g, ans, x, axis: spread(g, x),),
-       "sum of all entries, or of each column (axis=0) or row (axis=1)", axis="optional",
+       "sum of all entries, of each column or of each row", axis="optional",
        index=(lambda o, a, i, j, k, l, axis, n: {None: 1, 0: delta(j, l), 1: delta(i, k)}[axis],)),
     Op("mean", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.mean(v, **kw)),
        sympy_reduce(lambda xs: sp.Add.fromiter(xs) / len(xs)),
        (lambda g, ans, x, axis: spread(g, x) / count(x, axis),),
-       "mean of all entries, or of each column (axis=0) or row (axis=1)", axis="optional",
+       "mean of all entries, of each column or of each row", axis="optional",
        latex=r"\operatorname{mean}",
        index=(lambda o, a, i, j, k, l, axis, n: {None: 1 / (n[0] * n[1]), 0: delta(j, l) / n[0],
                                                  1: delta(i, k) / n[1]}[axis],)),
     # A = softmax(S): dL/dS = A ⊙ (G − 1ᵀ(A ⊙ G)) over each column (axis=0) or row (axis=1)
     Op("softmax", 1, same, numpy_softmax, sympy_softmax,
        (lambda g, ans, x, axis: ans * (g - make("sum", ans * g, axis=axis)),),
-       "each column (axis=0) or row (axis=1) normalised: exp(a) / sum of exp", axis="required",
+       "each column (or row) exponentiated and divided by its sum", axis="required",
        latex=r"\operatorname{softmax}",
        index=(lambda o, a, i, j, k, l, axis, n: (
            delta(j, l) * o[i, j] * (delta(i, k) - o[k, j]) if axis == 0 else
@@ -376,7 +376,7 @@ _ALL = [
     # l = log Σ exp(s): dl/ds = softmax(s)
     Op("logsumexp", 1, reduce_shape, numpy_logsumexp, sympy_reduce(_logsumexp),
        (lambda g, ans, x, axis: g * make("softmax", x, axis=axis),),
-       "log of the sum of exp over each column (axis=0) or row (axis=1)", axis="required",
+       "log of the sum of the exponentials of each column (or row)", axis="required",
        latex=r"\operatorname{logsumexp}",
        index=(lambda o, a, i, j, k, l, axis, n: (delta(j, l) if axis == 0 else delta(i, k)) *
               sp.exp(a[0][k, l] - o[i, j]),)),
@@ -408,10 +408,10 @@ _ALL = [
     # constants shaped like their argument: what reductions and traces differentiate to
     Op("ones_like", 1, same, lambda vs, axis: np.ones_like(vs[0]),
        lambda ms, axis: sp.ones(ms[0].rows, ms[0].cols), (None,),
-       "a matrix of ones with the shape of its argument", index=(None,)),
+       "a matrix of ones, of the shape its place needs", index=(None,)),
     Op("eye_like", 1, square, lambda vs, axis: np.eye(vs[0].shape[0]),
        lambda ms, axis: sp.eye(ms[0].rows), (None,),
-       "the identity matrix with the shape of its (square) argument", index=(None,)),
+       "the identity matrix, of the size its place needs", index=(None,)),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _ALL}

@@ -15,9 +15,10 @@ from .derivation import Derivation, latex_names
 from .derive import Link
 from .index import IndexPrinter
 from .latex import LatexPrinter, aligned, bmatrix, latex_name, scientific, subscripted
-from .nodes import Apply, Node, Ref
+from .nodes import Apply, Node, Ref, make, walk
 from .numeric import fixed
 from .ops import OPS
+from .shapes import Shape
 
 
 def context(d: Derivation) -> dict:
@@ -44,12 +45,33 @@ def context(d: Derivation) -> dict:
         "steps": [{"name": name(s.name), "matrix": f"{name(s.name)} = {tex(s.expr)}",
                    "index": index.equation(s.name, s.expr), "shape": shape(s.expr.shape),
                    "description": s.description or ""} for s in problem.steps.values()],
+        "notation": _notation(d, printer),
         "elementwise": list(d.views.elementwise),
         "backward": _backward(d, printer, shape),
         "results": [_result(g, not d.backward.totals[g.name].parts, tex, name, shape)
                     for g in d.gradients.values()],
         "verification": _verification(d, tex, name),
     }
+
+
+def _notation(d: Derivation, printer: LatexPrinter) -> dict:
+    """Each operation the report writes, in the registry's order: how it is written
+    (applied to two matrices whose names the problem does not use, once per axis
+    form used) and what it means."""
+    shown = [s.expr for s in d.problem.steps.values()] + [g.expr for g in d.gradients.values()]
+    for item in d.backward.order:
+        shown += [item.upstream, item.rule, item.result] if isinstance(item, Link) else \
+            [item.value, *item.parts]
+    used = {(n.op, n.axis) for node in shown for n in walk(node) if isinstance(n, Apply)}
+    taken = {*d.problem.dims, *d.problem.inputs, *d.problem.steps}
+    a, b = next(pair for pair in ("AB", "PQ", "UV", "MK", "EF") if not set(pair) & taken)
+    square = Shape("n", "n")
+    generic = [Ref(a, "input", square), Ref(b, "input", square)]
+    return {"a": a, "b": b, "operations": [
+        {"symbol": ", \\quad ".join(printer.doprint(make(name, *generic[:op.arity], axis=axis))
+                                    for axis in (None, 0, 1) if (name, axis) in used),
+         "meaning": op.doc}
+        for name, op in OPS.items() if any(u == name for u, _ in used)]}
 
 
 def _backward(d: Derivation, printer: LatexPrinter, shape) -> list[dict]:

@@ -8,10 +8,11 @@ import derivgen.render
 from conftest import SOFTMAX
 from derivgen.render import tex_text
 
-MD_SECTIONS = ["## Setup", "## Forward pass", "## Element-wise view", "## Backward pass",
-               "## Results", "## Verification"]
-TEX_SECTIONS = [r"\section*{Setup}", r"\section*{Forward pass}", r"\section*{Element-wise view}",
-                r"\section*{Backward pass}", r"\section*{Results}", r"\section*{Verification}"]
+MD_SECTIONS = ["## Setup", "## Notation", "## Forward pass", "## Element-wise view",
+               "## Backward pass", "## Results", "## Verification"]
+TEX_SECTIONS = [r"\section*{Setup}", r"\section*{Notation}", r"\section*{Forward pass}",
+                r"\section*{Element-wise view}", r"\section*{Backward pass}", r"\section*{Results}",
+                r"\section*{Verification}"]
 
 
 @pytest.fixture

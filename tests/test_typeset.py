@@ -50,3 +50,25 @@ def test_nothing_unproven_is_shown(monkeypatch):
     monkeypatch.setattr(derivgen.derivation, "views", unproven)
     view = views_by_link(derive(load(SOFTMAX)))[("A", "S")]
     assert view["overlay"] == "" and "e^{S_{1,1}}" in view["pattern"]
+
+
+def test_the_notation_lists_the_operations_the_report_writes():
+    """From the registry, for the operations used: written on two matrices whose
+    names the problem leaves free (softmax uses A, so P and Q)."""
+    from derivgen.report import context
+    notation = context(derive(load(SOFTMAX)))["notation"]
+    assert (notation["a"], notation["b"]) == ("P", "Q")
+    assert [(n["symbol"], n["meaning"]) for n in notation["operations"]] == [
+        ("P - Q", "element-wise difference, with broadcasting"),
+        (r"P \odot Q", "element-wise (Hadamard) product, with broadcasting"),
+        (r"P \oslash Q", "element-wise quotient, with broadcasting"),
+        ("P Q", "matrix product"),
+        ("-P", "negation"),
+        (r"P^{\top}", "transpose"),
+        (r"\log\left(P\right)", "natural logarithm of each entry"),
+        (r"\mathbf{1}^{\top} P \mathbf{1}, \quad \mathbf{1}^{\top} P",
+         "sum of all entries, of each column or of each row"),
+        (r"\operatorname{softmax}_{\text{col}}\left(P\right)",
+         "each column (or row) exponentiated and divided by its sum"),
+        (r"\mathbf{1}", "a matrix of ones, of the shape its place needs"),
+    ]
