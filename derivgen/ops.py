@@ -39,6 +39,9 @@ micrograd):
     per argument, where the numeric checks sample an input used there directly;
 ``facts(axis)``
     properties every output has, which the simplifier may use;
+``shape_only``
+    for a constant such as a matrix of ones: its value depends on its argument's
+    shape alone, so a rule holding it still only rescales or spreads G;
 ``max_size``
     for a matrix function whose entries sympy writes out whole (a determinant
     has n! terms), the largest n×n argument it may have at the ``[dims]``
@@ -83,6 +86,7 @@ class Op:
     domain: tuple[str | None, ...] = ()
     facts: Callable[[int | None], frozenset[str]] = lambda axis: frozenset()
     max_size: int | None = None
+    shape_only: bool = False    # its value depends on its argument's shape alone (ones, I)
 
     @property
     def is_function(self) -> bool:
@@ -408,10 +412,10 @@ _ALL = [
     # constants shaped like their argument: what reductions and traces differentiate to
     Op("ones_like", 1, same, lambda vs, axis: np.ones_like(vs[0]),
        lambda ms, axis: sp.ones(ms[0].rows, ms[0].cols), (None,),
-       "a matrix of ones, of the shape its place needs", index=(None,)),
+       "a matrix of ones, of the shape its place needs", index=(None,), shape_only=True),
     Op("eye_like", 1, square, lambda vs, axis: np.eye(vs[0].shape[0]),
        lambda ms, axis: sp.eye(ms[0].rows), (None,),
-       "the identity matrix, of the size its place needs", index=(None,)),
+       "the identity matrix, of the size its place needs", index=(None,), shape_only=True),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _ALL}

@@ -82,7 +82,12 @@ def _backward(d: Derivation, printer: LatexPrinter, shape) -> list[dict]:
     sections, views = [], iter(d.views.links)
     for item in d.backward.order:
         if isinstance(item, Link):
-            sections[-1]["rules"].append(_rule(d, item, next(views), printer))
+            rules, rule = sections[-1]["rules"], _rule(d, item, next(views), printer)
+            if _plain(d, item) and rules and rules[-1]["plain"] and \
+                    rules[-1]["step"] == rule["step"] and rules[-1]["target"] == rule["output"]:
+                rules[-1] = _folded(rules[-1], rule)
+            else:
+                rules.append(rule)
             continue
         grad = tex(item.grad)
         parts = [_labelled(p, name(s), tex) if len(item.parts) > 1 else tex(p)
@@ -109,6 +114,32 @@ def _labelled(part: Node, source: str, tex) -> str:
     return f"{sign}\\underbrace{{{text[len(sign):]}}}_{{\\text{{from }} {source}}}"
 
 
+def _plain(d: Derivation, rule: Link) -> bool:
+    """A rule that only rescales, negates, sums or rearranges the upstream gradient: its
+    formula holds nothing but G and sizes (G/N, −G, G𝟏, Gᵀ)."""
+    used = {n.name for n in _values_read(rule.rule) if isinstance(n, Ref)}
+    return used <= {"G", *d.problem.dims}
+
+
+def _values_read(node: Node):
+    """The nodes whose values an expression reads: not what a shape-only constant
+    (a matrix of ones) is applied to."""
+    yield node
+    if isinstance(node, Apply) and not OPS[node.op].shape_only:
+        for arg in node.args:
+            yield from _values_read(arg)
+
+
+def _folded(first: dict, then: dict) -> dict:
+    """Two plain rules in a row within a step, shown as one: what the gradient goes
+    through, one operation at a time, and what it reaches."""
+    chain = first.get("chain") or [{k: first[k] for k in ("doc", "rule", "result")}]
+    return first | {"chain": chain + [{k: then[k] for k in ("doc", "rule", "result")}],
+                    "target": then["target"], "target_entry": then["target_entry"],
+                    "result": then["result"], "named": then["named"],
+                    "reasons": first["reasons"] + then["reasons"]}
+
+
 def _rule(d: Derivation, rule: Link, view: dict, printer: LatexPrinter) -> dict:
     tex, name = printer.doprint, printer.name
     target = printer.operand(rule.target)
@@ -119,6 +150,7 @@ def _rule(d: Derivation, rule: Link, view: dict, printer: LatexPrinter) -> dict:
         "upstream": tex(rule.upstream), "rule": tex(rule.rule),
         "index": view["index"], "pattern": view["pattern"], "overlay": view["overlay"], "result": tex(rule.result),
         "named": isinstance(rule.target, Ref), "reasons": list(rule.reasons),
+        "plain": _plain(d, rule), "chain": [],
     }
 
 

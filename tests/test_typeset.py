@@ -72,3 +72,15 @@ def test_the_notation_lists_the_operations_the_report_writes():
          "each column (or row) exponentiated and divided by its sum"),
         (r"\mathbf{1}", "a matrix of ones, of the shape its place needs"),
     ]
+
+
+def test_plain_operations_in_a_row_are_one_step():
+    """Division by N, negation and the sum in L = -sum(Y * log(A)) / N only rescale or
+    spread the gradient: the report passes G through them in one section."""
+    from derivgen.report import context
+    first = context(derive(load(SOFTMAX)))["backward"][0]["rules"][0]
+    assert [(c["rule"], c["result"]) for c in first["chain"]] == [
+        (r"\frac{G}{N}", r"\frac{1}{N}"), ("-G", r"\frac{-1}{N}"),
+        (r"G \mathbf{1}", r"\frac{-1}{N} \mathbf{1}")]
+    assert first["target"] == r"\left(Y \odot \log\left(A\right)\right)"
+    assert first["result"] == r"\frac{-1}{N} \mathbf{1}"
