@@ -366,7 +366,8 @@ _ALL = [
        (lambda g, ans, x, axis: spread(g, x) / count(x, axis),),
        "mean of all entries, of each column or of each row", axis="optional",
        latex=r"\operatorname{mean}",
-       index=(lambda o, a, i, j, k, l, axis, n: {None: 1 / (n[0] * n[1]), 0: delta(j, l) / n[0],
+       index=(lambda o, a, i, j, k, l, axis, n: {None: sp.Integer(1) / (n[0] * n[1]),
+                                                 0: delta(j, l) / n[0],
                                                  1: delta(i, k) / n[1]}[axis],)),
     # A = softmax(S): dL/dS = A ⊙ (G − 1ᵀ(A ⊙ G)) over each column (axis=0) or row (axis=1)
     Op("softmax", 1, same, numpy_softmax, sympy_softmax,

@@ -21,6 +21,7 @@ from .latex import LINE_LENGTH, LatexPrinter, aligned, bmatrix, subscripted
 from .nodes import Node, Ref
 from .ops import OPS, local_partial
 from .problem import Problem
+from .shapes import Shape
 
 
 @dataclass(frozen=True)
@@ -86,12 +87,18 @@ def _index_form(problem: Problem, rule: Link, printer: LatexPrinter) -> str:
     nodes = {out_name: rule.output} | {printer.operand(a): a for a in rule.node.args}
     bases = [sp.IndexedBase(printer.operand(a)) for a in rule.node.args]
     expr = local_partial(op, rule.arg, sp.IndexedBase(out_name), bases, i, j, k, l,
-                         rule.node.axis, rule.target.shape.size(problem.dims))
+                         rule.node.axis, _sizes(rule.target.shape, printer))
     # an entry of a name that is not a node (the inverse in det's partial) is shaped
     # like the operator's square argument
     return sp.latex(expr.replace(
         lambda e: isinstance(e, sp.Indexed),
         lambda e: _entry(e, nodes.get(e.base.label.name, rule.node.args[0]))))
+
+
+def _sizes(shape: Shape, printer: LatexPrinter) -> tuple:
+    """A shape's sizes as the index form writes them: dims by name (δ_jl / N, not / 3)."""
+    return tuple(sp.Symbol(printer.name(d)) if isinstance(d, str) else d
+                 for d in (shape.rows, shape.cols))
 
 
 def _entry(e: sp.Indexed, node: Node) -> sp.Expr:

@@ -84,3 +84,9 @@ def test_plain_operations_in_a_row_are_one_step():
         (r"G \mathbf{1}", r"\frac{-1}{N} \mathbf{1}")]
     assert first["target"] == r"\left(Y \odot \log\left(A\right)\right)"
     assert first["result"] == r"\frac{-1}{N} \mathbf{1}"
+
+
+def test_an_index_form_names_the_dims_it_divides_by():
+    """The mean's partial is 1/(m n), as its rule says: not 0.166666666666667."""
+    view = views_by_link(derive(load(ROOT / "problems" / "mean_entries.toml")))[("L", "B")]
+    assert view["index"] == r"\frac{1}{m n}"
