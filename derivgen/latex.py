@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from fractions import Fraction
 
 from .expr import ATOM, mixes_products
 from .nodes import Apply, Const, Node, Ref
@@ -127,10 +128,15 @@ class LatexPrinter:
 
     # -- leaves ----------------------------------------------------------------------
     def _print_Const(self, node: Const) -> str:
-        value = node.value
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return str(value) if isinstance(value, int) else repr(value)
+        """An integer as such; a decimal as the fraction it is (0.5 is 1/2, 0.25 is 1/4)
+        while that is small, else as written."""
+        value = Fraction(repr(node.value))
+        if value.denominator == 1:
+            return str(value.numerator)
+        if value.denominator <= 100:
+            sign = "-" if value < 0 else ""
+            return f"{sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+        return repr(node.value)
 
     def _print_Ref(self, node: Ref) -> str:
         return self.name(node.name)

@@ -45,7 +45,9 @@ SCOPE = {
     ("trace(Q) + det(Q) + logdet(Q)",
      r"\operatorname{tr}\left(Q\right) + \det\left(Q\right) + \log\det\left(Q\right)"),
     ("ones_like(Q) + eye_like(Q).T @ X @ X.T", r"\mathbf{1} + I^{\top} X X^{\top}"),
-    ("W1 + 0.5 * W", r"W_{1} + 0.5 W"),
+    ("W1 + 0.5 * W", r"W_{1} + \frac{1}{2} W"),
+    ("0.1 * W + 1.0 * W", r"\frac{1}{10} W + 1 W"),
+    ("0.001 * W", r"0.001 W"),
     ("x_in * lam", r"x_{\mathrm{in}} \mathrm{lam}"),
     ("b + A", r"b + A"),
 ])
