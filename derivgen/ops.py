@@ -39,6 +39,9 @@ micrograd):
     per argument, where the numeric checks sample an input used there directly;
 ``facts(axis)``
     properties every output has, which the simplifier may use;
+``condition``
+    what a formula holding the operator assumes of its argument, as the end of a
+    sentence ("is invertible" for ``inv``): a result holding it states it;
 ``shape_only``
     for a constant such as a matrix of ones: its value depends on its argument's
     shape alone, so a rule holding it still only rescales or spreads G;
@@ -87,6 +90,7 @@ class Op:
     facts: Callable[[int | None], frozenset[str]] = lambda axis: frozenset()
     max_size: int | None = None
     shape_only: bool = False    # its value depends on its argument's shape alone (ones, I)
+    condition: str | None = None    # what a formula holding it assumes of its argument
 
     @property
     def is_function(self) -> bool:
@@ -408,7 +412,7 @@ _ALL = [
        lambda ms, axis: ms[0].inv(method="ADJ"),
        (lambda g, ans, x, axis: -(ans.T @ g @ ans.T),), "inverse of a square matrix",
        index=(lambda o, a, i, j, k, l, axis, n: -o[i, k] * o[l, j],),
-       domain=("well_conditioned",), max_size=3),
+       domain=("well_conditioned",), max_size=3, condition="is invertible"),
 
     # constants shaped like their argument: what reductions and traces differentiate to
     Op("ones_like", 1, same, lambda vs, axis: np.ones_like(vs[0]),

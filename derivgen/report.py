@@ -48,8 +48,8 @@ def context(d: Derivation) -> dict:
         "notation": _notation(d, printer),
         "elementwise": list(d.views.elementwise),
         "backward": _backward(d, printer, shape),
-        "results": [_result(g, not d.backward.totals[g.name].parts, tex, name, shape)
-                    for g in d.gradients.values()],
+        "results": [_result(g, not d.backward.totals[g.name].parts, problem.steps, tex, name,
+                            shape) for g in d.gradients.values()],
         "verification": _verification(d, tex, name),
     }
 
@@ -154,9 +154,23 @@ def _rule(d: Derivation, rule: Link, view: dict, printer: LatexPrinter) -> dict:
     }
 
 
-def _result(g, zero: bool, tex, name, shape) -> dict:
+def _result(g, zero: bool, steps: dict, tex, name, shape) -> dict:
     return {"name": name(g.name), "shape": shape(g.shape), "zero": zero, "expr": tex(g.expr),
-            "reasons": list(g.reasons)}
+            "reasons": list(g.reasons), "conditions": _conditions(g.expr, steps, tex)}
+
+
+def _conditions(expr: Node, steps: dict, tex) -> list[dict]:
+    """What a formula assumes of the values it holds, directly or through the steps it
+    names (X^{-1}: X is invertible), from the registry, each once."""
+    found, todo, seen = {}, [expr], set()
+    while todo:
+        for node in walk(todo.pop()):
+            if isinstance(node, Apply) and OPS[node.op].condition:
+                found.setdefault((tex(node.args[0]), OPS[node.op].condition), None)
+            elif isinstance(node, Ref) and node.name in steps and node.name not in seen:
+                seen.add(node.name)
+                todo.append(steps[node.name].expr)
+    return [{"math": math, "text": text} for math, text in found]
 
 
 def _numbers(rows: tuple[tuple[float, ...], ...]) -> str:

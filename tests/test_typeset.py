@@ -90,3 +90,13 @@ def test_an_index_form_names_the_dims_it_divides_by():
     """The mean's partial is 1/(m n), as its rule says: not 0.166666666666667."""
     view = views_by_link(derive(load(ROOT / "problems" / "mean_entries.toml")))[("L", "B")]
     assert view["index"] == r"\frac{1}{m n}"
+
+
+def test_a_result_states_what_it_assumes():
+    """A result holding an inverse, directly or through a step, says the matrix is
+    invertible (from the registry's inv entry); one without says nothing."""
+    from derivgen.report import context
+    for name in ("cookbook_det", "cookbook_trace_inverse"):
+        (result,) = context(derive(load(ROOT / "problems" / f"{name}.toml")))["results"]
+        assert result["conditions"] == [{"math": "X", "text": "is invertible"}], name
+    assert all(not r["conditions"] for r in context(derive(load(SOFTMAX)))["results"])
