@@ -22,7 +22,7 @@ from . import tomlpos
 from .assumptions import DECLARED, SQUARE, conflict
 from .errors import DerivgenError, ExprError, ProblemError, did_you_mean
 from .expr import Binding, parse
-from .latex import unsafe_tex
+from .latex import latex_name, unsafe_tex
 from .nodes import Apply, Node, names, walk
 from .ops import FUNCTIONS, OPS
 from .shapes import SCALAR, Shape
@@ -241,6 +241,7 @@ class _Loader:
         scope = {d: Binding("dim", SCALAR) for d in dims}
         scope |= {i.name: Binding("input", i.shape) for i in inputs.values()}
         steps = self.steps(top["steps"], scope)
+        self.written_apart(dims, inputs, steps)
         self.fits(inputs, steps, dims, MAX_SYMBOLIC_ENTRIES, "[dims]")
         of, wrt = self.derive(top["derive"], scope, inputs, steps)
         expect = self.expect(top.get("expect", {}), scope, wrt)
@@ -250,6 +251,20 @@ class _Loader:
             dims=MappingProxyType(dims), inputs=MappingProxyType(inputs),
             steps=MappingProxyType(steps), of=of, wrt=wrt,
             expect=MappingProxyType(expect), check=check)
+
+    def written_apart(self, dims, inputs, steps) -> None:
+        """Two names typeset alike would read as one symbol (a dim H beside a matrix
+        written H): refused at the second."""
+        seen: dict[str, str] = {}
+        named = [(d, None, ("dims", d), "dim") for d in dims]
+        named += [(n, i.latex, ("inputs", n, "latex"), "input") for n, i in inputs.items()]
+        named += [(n, s.latex, ("steps", n, "latex"), "step") for n, s in steps.items()]
+        for name, latex, path, kind in named:
+            written = latex or latex_name(name)
+            if written in seen:
+                self.fail(path if latex else path[:2], f"{name} would be written {written}, like "
+                          f"the {seen[written]}: give it another latex name")
+            seen[written] = f"{kind} {name}"
 
     def dims(self, table: dict) -> dict[str, int]:
         for name, size in table.items():

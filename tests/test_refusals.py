@@ -236,6 +236,14 @@ CASES = [
          "error: p.toml:18:15: expect.S: cannot parse expression: it ends too early"),
 
     # ---- assumptions ---------------------------------------------------------------------
+    case("written-like-a-dim", edit("A = \"softmax(S, axis=0)\"",
+                                    "A = { expr = \"softmax(S, axis=0)\", latex = \"N\" }"),
+         "error: p.toml:12: steps.A.latex: A would be written N, like the dim N: give it another "
+         "latex name"),
+    case("written-like-an-input", edit("A = \"softmax(S, axis=0)\"",
+                                       "A = { expr = \"softmax(S, axis=0)\", latex = \"W\" }"),
+         "error: p.toml:12: steps.A.latex: A would be written W, like the input W: give it "
+         "another latex name"),
     case("assume-unknown", edit('"one_hot_columns"]', '"one_hot_column"]'),
          "error: p.toml:9: inputs.Y.assume[0]: unknown assumption 'one_hot_column' "
          "(did you mean 'one_hot_columns'?); known: one_hot_columns, one_hot_rows, "
