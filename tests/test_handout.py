@@ -19,6 +19,7 @@ from derivgen.api import derive_file, render_outputs
 from derivgen.errors import (DerivgenError, ExprError, OutputError, ProblemError,
                              TemplateError, VerificationError)
 from derivgen.handout import handout
+from derivgen.report import context
 from test_reports import compile_tex, log_errors, math_fragments, missing_tool, run_katex
 
 PROBLEMS = [ROOT / "problems" / f"{name}.toml"
@@ -138,6 +139,15 @@ def test_the_exercise_sheet_asks_without_answering(built, fmt):
             derivative = (rf"\partial {of} / \partial {wrt}" if fmt == "md" else
                           rf"\dfrac{{\partial {of}}}{{\partial {wrt}}}")
             assert derivative in part and f"of shape ${shape}$" in part
+    for part, path in zip(parts, PROBLEMS):
+        for section in ("Notation", "Hints", "Self-check"):
+            assert section in part, (path.name, section)
+        # the self-check numbers are the report's: entry (1, 1) at the first point
+        report = context(derive_file(path))
+        for g in report["verification"]["gradients"]:
+            sample = g["samples"][0]
+            assert (rf"\partial L / \partial {g['name']}\right]_{{{sample['entry']}}} = "
+                    rf"{sample['formula']}$") in part
     if fmt == "tex":
         assert text.count(r"\fbox{") == sum(map(len, ASKED))          # room to work
     else:
