@@ -61,10 +61,12 @@ class Prover:
         for grad in grads.values():
             self.ew.symbols[grad.name] = _matrix(grad.name, grad.shape.size(sizes))
         self.substitutions: dict[sp.Symbol, sp.Expr] = {}
-        for name in problem.inputs:
-            self._substitute(name, facts.get(name, frozenset()))
-        for name in problem.steps:
-            self._substitute(name, {f for f in facts.get(name, ()) if self._holds(name, f)})
+        # the facts in use: an input's assumptions, a step's facts proven from its definition
+        self.known = {name: frozenset(facts.get(name, ())) for name in problem.inputs}
+        self.known |= {name: frozenset(f for f in facts.get(name, ()) if self._holds(name, f))
+                       for name in problem.steps}
+        for name, known in self.known.items():
+            self._substitute(name, known)
         self.point = self._point(grads)
         self._rules: dict[tuple, None] = {}
         self._indices: dict[tuple, None] = {}
@@ -198,22 +200,43 @@ class Prover:
         scale = max(1.0, float(np.max(np.abs(x))), float(np.max(np.abs(y))))
         return bool(np.max(np.abs(x - y)) > 1e-8 * scale)
 
-    def is_zero(self, expr: sp.Expr) -> bool:
+    def sums_used(self, expr: sp.Expr) -> list[tuple[sp.Expr, int]]:
+        """The known sum of a column or row (Σᵢ Y_{i,1} = 1) that the proof of ``expr`` = 0
+        needs, as (sum of entries, value): the one line whose fact alone proves it, else
+        every line whose entries ``expr`` holds; none when it is zero without facts."""
+        if self.is_zero(expr, {}):
+            return []
+        found = []
+        for name, known in self.known.items():
+            m = self.ew.symbols[name]
+            for fact in known:
+                if REGISTRY[fact].sums is None:
+                    continue
+                axis, value = REGISTRY[fact].sums
+                lines = [m[:, j] for j in range(m.cols)] if axis == 0 else \
+                    [m[i, :] for i in range(m.rows)]
+                found += [(line, value) for line in lines if set(line) & expr.free_symbols]
+        alone = next(((line, value) for line, value in found
+                      if self.is_zero(expr, {line[-1]: value - sp.Add(*line[:-1])})), None)
+        return [(sp.Add(*line), value) for line, value in ([alone] if alone else found)]
+
+    def is_zero(self, expr: sp.Expr, substitutions: dict | None = None) -> bool:
         """Whether ``expr`` is proven zero: with step entries as symbols, then, while it
         holds both the latest step's entries and what they are made of (A beside e^S, a
         definition the simplifier folded into a name), with that step's entries
         replaced by their definitions; the costly common-denominator proof last."""
         if laurent.vanishes(_prepare(expr)):    # zero whatever the facts: no need to use them
             return True
-        expr = self.prepare(expr)
+        known = self.substitutions if substitutions is None else substitutions
+
+        def prepare(e: sp.Expr) -> sp.Expr:
+            return _prepare(e).xreplace(known)
+        expr = prepare(expr)
         while self.ew.mixes_latest_step(expr):
             if laurent.vanishes(expr):          # sympy's slower tests wait for the last form
                 return True
-            expr = self.prepare(self.ew.unfold(expr))
+            expr = prepare(self.ew.unfold(expr))
         return _vanishes(expr)
-
-    def prepare(self, expr: sp.Expr) -> sp.Expr:
-        return _prepare(expr).xreplace(self.substitutions)
 
 
 def _matrix(name: str, size: tuple[int, int], positive: bool | None = None) -> sp.Matrix:

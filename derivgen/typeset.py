@@ -138,7 +138,7 @@ def _pattern(prover: Prover, rule: Link, entries: Entries, name) -> dict[str, st
     ew = prover.ew
     if not (isinstance(rule.output, Ref) and isinstance(rule.target, Ref)
             and rule.target.name in ew.symbols and rule.target.kind != "dim"):
-        return {"pattern": "", "overlay": ""}
+        return {"pattern": "", "overlay": "", "facts": []}
     definitions = _definitions(prover, rule.step)
     partial = ew.partial_by_first_entry(rule.step, rule.target.name).applyfunc(
         lambda e: _named(prover, definitions, e))
@@ -152,8 +152,12 @@ def _pattern(prover: Prover, rule: Link, entries: Entries, name) -> dict[str, st
     simplified = sp.factor_terms(_named(prover, definitions, prover.value(rule.result)[0, 0]))
     total = entries.latex(simplified) if proven and simplified != sp.Add(*terms) and \
         prover.is_zero(simplified - entry) else None
+    # the facts that step needs, written out: Y_{1,1} + Y_{2,1} + Y_{3,1} = 1
+    facts = [f"{entries.latex(line)} = {value}"
+             for line, value in prover.sums_used(simplified - sp.Add(*terms))] if total else []
     target = entries.latex(ew.symbols[rule.target.name][0, 0])
     lhs = (f"\\sum_{{i,j}} G_{{ij}}\\, \\frac{{\\partial\\, {subscripted(name(rule.step), 'ij')}}}"
            f"{{\\partial\\, {target}}}")
     return {"pattern": entries.matrix(partial),
-            "overlay": aligned(lhs, [entries.latex(t) for t in terms], total) if proven else ""}
+            "overlay": aligned(lhs, [entries.latex(t) for t in terms], total) if proven else "",
+            "facts": facts}

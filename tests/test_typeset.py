@@ -27,10 +27,13 @@ def test_softmax_reads_like_seed_000():
         r"&= - \frac{Y_{1,1} \left(- A_{1,1}^{2} + A_{1,1}\right)}{3 A_{1,1}} \\ "
         r"&\quad + \frac{A_{1,1} Y_{2,1}}{3} + \frac{A_{1,1} Y_{3,1}}{3} \\ "
         r"&= \frac{A_{1,1} - Y_{1,1}}{3} \end{aligned}")
+    # the assumption as the equation that step uses (not A's columns, also known to sum to 1)
+    assert view["facts"] == ["Y_{1,1} + Y_{2,1} + Y_{3,1} = 1"]
 
 
 def test_a_matrix_product_reads_like_seed_001():
     view = views_by_link(derive(load(SOFTMAX)))[("S", "W")]
+    assert view["facts"] == []
     assert view["overlay"] == (
         r"\begin{aligned} \sum_{i,j} G_{ij}\, \frac{\partial\, S_{ij}}{\partial\, W_{1,1}} "
         r"&= X_{1,1} \left(G_{S}\right)_{1,1} + X_{1,2} \left(G_{S}\right)_{1,2} \\ "
