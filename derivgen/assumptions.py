@@ -23,7 +23,7 @@ Draw = Callable[["np.random.Generator", int, int], "np.ndarray"]
 class Assumption:
     name: str
     text: str                       # in the setup: "each column is one-hot (...)"
-    stated: str = ""                # where a rewrite uses it, "{}" the matrix: "each column of {} sums to 1"
+    stated: str = ""                # where a rewrite uses it ("{}": the matrix)
     declared: bool = True           # may be listed in a problem's `assume`
     square: bool = False            # only a square matrix can have it
     implies: tuple[str, ...] = ()
@@ -41,7 +41,8 @@ class Assumption:
         out: dict[sp.Symbol, sp.Expr] = {}
         if self.sums is not None:
             axis, s = self.sums
-            lines = [m[:, j] for j in range(m.cols)] if axis == 0 else [m[i, :] for i in range(m.rows)]
+            lines = [m[:, j] for j in range(m.cols)] if axis == 0 else \
+                [m[i, :] for i in range(m.rows)]
             for line in lines:
                 out[line[-1]] = s - sp.Add(*line[:-1])
         if self.mirrored:

@@ -148,7 +148,8 @@ def _rule(d: Derivation, rule: Link, view: dict, printer: LatexPrinter) -> dict:
         "output": printer.operand(rule.output), "target": target,
         "target_entry": subscripted(target, "1,1"),
         "upstream": tex(rule.upstream), "rule": tex(rule.rule),
-        "index": view["index"], "pattern": view["pattern"], "overlay": view["overlay"], "facts": view["facts"], "result": tex(rule.result),
+        "index": view["index"], "pattern": view["pattern"], "overlay": view["overlay"],
+        "facts": view["facts"], "result": tex(rule.result),
         "named": isinstance(rule.target, Ref), "reasons": list(rule.reasons),
         "plain": _plain(d, rule), "chain": [],
     }

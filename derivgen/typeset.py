@@ -2,10 +2,12 @@
 
 What the report shows entry by entry comes from sympy: each matrix written out
 at the ``[dims]`` sizes, each step's definition, the proven index form of a
-rule, ∂out/∂in_{1,1} as a matrix (seed 000's pattern of zeros). They are
-turned into LaTeX here, while the engine's sympy objects exist, so that a
-:class:`~derivgen.derivation.Derivation` holds only strings and plain nodes and
-the report layer never calls back into the engine.
+rule, and a rule's worked entry: ∂out/∂in_{1,1} as a matrix in the step's named
+entries (seed 000's pattern), its overlay with the upstream gradient written
+out and the fact that step uses (seed 001), each proven by the prover before it
+is kept. They are turned into LaTeX here, while the engine's sympy objects
+exist, so that a :class:`~derivgen.derivation.Derivation` holds only strings
+and plain nodes and the report layer never calls back into the engine.
 """
 
 from __future__ import annotations
@@ -16,24 +18,25 @@ import sympy as sp
 
 from .derive import Backward, Link
 from .elementwise import Elementwise
-from .prove import Prover
 from .latex import LINE_LENGTH, LatexPrinter, aligned, bmatrix, subscripted
 from .nodes import Node, Ref
 from .ops import OPS, local_partial
 from .problem import Problem
+from .prove import Prover
 from .shapes import Shape
 
 
 @dataclass(frozen=True)
 class Views:
     elementwise: tuple[dict, ...]     # each input and step at the [dims] sizes
-    links: tuple[dict, ...]           # per Link of the pass, in order: index form, pattern, overlay
+    links: tuple[dict, ...]       # per Link of the pass: index form, pattern, overlay, facts
 
 
 def views(problem: Problem, prover: Prover, back: Backward, printer: LatexPrinter) -> Views:
     ew, name = prover.ew, printer.name
     entries = Entries(ew, name)
-    links = tuple({"index": _index_form(problem, link, printer)} | _pattern(prover, link, entries, name)
+    links = tuple({"index": _index_form(problem, link, printer)}
+                  | _pattern(prover, link, entries, name)
                   for link in back.order if isinstance(link, Link))
     return Views(tuple(_elementwise(problem, ew, name, entries)), links)
 
