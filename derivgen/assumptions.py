@@ -34,17 +34,21 @@ class Assumption:
     entries: Draw | None = None     # how each entry is drawn, where the matrix is unstructured
     adjust: Callable[[np.ndarray], np.ndarray] | None = None    # give such a matrix the property
 
+    def lines(self, m: sp.Matrix) -> list[sp.Matrix]:
+        """The columns (or rows) of ``m`` whose entries the property says add up to a
+        known sum; none for a property that is not a sum."""
+        if self.sums is None:
+            return []
+        return [m[:, j] for j in range(m.cols)] if self.sums[0] == 0 else \
+            [m[i, :] for i in range(m.rows)]
+
     def substitutions(self, m: sp.Matrix) -> dict[sp.Symbol, sp.Expr]:
         """Entry symbols of ``m`` the property determines, and what they equal: the
         last entry of each line that sums to s is s minus the others; below the
         diagonal of a symmetric matrix, the entry above it."""
         out: dict[sp.Symbol, sp.Expr] = {}
-        if self.sums is not None:
-            axis, s = self.sums
-            lines = [m[:, j] for j in range(m.cols)] if axis == 0 else \
-                [m[i, :] for i in range(m.rows)]
-            for line in lines:
-                out[line[-1]] = s - sp.Add(*line[:-1])
+        for line in self.lines(m):
+            out[line[-1]] = self.sums[1] - sp.Add(*line[:-1])
         if self.mirrored:
             out |= {m[i, j]: m[j, i] for i in range(m.rows) for j in range(i)}
         return out

@@ -98,8 +98,9 @@ def derive(problem: Problem) -> Derivation:
     formulas = {name: (lambda v, n=name: gradient_values(v, check.sizes)[grads[n].name])
                 for name in problem.wrt}
     claims = {name: c.expr for name, c in problem.expect.items()}
-    numeric = _numeric(problem, formulas, check.sizes, "")
-    numeric |= _numeric(problem, claims, check.sizes, "claim ")
+    points = _points(problem)
+    numeric = _numeric(problem, formulas, points, "")
+    numeric |= _numeric(problem, claims, points, "claim ")
     gradients = {name: GradientResult(name, problem.shape_of(name), back.totals[name].value,
                                       _entries(problem, name), numeric[name],
                                       _reasons(problem, back, name)) for name in problem.wrt}
@@ -107,8 +108,7 @@ def derive(problem: Problem) -> Derivation:
     results = {name: ClaimResult(c, prover.equal_values(prover.value(c.expr), composed(name)),
                                  numeric["claim " + name]) for name, c in problem.expect.items()}
     printer = LatexPrinter(latex_names(problem))
-    first = valid_point(problem, check.seed, 0, check.sizes)
-    point = {n: tuple(map(tuple, first[n].tolist())) for n in problem.inputs}
+    point = {n: tuple(map(tuple, points[0][n].tolist())) for n in problem.inputs}
     derivation = Derivation(problem, back, views(problem, prover, back, printer),
                             gradients, results, point)
     _judge(derivation)
@@ -205,15 +205,24 @@ def _reasons(problem: Problem, back: Backward, name: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _numeric(problem: Problem, formulas: dict, sizes, prefix: str) -> dict[str, Comparison]:
-    results = {prefix + name: Comparison(name) for name in formulas}
-    for trial in range(problem.check.trials):
-        values = valid_point(problem, problem.check.seed, trial, sizes)
+def _points(problem: Problem) -> list[dict[str, np.ndarray]]:
+    """The point of each numeric trial at the [check] sizes, where every step is finite."""
+    check, points = problem.check, []
+    for trial in range(check.trials):
+        values = valid_point(problem, check.seed, trial, check.sizes)
         if values is None:
             raise VerificationError(
                 "no random point found where every step is finite: the numeric checks cannot "
                 "run (is a log or sqrt applied to something that can be negative?)",
                 file=display_name(problem.path), key="check")
+        points.append(values)
+    return points
+
+
+def _numeric(problem: Problem, formulas: dict, points: list[dict[str, np.ndarray]],
+             prefix: str) -> dict[str, Comparison]:
+    results, sizes = {prefix + name: Comparison(name) for name in formulas}, problem.check.sizes
+    for trial, values in enumerate(points):
         rng = np.random.default_rng([problem.check.seed, trial, 1000])
         for name, formula in formulas.items():
             if formula is None:

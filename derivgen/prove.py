@@ -75,12 +75,11 @@ class Prover:
     # -- facts -------------------------------------------------------------------
     def _holds(self, step: str, fact: str) -> bool:
         """Whether a step's fact follows from its definition (softmax's columns sum to 1)."""
-        if REGISTRY[fact].sums is None:
+        assumption = REGISTRY[fact]
+        if assumption.sums is None:
             return False
-        axis, value = REGISTRY[fact].sums
-        m = self.ew.definitions[step]
-        lines = [m[:, j] for j in range(m.cols)] if axis == 0 else [m[i, :] for i in range(m.rows)]
-        return all(self.is_zero(sp.Add(*line) - value) for line in lines)
+        return all(self.is_zero(sp.Add(*line) - assumption.sums[1])
+                   for line in assumption.lines(self.ew.definitions[step]))
 
     def _substitute(self, name: str, known) -> None:
         for fact in known:
@@ -206,36 +205,27 @@ class Prover:
         every line whose entries ``expr`` holds; none when it is zero without facts."""
         if self.is_zero(expr, {}):
             return []
-        found = []
-        for name, known in self.known.items():
-            m = self.ew.symbols[name]
-            for fact in known:
-                if REGISTRY[fact].sums is None:
-                    continue
-                axis, value = REGISTRY[fact].sums
-                lines = [m[:, j] for j in range(m.cols)] if axis == 0 else \
-                    [m[i, :] for i in range(m.rows)]
-                found += [(line, value) for line in lines if set(line) & expr.free_symbols]
-        alone = next(((line, value) for line, value in found
-                      if self.is_zero(expr, {line[-1]: value - sp.Add(*line[:-1])})), None)
-        return [(sp.Add(*line), value) for line, value in ([alone] if alone else found)]
+        found = [(line, REGISTRY[fact]) for name, known in self.known.items() for fact in known
+                 for line in REGISTRY[fact].lines(self.ew.symbols[name])
+                 if set(line) & expr.free_symbols]
+        alone = next(((line, fact) for line, fact in found
+                      if self.is_zero(expr, fact.substitutions(line))), None)
+        return [(sp.Add(*line), fact.sums[1]) for line, fact in ([alone] if alone else found)]
 
     def is_zero(self, expr: sp.Expr, substitutions: dict | None = None) -> bool:
         """Whether ``expr`` is proven zero: with step entries as symbols, then, while it
         holds both the latest step's entries and what they are made of (A beside e^S, a
         definition the simplifier folded into a name), with that step's entries
         replaced by their definitions; the costly common-denominator proof last."""
-        if laurent.vanishes(_prepare(expr)):    # zero whatever the facts: no need to use them
+        expr = _prepare(expr)
+        if laurent.vanishes(expr):              # zero whatever the facts: no need to use them
             return True
         known = self.substitutions if substitutions is None else substitutions
-
-        def prepare(e: sp.Expr) -> sp.Expr:
-            return _prepare(e).xreplace(known)
-        expr = prepare(expr)
+        expr = expr.xreplace(known)
         while self.ew.mixes_latest_step(expr):
             if laurent.vanishes(expr):          # sympy's slower tests wait for the last form
                 return True
-            expr = prepare(self.ew.unfold(expr))
+            expr = _prepare(self.ew.unfold(expr)).xreplace(known)
         return _vanishes(expr)
 
 
@@ -268,21 +258,17 @@ def _prepare(expr: sp.Expr) -> sp.Expr:
         else expr
 
 
-def _vanishes_quickly(expr: sp.Expr) -> bool:
-    """A cheap proof that ``expr`` is zero: it expands to 0 with every sum under a
-    fraction bar taken as one opaque symbol. Sound: what is zero for any value of
-    that symbol is zero for its true value."""
-    if expr == 0 or laurent.vanishes(expr):
+def _vanishes(expr: sp.Expr) -> bool:
+    """The complete proof for a rational function of its atoms, cheapest first: the
+    Laurent expansion over a common denominator (laurent.py); sympy's expansion with
+    every sum under a fraction bar taken as one opaque symbol (sound: what is zero
+    for any value of that symbol is zero for its true value), which also knows
+    sympy's identities of exp and log; sympy's numerator over a common denominator."""
+    if expr == 0 or laurent.vanishes(expr, clear_sums=True):
         return True
     sums = {p.base: sp.Dummy() for p in expr.atoms(sp.Pow)
             if p.exp.is_negative and isinstance(p.base, sp.Add)}
-    return sp.expand(expr.xreplace(sums)) == 0
-
-
-def _vanishes(expr: sp.Expr) -> bool:
-    """The complete proof for a rational function of its atoms: its numerator over
-    a common denominator expands to 0."""
-    if laurent.vanishes(expr, clear_sums=True) or _vanishes_quickly(expr):
+    if sp.expand(expr.xreplace(sums)) == 0:
         return True
     numerator, _ = sp.fraction(sp.together(expr))
     return sp.expand(numerator) == 0

@@ -83,7 +83,7 @@ def _backward(d: Derivation, printer: LatexPrinter, shape) -> list[dict]:
     for item in d.backward.order:
         if isinstance(item, Link):
             rules, rule = sections[-1]["rules"], _rule(d, item, next(views), printer)
-            if _plain(d, item) and rules and rules[-1]["plain"] and \
+            if rule["plain"] and rules and rules[-1]["plain"] and \
                     rules[-1]["step"] == rule["step"] and rules[-1]["target"] == rule["output"]:
                 rules[-1] = _folded(rules[-1], rule)
             else:

@@ -114,11 +114,13 @@ def _named(prover: Prover, definitions: list, e: sp.Expr) -> sp.Expr:
     """``e`` with the step's own entries written by name where its definition appears
     (A_{1,1}(1 − A_{1,1}), not e^{S_{1,1}} / Σ e^{S} − e^{2S_{1,1}} / (Σ e^{S})²), when
     that is shorter and proven equal."""
+    if e == 0:
+        return e
     # a definition can only be found where its numerator's symbols are (e^{S_21} for A_21)
-    symbols = sp.fraction(sp.together(e))[0].free_symbols if e != 0 else set()
+    symbols = sp.fraction(sp.together(e))[0].free_symbols
     fold = {definition: name for definition, name, made_of in definitions
             if made_of <= symbols}
-    if e == 0 or not fold:
+    if not fold:
         return e
     named = e.subs(fold)
     shorter = named != e and sp.count_ops(named) < sp.count_ops(e)
@@ -148,16 +150,16 @@ def _pattern(prover: Prover, rule: Link, entries: Entries, name) -> dict[str, st
     upstream = prover.value(rule.upstream)
     terms = [upstream[i % upstream.rows, j % upstream.cols] * partial[i, j]
              for i in range(partial.rows) for j in range(partial.cols) if partial[i, j] != 0]
-    entry = prover.value(rule.raw)[0, 0]
-    proven = len(terms) > 1 and prover.is_zero(sp.Add(*terms) - entry)
+    entry, overlaid = prover.value(rule.raw)[0, 0], sp.Add(*terms)
+    proven = len(terms) > 1 and prover.is_zero(overlaid - entry)
     # and the entry as the simplified contribution has it, where that reads differently:
     # (A_{1,1} − Y_{1,1}) / 3, once the column of Y is known to sum to 1
     simplified = sp.factor_terms(_named(prover, definitions, prover.value(rule.result)[0, 0]))
-    total = entries.latex(simplified) if proven and simplified != sp.Add(*terms) and \
+    total = entries.latex(simplified) if proven and simplified != overlaid and \
         prover.is_zero(simplified - entry) else None
     # the facts that step needs, written out: Y_{1,1} + Y_{2,1} + Y_{3,1} = 1
     facts = [f"{entries.latex(line)} = {value}"
-             for line, value in prover.sums_used(simplified - sp.Add(*terms))] if total else []
+             for line, value in prover.sums_used(simplified - overlaid)] if total else []
     target = entries.latex(ew.symbols[rule.target.name][0, 0])
     lhs = (f"\\sum_{{i,j}} G_{{ij}}\\, \\frac{{\\partial\\, {subscripted(name(rule.step), 'ij')}}}"
            f"{{\\partial\\, {target}}}")
