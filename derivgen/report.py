@@ -10,6 +10,8 @@ each was verified.
 
 from __future__ import annotations
 
+import itertools
+
 from .assumptions import REGISTRY
 from .derivation import Derivation, latex_names
 from .derive import Link
@@ -63,11 +65,14 @@ def _notation(d: Derivation, printer: LatexPrinter) -> dict:
         shown += [item.upstream, item.rule, item.result] if isinstance(item, Link) else \
             [item.value, *item.parts]
     used = {(n.op, n.axis) for node in shown for n in walk(node) if isinstance(n, Apply)}
-    taken = {*d.problem.dims, *d.problem.inputs, *d.problem.steps}
-    a, b = next(pair for pair in ("AB", "PQ", "UV", "MK", "EF") if not set(pair) & taken)
+    # two names written unlike any of the problem's: A and B, else another pair
+    written = {printer.name(n) for n in (*d.problem.dims, *d.problem.inputs, *d.problem.steps)}
+    pairs = itertools.chain(["AB", "PQ", "UV", "MK", "EF"],
+                            ((f"P{k}", f"Q{k}") for k in itertools.count(1)))
+    a, b = next(pair for pair in pairs if not {printer.name(n) for n in pair} & written)
     square = Shape("n", "n")
     generic = [Ref(a, "input", square), Ref(b, "input", square)]
-    return {"a": a, "b": b, "operations": [
+    return {"a": printer.name(a), "b": printer.name(b), "operations": [
         {"symbol": ", \\quad ".join(printer.doprint(make(name, *generic[:op.arity], axis=axis))
                                     for axis in (None, 0, 1) if (name, axis) in used),
          "meaning": op.doc}

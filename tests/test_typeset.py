@@ -103,3 +103,16 @@ def test_a_result_states_what_it_assumes():
         (result,) = context(derive(load(ROOT / "problems" / f"{name}.toml")))["results"]
         assert result["conditions"] == [{"math": "X", "text": "is invertible"}], name
     assert all(not r["conditions"] for r in context(derive(load(SOFTMAX)))["results"])
+
+
+def test_the_notation_finds_free_names_whatever_the_problem_takes(problem_file):
+    """A problem using every preferred letter still gets a notation (it once raised)."""
+    from derivgen.report import context
+    letters = "ABPQUVMKEF"
+    text = "\n".join(['title = "t"', "[dims]", "n = 2", "[inputs]",
+                      *(f'{c} = {{ shape = ["n", "n"] }}' for c in letters), "[steps]",
+                      'L = "sum(' + " * ".join(letters) + ')"', "[derive]", 'of = "L"',
+                      'wrt = ["A"]', ""])
+    notation = context(derive(load(problem_file(text))))["notation"]
+    assert (notation["a"], notation["b"]) == ("P_{1}", "Q_{1}")
+    assert notation["operations"][0]["symbol"] == r"P_{1} \odot Q_{1}"
