@@ -114,9 +114,22 @@ def closure(names: Iterable[str]) -> frozenset[str]:
     return frozenset(found)
 
 
-def stated(matrix: str, name: str) -> str:
-    """A fact about ``matrix`` in words, as the report gives the reason for a rewrite."""
-    return REGISTRY[name].stated.format(matrix)
+@dataclass(frozen=True)
+class Reason:
+    """A fact a rewrite used: the property ``fact`` (a registry name) of ``matrix`` (a
+    node: a name, or softmax(S) whose columns sum to 1). Whoever writes it out names
+    the matrix in its own way: as source text in the JSON, in LaTeX in a report."""
+    matrix: object
+    fact: str
+
+    def words(self, write: Callable[[object], str]) -> str:
+        """"each column of Y sums to 1", the matrix written by ``write``."""
+        return REGISTRY[self.fact].stated.format(write(self.matrix))
+
+    def parts(self) -> tuple[str, str]:
+        """The words before and after the matrix, for a writer that typesets it."""
+        before, _, after = REGISTRY[self.fact].stated.partition("{}")
+        return before, after
 
 
 def _structure(wanted: frozenset[str]) -> Assumption | None:

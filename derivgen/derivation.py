@@ -18,6 +18,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 
+from .assumptions import Reason
 from .derive import Backward, Link, Total, WrongSimplification, backward, grad_names
 from .errors import ProblemError, VerificationError
 from .expr import to_source
@@ -39,7 +40,7 @@ class GradientResult:
     expr: Node                  # the proven matrix form (it may use the names dS of gradients)
     entries: int                # entries proven at the [dims] sizes
     numeric: Comparison
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]     # the facts its simplification used
     matrix_form: bool = True    # every operator has a proven rule, so there always is one
 
 
@@ -190,14 +191,14 @@ def _gradient_values(problem: Problem, back: Backward):
     return values
 
 
-def _reasons(problem: Problem, back: Backward, name: str) -> tuple[str, ...]:
+def _reasons(problem: Problem, back: Backward, name: str) -> tuple[Reason, ...]:
     """Every assumption used on the way from ``of`` back to ``name``: in the rules
     of the steps computed from it, and in adding up its own gradient."""
     downstream = {name}
     for step in problem.steps.values():
         if names(step.expr) & downstream:
             downstream.add(step.name)
-    seen: list[str] = []
+    seen: list[Reason] = []
     for item in back.order:
         if (isinstance(item, Link) and item.step in downstream) or (
                 isinstance(item, Total) and item.name in downstream):
@@ -304,7 +305,7 @@ def as_json(d: Derivation) -> dict:
             "expr": to_source(g.expr),
             "latex": printer.doprint(g.expr),
             "matrix_form": g.matrix_form,
-            "assumptions_used": list(g.reasons),
+            "assumptions_used": [r.words(to_source) for r in g.reasons],
             "checks": {
                 "symbolic": "passed",
                 "entries_compared": g.entries,

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from .assumptions import Reason
 from .nodes import Apply, Const, Node, Ref, chain, names
 from .ops import OPS
 from .problem import Problem
@@ -43,7 +44,7 @@ class Link:
     rule: Node                # the rule with a symbolic upstream G
     raw: Node                 # the rule applied to ``upstream``, as the rule writes it
     result: Node              # the contribution to ∂of/∂target, simplified
-    reasons: tuple[str, ...]  # assumptions the simplification used
+    reasons: tuple[Reason, ...]   # the facts the simplification used
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Total:
     parts: tuple[Node, ...]   # the contributions, in the order they were made
     sources: tuple[str, ...]  # the step each came from
     value: Node               # their sum, simplified
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
 
     @property
     def raw(self) -> Node:
@@ -105,7 +106,7 @@ def backward(problem: Problem, simplifier: Simplifier | None = None,
     WrongSimplification."""
     simplifier = simplifier or Simplifier(facts_of(problem), steps_of(problem))
 
-    def simplest(raw: Node, like: Node, step: str) -> tuple[Node, tuple[str, ...]]:
+    def simplest(raw: Node, like: Node, step: str) -> tuple[Node, tuple[Reason, ...]]:
         simplified, reasons = simplifier.rewrite(raw, like)
         verdict = True if equal is None else equal(simplified, raw)
         if verdict is False:

@@ -42,6 +42,9 @@ micrograd):
 ``condition``
     what a formula holding the operator assumes of its argument, as the end of a
     sentence ("is invertible" for ``inv``): a result holding it states it;
+``entrywise``
+    each output entry depends on the same entry of each argument alone (broadcasting
+    aside), so its rule multiplies G entry by entry by one local derivative;
 ``shape_only``
     for a constant such as a matrix of ones: its value depends on its argument's
     shape alone, so a rule holding it still only rescales or spreads G;
@@ -89,6 +92,7 @@ class Op:
     domain: tuple[str | None, ...] = ()
     facts: Callable[[int | None], frozenset[str]] = lambda axis: frozenset()
     max_size: int | None = None
+    entrywise: bool = False     # out_ij depends on the arguments' entries ij alone
     shape_only: bool = False    # its value depends on its argument's shape alone (ones, I)
     condition: str | None = None    # what a formula holding it assumes of its argument
 
@@ -260,18 +264,37 @@ def local_partial(op: Op, arg: int, out, bases, i, j, k, l, axis, size: tuple[in
     return partial.subs({delta: 1 for delta in broadcast})
 
 
+def partial_matrix(op: Op, arg: int, axis, matrices: dict, k: int, l: int):
+    """∂out/∂arg_kl entry by entry, from the registry's index form: ``matrices`` holds
+    the output (``_out``) and the arguments (``_x0``, ``_x1``, ...) as sympy matrices,
+    a broadcast argument with its one row or column. Raises KeyError for an entry of a
+    matrix not given (the inverse in det's partial)."""
+    i, j, k_, l_ = sp.symbols("i j k l", integer=True)
+    out, target = matrices["_out"], matrices[f"_x{arg}"]
+    bases = [sp.IndexedBase(f"_x{n}") for n in range(op.arity)]
+    formula = local_partial(op, arg, sp.IndexedBase("_out"), bases, i, j, k_, l_, axis,
+                            target.shape).subs({k_: k, l_: l})
+
+    def entry(e):
+        m = matrices[e.base.label.name]
+        r, c = (int(x) for x in e.indices)
+        return m[r % m.rows, c % m.cols]
+    return sp.Matrix(out.rows, out.cols, lambda a, b: formula.subs({i: a, j: b}).replace(
+        lambda e: isinstance(e, sp.Indexed), entry))
+
+
 def _elementwise_fn(name, doc, latex, *, sympy, numpy, rule, local, domain=None,
                     facts=frozenset(), algebra=False):
     return Op(name, 1, same, lambda vs, axis: numpy(vs[0]), entrywise(sympy), (rule,), doc,
               index=(diagonal(local) if local else None,), latex=latex, domain=(domain,),
-              facts=lambda axis: facts, scalar=sympy, algebra=algebra)
+              facts=lambda axis: facts, scalar=sympy, algebra=algebra, entrywise=True)
 
 
 def _binary(name, symbol, precedence, numpy_f, sympy_f, rules, doc, locals_, product=None,
             domain=(None, None)):
     return Op(name, 2, elementwise, lambda vs, axis: numpy_f(*vs), entrywise2(sympy_f), rules,
               doc, symbol=symbol, precedence=precedence, product=product,
-              index=tuple(map(diagonal, locals_)), domain=domain)
+              index=tuple(map(diagonal, locals_)), domain=domain, entrywise=True)
 
 
 # -- the registry ----------------------------------------------------------------------
@@ -313,7 +336,7 @@ _ALL = [
               lambda o, a, i, j, k, l, axis, n: a[0][i, k] * delta(j, l))),
     Op("neg", 1, same, lambda vs, axis: -vs[0], lambda ms, axis: -ms[0],
        (lambda g, ans, x, axis: -g,), "negation", symbol="-", precedence=3,
-       index=(diagonal(lambda o, a: -1),)),
+       index=(diagonal(lambda o, a: -1),), entrywise=True),
     Op("transpose", 1, lambda shapes, axis: shapes[0].T, lambda vs, axis: vs[0].T,
        lambda ms, axis: ms[0].T, (lambda g, ans, x, axis: g.T,), "transpose", symbol=".T",
        index=(lambda o, a, i, j, k, l, axis, n: delta(i, l) * delta(j, k),)),

@@ -38,7 +38,7 @@ from .assumptions import REGISTRY
 from .elementwise import Elementwise, almost_everywhere, overlay, partials, sympy_value
 from .nodes import Apply, Const, Node, Ref
 from .numeric import evaluate, valid_point
-from .ops import OPS, local_partial
+from .ops import OPS, partial_matrix
 from .problem import Problem
 
 INDEX_SIZE = 3       # the largest size at which index forms are checked entry by entry
@@ -136,23 +136,13 @@ class Prover:
                 for n, a in enumerate(fresh)]
         out = op.sympy(args, node.axis)
         truth = partials(out, args[arg])
-        i, j, k, l = sp.symbols("i j k l", integer=True)
-        bases = [sp.IndexedBase(f"_x{n}") for n in range(len(args))]
-        formula = local_partial(op, arg, sp.IndexedBase("_out"), bases, i, j, k, l, node.axis,
-                                args[arg].shape)
         matrices = {"_out": out} | {f"_x{n}": m for n, m in enumerate(args)}
         if op_name in ("det", "logdet"):
             matrices["_x0^{-1}"] = args[0].inv(method="ADJ")
-
-        def entry(e: sp.Indexed) -> sp.Expr:
-            m = matrices[e.base.label.name]
-            r, c = (int(x) for x in e.indices)
-            return m[r % m.rows, c % m.cols]
-
-        for (a, b) in np.ndindex(*out.shape):
-            for (c, d) in np.ndindex(*args[arg].shape):
-                value = formula.subs({i: a, j: b, k: c, l: d}).replace(
-                    lambda e: isinstance(e, sp.Indexed), entry)
+        for (c, d) in np.ndindex(*args[arg].shape):
+            formula = partial_matrix(op, arg, node.axis, matrices, c, d)
+            for (a, b) in np.ndindex(*out.shape):
+                value = formula[a, b]
                 if not _vanishes(_prepare(value - truth[(a, b)].get((c, d), 0))):
                     raise RuleError(f"the index form of the rule for argument {arg + 1} of "
                                     f"{op_name} gives {value} for entry ({a + 1}, {b + 1}) and "

@@ -81,18 +81,13 @@ def _notation(d: Derivation, printer: LatexPrinter) -> dict:
 
 def _backward(d: Derivation, printer: LatexPrinter, shape) -> list[dict]:
     """One section per gradient, in the order of the pass: G_S complete (its
-    contributions labelled by the step they come from, then added up), then the
-    rules that carry it into what S is computed from."""
+    contributions labelled by the step they come from, then added up), then the step
+    S carried back to what it is computed from, rule by rule."""
     tex, name = printer.doprint, printer.name
     sections, views = [], iter(d.views.links)
     for item in d.backward.order:
         if isinstance(item, Link):
-            rules, rule = sections[-1]["rules"], _rule(d, item, next(views), printer)
-            if rule["plain"] and rules and rules[-1]["plain"] and \
-                    rules[-1]["step"] == rule["step"] and rules[-1]["target"] == rule["output"]:
-                rules[-1] = _folded(rules[-1], rule)
-            else:
-                rules.append(rule)
+            _carry(sections[-1], _rule(d, item, next(views), printer, shape))
             continue
         grad = tex(item.grad)
         parts = [_labelled(p, name(s), tex) if len(item.parts) > 1 else tex(p)
@@ -105,8 +100,34 @@ def _backward(d: Derivation, printer: LatexPrinter, shape) -> list[dict]:
             "parts": len(item.parts),
             "start": item.name == d.problem.of, "zero": not item.parts and item.name != d.problem.of,
             "equation": aligned(grad, parts or [value], total),
-            "reasons": list(item.reasons), "rules": []})
+            "reasons": _facts(item.reasons, tex), "targets": [], "blocks": []})
     return sections
+
+
+def _carry(section: dict, rule: dict) -> None:
+    """Add a rule to its step's section: a brief one (entry by entry, or only summing
+    or rearranging G) to the list of brief rules before it, shown as one list that
+    ends where the gradient reaches a named matrix; any other in a block of its own,
+    with its worked entry."""
+    blocks = section["blocks"]
+    if rule["named"] and rule["target"] not in section["targets"]:
+        section["targets"].append(rule["target"])
+    if not rule["brief"]:
+        blocks.append({"rule": rule, "brief": None, "reasons": rule["reasons"]})
+        return
+    if not (blocks and blocks[-1]["brief"] and not blocks[-1]["brief"][-1]["named"]):
+        blocks.append({"rule": None, "brief": [], "reasons": []})
+    # say where G comes from when it does not continue from the rule just before
+    previous = [b["rule"] or b["brief"][-1] for b in blocks if b["rule"] or b["brief"]]
+    rule["branch"] = rule["output"] != (previous[-1]["target"] if previous else section["name"])
+    blocks[-1]["brief"].append(rule)
+    blocks[-1]["reasons"] += [r for r in rule["reasons"] if r not in blocks[-1]["reasons"]]
+
+
+def _facts(reasons, tex) -> list[dict]:
+    """The facts a simplification used, as words around a typeset matrix: "each
+    column of", Y, "sums to 1"."""
+    return [dict(zip(("before", "after"), r.parts()), math=tex(r.matrix)) for r in reasons]
 
 
 def _labelled(part: Node, source: str, tex) -> str:
@@ -135,34 +156,48 @@ def _values_read(node: Node):
             yield from _values_read(arg)
 
 
-def _folded(first: dict, then: dict) -> dict:
-    """Two plain rules in a row within a step, shown as one: what the gradient goes
-    through, one operation at a time, and what it reaches."""
-    chain = first.get("chain") or [{k: first[k] for k in ("doc", "rule", "result")}]
-    return first | {"chain": chain + [{k: then[k] for k in ("doc", "rule", "result")}],
-                    "target": then["target"], "target_entry": then["target_entry"],
-                    "result": then["result"], "named": then["named"],
-                    "reasons": first["reasons"] + then["reasons"]}
-
-
-def _rule(d: Derivation, rule: Link, view: dict, printer: LatexPrinter) -> dict:
+def _rule(d: Derivation, rule: Link, view: dict, printer: LatexPrinter, shape) -> dict:
     tex, name = printer.doprint, printer.name
     target = printer.operand(rule.target)
+    op = OPS[rule.op]
+    # worth its worked entry: a rule that sums over a broadcast argument, and a step
+    # that is one operation on named matrices (p = σ(z), S = W X)
+    spread = op.entrywise and rule.target.shape != rule.output.shape
+    whole = isinstance(rule.output, Ref) and bool(view["pattern"])
     return {
-        "step": name(rule.step), "op": rule.op, "doc": OPS[rule.op].doc,
+        "step": name(rule.step), "op": rule.op, "doc": op.doc,
         "output": printer.operand(rule.output), "target": target,
         "target_entry": subscripted(target, "1,1"),
         "upstream": tex(rule.upstream), "rule": tex(rule.rule),
-        "index": view["index"], "pattern": view["pattern"], "overlay": view["overlay"],
-        "facts": view["facts"], "result": tex(rule.result),
-        "named": isinstance(rule.target, Ref), "reasons": list(rule.reasons),
-        "plain": _plain(d, rule), "chain": [],
+        "index": view["index"], "local": view["local"], "pattern": view["pattern"],
+        "overlay": view["overlay"], "facts": view["facts"], "result": tex(rule.result),
+        "named": isinstance(rule.target, Ref), "reasons": _facts(rule.reasons, tex),
+        "brief": (_plain(d, rule) or op.entrywise) and not spread and not whole,
+        "shape_check": _shape_check(rule.rule, rule.target), "branch": False,
     }
+
+
+def _shape_check(formula: Node, target: Node) -> str:
+    """The rule's shape worked out: (C × N)(N × D) = C × D for a matrix product, the
+    shape of the variable the gradient is taken with respect to."""
+    factors = list(_factors(formula))
+    sizes = "".join(f"\\left({f.shape.rows} \\times {f.shape.cols}\\right)" for f in factors)
+    result = f"{target.shape.rows} \\times {target.shape.cols}"
+    return f"{sizes} = {result}" if len(factors) > 1 else result
+
+
+def _factors(node: Node):
+    """The factors of a matrix product, in order (a product of products flattened)."""
+    if isinstance(node, Apply) and OPS[node.op].product == "matrix":
+        for arg in node.args:
+            yield from _factors(arg)
+    else:
+        yield node
 
 
 def _result(g, zero: bool, steps: dict, tex, name, shape) -> dict:
     return {"name": name(g.name), "shape": shape(g.shape), "zero": zero, "expr": tex(g.expr),
-            "reasons": list(g.reasons), "conditions": _conditions(g.expr, steps, tex)}
+            "reasons": _facts(g.reasons, tex), "conditions": _conditions(g.expr, steps, tex)}
 
 
 def _conditions(expr: Node, steps: dict, tex) -> list[dict]:

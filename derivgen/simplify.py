@@ -27,8 +27,7 @@ from collections.abc import Mapping
 
 import sympy as sp
 
-from .assumptions import SUMS_TO_ONE, SUMS_TO_ZERO, closure, stated
-from .expr import to_source
+from .assumptions import SUMS_TO_ONE, SUMS_TO_ZERO, Reason, closure
 from .nodes import Apply, Const, Node, Ref, chain, dim_node, make, walk
 from .ops import OPS, ShapeMismatch, count
 from .shapes import SCALAR, Shape
@@ -84,7 +83,7 @@ class Simplifier:
         self._step_patterns: list[tuple[sp.Expr, sp.Symbol]] | None = None
         self.symbol_of: dict[Node, sp.Symbol] = {}
         self.node_of: dict[sp.Symbol, Node] = {}
-        self.reasons: list[str] = []
+        self.reasons: list[Reason] = []
         self.rank: dict[sp.Symbol, int] = {}     # atoms in the order the expression uses them
         self.done: dict[tuple[Node, Node], tuple[Node, tuple[str, ...]]] = {}
 
@@ -193,7 +192,7 @@ class Simplifier:
             if not transposed or node.shape.is_scalar:
                 return self.atom(node)
             if "symmetric" in self.facts.get(node.name, ()):
-                self.note(stated(node.name, "symmetric"))
+                self.note(Reason(node, "symmetric"))
                 return self.atom(node)
             return self.atom(make("transpose", node))
         op, args = node.op, node.args
@@ -234,7 +233,7 @@ class Simplifier:
             symmetric = op == "inv" and isinstance(inner[0], Ref) and \
                 "symmetric" in self.facts.get(inner[0].name, ())
             if symmetric:
-                self.note(stated(inner[0].name, "symmetric"))
+                self.note(Reason(inner[0], "symmetric"))
             return self.atom(built if symmetric else make("transpose", built))
         return self.atom(built)
 
@@ -321,14 +320,13 @@ class Simplifier:
             return None
         facts = self.facts.get(node.name, frozenset()) if isinstance(node, Ref) else (
             OPS[node.op].facts(node.axis) if isinstance(node, Apply) else frozenset())
-        label = node.name if isinstance(node, Ref) else to_source(node)
         for along, fact in SUMS_TO_ZERO.items():
             if fact in facts and axis in (along, None):
-                self.note(stated(label, fact))
+                self.note(Reason(node, fact))
                 return sp.Integer(0)
         for along, fact in SUMS_TO_ONE.items():
             if fact in facts and axis in (along, None):
-                self.note(stated(label, fact))
+                self.note(Reason(node, fact))
                 # summing each column of ones gives 1 per column; all of them, one per column
                 return sp.Integer(1) if axis == along else self.to_sympy(
                     dim_node(node.shape.cols if along == 0 else node.shape.rows))

@@ -20,7 +20,7 @@ from .derive import Backward, Link
 from .elementwise import Elementwise
 from .latex import LINE_LENGTH, LatexPrinter, aligned, bmatrix, subscripted
 from .nodes import Node, Ref
-from .ops import OPS, local_partial
+from .ops import OPS, local_partial, partial_matrix
 from .problem import Problem
 from .prove import Prover
 from .shapes import Shape
@@ -35,8 +35,7 @@ class Views:
 def views(problem: Problem, prover: Prover, back: Backward, printer: LatexPrinter) -> Views:
     ew, name = prover.ew, printer.name
     entries = Entries(ew, name)
-    links = tuple({"index": _index_form(problem, link, printer)}
-                  | _pattern(prover, link, entries, name)
+    links = tuple(_index_form(problem, link, printer) | _pattern(prover, link, entries, printer)
                   for link in back.order if isinstance(link, Link))
     return Views(tuple(_elementwise(problem, ew, name, entries)), links)
 
@@ -80,22 +79,26 @@ def _elementwise(problem: Problem, ew: Elementwise, name, entries: Entries) -> l
     return out
 
 
-def _index_form(problem: Problem, rule: Link, printer: LatexPrinter) -> str:
-    """The registry's ∂out_ij/∂in_kl for this link (proven by derivgen.prove), in LaTeX."""
+def _index_form(problem: Problem, rule: Link, printer: LatexPrinter) -> dict[str, str]:
+    """The registry's ∂out_ij/∂in_kl for this link (proven by derivgen.prove), in LaTeX;
+    for an entry-wise operator also ∂out_ij/∂in_ij, its one local derivative."""
     op = OPS[rule.op]
     if op.index[rule.arg] is None:
-        return ""
+        return {"index": "", "local": ""}
     i, j, k, l = sp.symbols("i j k l")
     out_name = printer.operand(rule.output)
     nodes = {out_name: rule.output} | {printer.operand(a): a for a in rule.node.args}
     bases = [sp.IndexedBase(printer.operand(a)) for a in rule.node.args]
     expr = local_partial(op, rule.arg, sp.IndexedBase(out_name), bases, i, j, k, l,
                          rule.node.axis, _sizes(rule.target.shape, printer))
-    # an entry of a name that is not a node (the inverse in det's partial) is shaped
-    # like the operator's square argument
-    return sp.latex(expr.replace(
-        lambda e: isinstance(e, sp.Indexed),
-        lambda e: _entry(e, nodes.get(e.base.label.name, rule.node.args[0]))))
+
+    def latex(e: sp.Expr) -> str:
+        # an entry of a name that is not a node (the inverse in det's partial) is shaped
+        # like the operator's square argument
+        return sp.latex(e.replace(
+            lambda e: isinstance(e, sp.Indexed),
+            lambda e: _entry(e, nodes.get(e.base.label.name, rule.node.args[0]))))
+    return {"index": latex(expr), "local": latex(expr.subs({k: i, l: j})) if op.entrywise else ""}
 
 
 def _sizes(shape: Shape, printer: LatexPrinter) -> tuple:
@@ -135,23 +138,45 @@ def _definitions(prover: Prover, step: str) -> list[tuple[sp.Expr, sp.Symbol, se
             if d.free_symbols]
 
 
-def _pattern(prover: Prover, rule: Link, entries: Entries, name) -> dict[str, str]:
-    """Where the rule is the whole step and the target a named matrix: ∂step/∂target_{1,1}
-    entry by entry (seed 000's pattern of zeros, sympy's own partials), and that entry
-    of the contribution as the overlay and sum Σ_ij G_ij ∂step_ij/∂target_{1,1} written
-    out (seed 001), shown only where it is proven equal to the rule's entry."""
+def _one_entry(prover: Prover, rule: Link, definitions: list) -> sp.Matrix:
+    """∂out/∂target_{1,1} entry by entry: the registry's index form at (k, l) = (1, 1),
+    in the step's named entries where the rule is the whole step (A_{1,1}(1 − A_{1,1}),
+    −A_{1,1} A_{2,1}, as seed 000 writes it), where proven equal to sympy's own
+    partials; else sympy's partials, in named entries where that is shorter."""
+    ew, op = prover.ew, OPS[rule.op]
+    first = ew.symbols[rule.target.name][0, 0]
+    whole = isinstance(rule.output, Ref)
+    out = ew.symbols[rule.step] if whole else prover.value(rule.output)
+    truth = ew.partial_by_first_entry(rule.step, rule.target.name) if whole else \
+        out.applyfunc(lambda e: sp.diff(e, first))
+    if op.index[rule.arg] is not None:
+        matrices = {"_out": out} | {f"_x{n}": prover.value(a) for n, a in enumerate(rule.node.args)}
+        try:
+            registry = partial_matrix(op, rule.arg, rule.node.axis, matrices, 0, 0)
+        except KeyError:        # it holds entries of a matrix with no name (an inverse)
+            registry = None
+        if registry is not None and all(r == t or prover.is_zero(r - t)
+                                        for r, t in zip(registry, truth)):
+            return registry
+    return truth.applyfunc(lambda e: _named(prover, definitions, e))
+
+
+def _pattern(prover: Prover, rule: Link, entries: Entries, printer: LatexPrinter) -> dict:
+    """Where the target is a named matrix: ∂out/∂target_{1,1} entry by entry (seed
+    000's pattern of zeros, see :func:`_one_entry`), and that entry of the contribution
+    as the overlay and sum Σ_ij G_ij ∂out_ij/∂target_{1,1} written out (seed 001),
+    shown only where it is proven equal to the rule's entry."""
     ew = prover.ew
-    if not (isinstance(rule.output, Ref) and isinstance(rule.target, Ref)
-            and rule.target.name in ew.symbols and rule.target.kind != "dim"):
+    if not (isinstance(rule.target, Ref) and rule.target.name in ew.symbols
+            and rule.target.kind != "dim"):
         return {"pattern": "", "overlay": "", "facts": []}
     definitions = _definitions(prover, rule.step)
-    partial = ew.partial_by_first_entry(rule.step, rule.target.name).applyfunc(
-        lambda e: _named(prover, definitions, e))
+    partial = _one_entry(prover, rule, definitions)
     upstream = prover.value(rule.upstream)
     terms = [upstream[i % upstream.rows, j % upstream.cols] * partial[i, j]
              for i in range(partial.rows) for j in range(partial.cols) if partial[i, j] != 0]
     entry, overlaid = prover.value(rule.raw)[0, 0], sp.Add(*terms)
-    proven = len(terms) > 1 and prover.is_zero(overlaid - entry)
+    proven = bool(terms) and prover.is_zero(overlaid - entry)
     # and the entry as the simplified contribution has it, where that reads differently:
     # (A_{1,1} − Y_{1,1}) / 3, once the column of Y is known to sum to 1
     simplified = sp.factor_terms(_named(prover, definitions, prover.value(rule.result)[0, 0]))
@@ -161,7 +186,8 @@ def _pattern(prover: Prover, rule: Link, entries: Entries, name) -> dict[str, st
     facts = [f"{entries.latex(line)} = {value}"
              for line, value in prover.sums_used(simplified - overlaid)] if total else []
     target = entries.latex(ew.symbols[rule.target.name][0, 0])
-    lhs = (f"\\sum_{{i,j}} G_{{ij}}\\, \\frac{{\\partial\\, {subscripted(name(rule.step), 'ij')}}}"
+    out = subscripted(printer.operand(rule.output), "ij")
+    lhs = (f"\\sum_{{i,j}} G_{{ij}}\\, \\frac{{\\partial\\, {out}}}"
            f"{{\\partial\\, {target}}}")
     return {"pattern": entries.matrix(partial),
             "overlay": aligned(lhs, [entries.latex(t) for t in terms], total) if proven else "",

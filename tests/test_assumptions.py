@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivgen.assumptions import DECLARED, REGISTRY, SQUARE, closure, conflict, draw, stated
+from derivgen.assumptions import (DECLARED, REGISTRY, SQUARE, Reason, closure, conflict,
+                                  draw)
 from derivgen.errors import ProblemError
 from derivgen.problem import load
 
@@ -76,9 +77,10 @@ def test_a_sum_substitution_replaces_the_last_entry_of_each_line():
 
 
 def test_stated_facts():
-    assert stated("Y", "probability_columns") == "each column of Y sums to 1"
-    assert stated("Xc", "centred_rows") == "each row of Xc sums to 0"
-    assert stated("S", "symmetric") == "S is symmetric"
+    """In words, the matrix written by the writer (a LaTeX name in a report)."""
+    assert Reason("Y", "probability_columns").words(str) == "each column of Y sums to 1"
+    assert Reason("Xc", "centred_rows").words(lambda n: f"${n}$") == "each row of $Xc$ sums to 0"
+    assert Reason("S", "symmetric").parts() == ("", " is symmetric")
 
 
 def test_implications():

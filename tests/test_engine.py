@@ -187,7 +187,7 @@ def test_an_assumption_is_used_only_when_declared(problem_file):
                                              'constant = true, assume = ["probability_columns"] }')
     d = derive(load(problem_file(HEADER + declared)))
     assert to_source(d.gradients["S"].expr) == "A - Y"
-    assert d.gradients["S"].reasons == ("each column of Y sums to 1",)
+    assert [r.words(to_source) for r in d.gradients["S"].reasons] == ["each column of Y sums to 1"]
 
 
 def sum_of(function: str) -> str:

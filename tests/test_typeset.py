@@ -16,16 +16,17 @@ def views_by_link(d) -> dict[tuple[str, str], dict]:
 
 
 def test_softmax_reads_like_seed_000():
-    """∂A/∂S_{1,1} in the named entries of A, its overlay with G_A written out, and
+    """∂A/∂S_{1,1} in the named entries of A as the registry's index form writes it
+    (A_{1,1}(1 − A_{1,1}), −A_{1,1}A_{2,1}), its overlay with G_A written out, and
     the simplified entry once each column of Y sums to 1."""
     view = views_by_link(derive(load(SOFTMAX)))[("A", "S")]
     assert view["pattern"] == (
-        r"\begin{bmatrix} - A_{1,1}^{2} + A_{1,1} & 0 & 0 \\ - A_{1,1} A_{2,1} & 0 & 0 \\ "
-        r"- A_{1,1} A_{3,1} & 0 & 0 \end{bmatrix}")
+        r"\begin{bmatrix} A_{1,1} \left(1 - A_{1,1}\right) & 0 & 0 \\ "
+        r"- A_{1,1} A_{2,1} & 0 & 0 \\ - A_{1,1} A_{3,1} & 0 & 0 \end{bmatrix}")
     assert view["overlay"] == (
         r"\begin{aligned} \sum_{i,j} G_{ij}\, \frac{\partial\, A_{ij}}{\partial\, S_{1,1}} "
-        r"&= - \frac{Y_{1,1} \left(- A_{1,1}^{2} + A_{1,1}\right)}{3 A_{1,1}} \\ "
-        r"&\quad + \frac{A_{1,1} Y_{2,1}}{3} + \frac{A_{1,1} Y_{3,1}}{3} \\ "
+        r"&= - \frac{Y_{1,1} \left(1 - A_{1,1}\right)}{3} + \frac{A_{1,1} Y_{2,1}}{3} \\ "
+        r"&\quad + \frac{A_{1,1} Y_{3,1}}{3} \\ "
         r"&= \frac{A_{1,1} - Y_{1,1}}{3} \end{aligned}")
     # the assumption as the equation that step uses (not A's columns, also known to sum to 1)
     assert view["facts"] == ["Y_{1,1} + Y_{2,1} + Y_{3,1} = 1"]
@@ -77,16 +78,57 @@ def test_the_notation_lists_the_operations_the_report_writes():
     ]
 
 
-def test_plain_operations_in_a_row_are_one_step():
-    """Division by N, negation and the sum in L = -sum(Y * log(A)) / N only rescale or
-    spread the gradient: the report passes G through them in one section."""
+def test_a_step_of_entry_wise_and_summing_operations_is_one_list():
+    """Division by N, negation, the sum, the product with Y and the log in
+    L = -sum(Y * log(A)) / N act entry by entry or only spread the gradient: one
+    section, each operation a line with its local partial, ending at ∂L/∂A (seed 000
+    writes −(1/N) Y ⊘ A at once)."""
     from derivgen.report import context
-    first = context(derive(load(SOFTMAX)))["backward"][0]["rules"][0]
-    assert [(c["rule"], c["result"]) for c in first["chain"]] == [
-        (r"\frac{G}{N}", r"\frac{1}{N}"), ("-G", r"\frac{-1}{N}"),
-        (r"G \mathbf{1}", r"\frac{-1}{N} \mathbf{1}")]
-    assert first["target"] == r"\left(Y \odot \log\left(A\right)\right)"
-    assert first["result"] == r"\frac{-1}{N} \mathbf{1}"
+    (section,) = [s for s in context(derive(load(SOFTMAX)))["backward"] if s["name"] == "L"]
+    (block,) = section["blocks"]
+    assert [(c["local"] or c["index"], c["rule"], c["result"]) for c in block["brief"]] == [
+        (r"\frac{1}{N}", r"\frac{G}{N}", r"\frac{1}{N}"), ("-1", "-G", r"\frac{-1}{N}"),
+        ("1", r"G \mathbf{1}", r"\frac{-1}{N} \mathbf{1}"),
+        ("{Y}_{i,j}", r"G \odot Y", r"\frac{-Y}{N}"),
+        (r"\frac{1}{{A}_{i,j}}", r"G \oslash A", r"-Y \oslash \left(N A\right)")]
+    assert section["targets"] == ["A"] and not any(c["branch"] for c in block["brief"])
+
+
+def test_a_branch_says_where_the_gradient_comes_from():
+    """In the binary cross-entropy the second term's rules start again from the sum:
+    that line names what it goes from and to; the others continue from the line before."""
+    from derivgen.report import context
+    back = context(derive(load(ROOT / "problems" / "logistic_regression.toml")))["backward"]
+    (section,) = [s for s in back if s["name"] == "L"]
+    runs = [b["brief"] for b in section["blocks"] if b["brief"]]
+    assert [[c["branch"] for c in run] for run in runs] == [
+        [False] * 5, [True, False, False, False]]
+    assert runs[1][0]["target"] == (
+        r"\left(\left(1 - y\right) \odot \log\left(1 - p\right)\right)")
+
+
+def test_the_sigmoid_entry_cancels_as_in_the_textbook():
+    """p = σ(z): ∂p/∂z_{1,1} in the named entry p_{1,1}(1 − p_{1,1}), and the overlay
+    with G_p shows the cancellation that leaves (p_{1,1} − y_{1,1})/3."""
+    view = views_by_link(derive(load(ROOT / "problems" / "logistic_regression.toml")))[
+        ("p", "z")]
+    assert view["pattern"] == (
+        r"\begin{bmatrix} p_{1,1} \left(1 - p_{1,1}\right) \\ 0 \\ 0 \end{bmatrix}")
+    assert view["overlay"].endswith(r"&= \frac{p_{1,1} - y_{1,1}}{3} \end{aligned}")
+
+
+def test_a_rule_inside_a_step_gets_its_worked_entry_and_shape_check():
+    """z = X w + b: the product X w is not a step of its own, yet its rule back to w
+    shows ∂(X w)/∂w_{1,1} and the overlay, and checks (D × N)(N × 1) = D × 1."""
+    from derivgen.report import context
+    back = context(derive(load(ROOT / "problems" / "logistic_regression.toml")))["backward"]
+    (section,) = [s for s in back if s["name"] == "z"]
+    rules = {b["rule"]["target"]: b["rule"] for b in section["blocks"] if b["rule"]}
+    assert rules["w"]["pattern"] == (
+        r"\begin{bmatrix} X_{1,1} \\ X_{2,1} \\ X_{3,1} \end{bmatrix}")
+    assert rules["w"]["shape_check"] == (
+        r"\left(D \times N\right)\left(N \times 1\right) = D \times 1")
+    assert rules["b"]["shape_check"] == r"1 \times 1"
 
 
 def test_an_index_form_names_the_dims_it_divides_by():
