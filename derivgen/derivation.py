@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 
 from .assumptions import Reason
@@ -23,10 +22,10 @@ from .derive import Backward, Link, Total, WrongSimplification, backward, grad_n
 from .errors import ProblemError, VerificationError
 from .expr import to_source
 from .latex import LatexPrinter, latex_name
-from .nodes import Apply, Node, Ref, chain, names
+from .nodes import Apply, Node, Ref, chain
 from .numeric import Comparison, compare, evaluate, valid_point
 from .problem import Claim, Problem
-from .prove import Prover, RuleError, Undefined
+from .prove import Composed, Prover, RuleError, Undefined
 from .shapes import Shape
 from .simplify import Simplifier, cost, facts_of, steps_of
 from .sources import display_name
@@ -105,12 +104,12 @@ def derive(problem: Problem) -> Derivation:
     gradients = {name: GradientResult(name, problem.shape_of(name), back.totals[name].value,
                                       _entries(problem, name), numeric[name],
                                       _reasons(problem, back, name)) for name in problem.wrt}
-    composed = _Composed(prover, back)
+    composed = Composed(prover, back)
     results = {name: ClaimResult(c, prover.equal_values(prover.value(c.expr), composed(name)),
                                  numeric["claim " + name]) for name, c in problem.expect.items()}
     printer = LatexPrinter(latex_names(problem))
     point = {n: tuple(map(tuple, points[0][n].tolist())) for n in problem.inputs}
-    derivation = Derivation(problem, back, views(problem, prover, back, printer),
+    derivation = Derivation(problem, back, views(problem, prover, back, printer, composed),
                             gradients, results, point)
     _judge(derivation)
     return derivation
@@ -154,31 +153,6 @@ def _entries(problem: Problem, name: str) -> int:
     return rows * cols
 
 
-class _Composed:
-    """A gradient entry by entry in the inputs' and steps' entries: its proven form with
-    every gradient G_S it uses replaced, in turn, by its own. Only for comparing with an
-    [expect] claim, which is written without the names G_S."""
-
-    def __init__(self, prover: Prover, back: Backward) -> None:
-        self.prover, self.back = prover, back
-        self.by_grad = {t.grad.name: name for name, t in back.totals.items()}
-        self.done: dict[str, sp.Matrix] = {}
-
-    def __call__(self, name: str) -> sp.Matrix:
-        if name not in self.done:
-            total = self.back.totals[name]
-            value = self.prover.value(total.value)
-            rows, cols = self.prover.ew.symbols[total.grad.name].shape
-            if value.shape != (rows, cols):
-                value = sp.ones(rows, cols) * value[0, 0]
-            inner = {}
-            for grad in names(total.value) & self.by_grad.keys():
-                m = self(self.by_grad[grad])
-                inner |= dict(zip(self.prover.ew.symbols[grad], m))
-            self.done[name] = value.xreplace(inner)
-        return self.done[name]
-
-
 def _gradient_values(problem: Problem, back: Backward):
     """A numeric function: every gradient G_S at a point, from the last step back."""
     def values(point: dict[str, np.ndarray], sizes) -> dict[str, np.ndarray]:
@@ -194,10 +168,7 @@ def _gradient_values(problem: Problem, back: Backward):
 def _reasons(problem: Problem, back: Backward, name: str) -> tuple[Reason, ...]:
     """Every assumption used on the way from ``of`` back to ``name``: in the rules
     of the steps computed from it, and in adding up its own gradient."""
-    downstream = {name}
-    for step in problem.steps.values():
-        if names(step.expr) & downstream:
-            downstream.add(step.name)
+    downstream = {name, *problem.computed_from(name)}
     seen: list[Reason] = []
     for item in back.order:
         if (isinstance(item, Link) and item.step in downstream) or (

@@ -101,6 +101,14 @@ class Problem:
             return self.steps[name].expr.shape
         return SCALAR                              # a dim used as a number
 
+    def computed_from(self, name: str) -> list[str]:
+        """The steps computed from ``name``, directly or through other steps, in order."""
+        found = {name}
+        for step in self.steps.values():
+            if names(step.expr) & found:
+                found.add(step.name)
+        return [s for s in self.steps if s in found and s != name]
+
 
 def load(path: str | Path, data: bytes | None = None) -> Problem:
     """Read and validate a problem file (``data``: its bytes, when already read)."""

@@ -35,8 +35,9 @@ import sympy as sp
 
 from . import laurent
 from .assumptions import REGISTRY
+from .derive import Backward
 from .elementwise import Elementwise, almost_everywhere, overlay, partials, sympy_value
-from .nodes import Apply, Const, Node, Ref
+from .nodes import Apply, Const, Node, Ref, names
 from .numeric import evaluate, valid_point
 from .ops import OPS, partial_matrix
 from .problem import Problem
@@ -219,6 +220,32 @@ class Prover:
         return _vanishes(expr)
 
 
+class Composed:
+    """A gradient entry by entry in the inputs' and steps' entries: its proven form with
+    every gradient G_S it uses replaced, in turn, by its own: what an [expect] claim,
+    written without the names G_S, is compared with, and the end-to-end check of one
+    entry differentiates against."""
+
+    def __init__(self, prover: Prover, back: Backward) -> None:
+        self.prover, self.back = prover, back
+        self.by_grad = {t.grad.name: name for name, t in back.totals.items()}
+        self.done: dict[str, sp.Matrix] = {}
+
+    def __call__(self, name: str) -> sp.Matrix:
+        if name not in self.done:
+            total = self.back.totals[name]
+            value = self.prover.value(total.value)
+            rows, cols = self.prover.ew.symbols[total.grad.name].shape
+            if value.shape != (rows, cols):
+                value = sp.ones(rows, cols) * value[0, 0]
+            inner = {}
+            for grad in names(total.value) & self.by_grad.keys():
+                m = self(self.by_grad[grad])
+                inner |= dict(zip(self.prover.ew.symbols[grad], m))
+            self.done[name] = value.xreplace(inner)
+        return self.done[name]
+
+
 def _matrix(name: str, size: tuple[int, int], positive: bool | None = None) -> sp.Matrix:
     rows, cols = size
     return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{{{i + 1},{j + 1}}}", real=True,
@@ -244,6 +271,10 @@ def _fresh_arguments(node: Apply, sizes: Mapping[str, int], domain) -> tuple:
 
 def _prepare(expr: sp.Expr) -> sp.Expr:
     expr = almost_everywhere(expr)
+    if expr.has(sp.sign):       # sign is odd: sign(y − P) is −sign(P − y), written one way
+        expr = expr.replace(
+            lambda e: isinstance(e, sp.sign) and e.args[0].could_extract_minus_sign(),
+            lambda e: -sp.sign(-e.args[0]))
     return expr.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x)) if expr.has(sp.Heaviside) \
         else expr
 

@@ -242,6 +242,8 @@ def _verification(d: Derivation, tex, name) -> dict:
                         for (k, l), a, b in g.numeric.samples],
         } for g in d.gradients.values()],
         "point": [{"name": name(n), "value": _numbers(rows)} for n, rows in d.point.items()],
+        "end_to_end": [e for e in d.views.end_to_end if e["shown"]],
+        "too_large": [e["name"] for e in d.views.end_to_end if not e["shown"]],
         "claims": [{"name": name(n), "claim": tex(c.claim.expr),
                     "verdict": "confirmed" if c.confirmed(rtol) else "refuted"}
                    for n, c in d.claims.items()],

@@ -12,6 +12,7 @@ and plain nodes and the report layer never calls back into the engine.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import sympy as sp
@@ -22,7 +23,7 @@ from .latex import LINE_LENGTH, LatexPrinter, aligned, bmatrix, subscripted
 from .nodes import Node, Ref
 from .ops import OPS, local_partial, partial_matrix
 from .problem import Problem
-from .prove import Prover
+from .prove import Composed, Prover
 from .shapes import Shape
 
 
@@ -30,14 +31,18 @@ from .shapes import Shape
 class Views:
     elementwise: tuple[dict, ...]     # each input and step at the [dims] sizes
     links: tuple[dict, ...]       # per Link of the pass: index form, pattern, overlay, facts
+    end_to_end: tuple[dict, ...]  # per gradient: its first entry against sympy's derivative
 
 
-def views(problem: Problem, prover: Prover, back: Backward, printer: LatexPrinter) -> Views:
+def views(problem: Problem, prover: Prover, back: Backward, printer: LatexPrinter,
+          composed: Composed) -> Views:
     ew, name = prover.ew, printer.name
     entries = Entries(ew, name)
     links = tuple(_index_form(problem, link, printer) | _pattern(prover, link, entries, printer)
                   for link in back.order if isinstance(link, Link))
-    return Views(tuple(_elementwise(problem, ew, name, entries)), links)
+    return Views(tuple(_elementwise(problem, ew, name, entries)), links,
+                 tuple(_end_to_end(problem, prover, composed, entries, name, n)
+                       for n in problem.wrt))
 
 
 class Entries:
@@ -192,3 +197,40 @@ def _pattern(prover: Prover, rule: Link, entries: Entries, printer: LatexPrinter
     return {"pattern": entries.matrix(partial),
             "overlay": aligned(lhs, [entries.latex(t) for t in terms], total) if proven else "",
             "facts": facts}
+
+
+#: The largest value of ``of``, in sympy operations once written out in the variables,
+#: that the end-to-end check differentiates whole: beyond it (a transformer block,
+#: any problem at large [dims]) sympy's expansion takes seconds to minutes, and the
+#: local proofs alone stand.
+END_TO_END_SIZE = 400
+
+
+def _end_to_end(problem: Problem, prover: Prover, composed: Composed, entries: Entries,
+                name, wrt: str) -> dict:
+    """Seed 001's last cells for one entry: ``of`` written out in the entries of ``wrt``
+    and what does not depend on it (every step computed from ``wrt`` replaced by its
+    definition), differentiated by sympy by the first entry of ``wrt``, minus entry
+    (1, 1) of the derived gradient, expanded to zero. ``shown`` is False where ``of``
+    written out is too large to differentiate whole (nothing is claimed then)."""
+    ew, first = prover.ew, prover.ew.symbols[wrt][0, 0]
+    skipped = {"name": name(wrt), "entry": entries.latex(first), "formula": "", "shown": False}
+    # the latest step first: its definition holds earlier ones
+    definitions = [dict(zip(ew.symbols[s], ew.definitions[s]))
+                   for s in reversed(problem.computed_from(wrt)) if s != problem.of]
+    value = ew.definitions[problem.of][0, 0]
+    for definition in definitions:
+        value = value.xreplace(definition)
+        if _size(value) > END_TO_END_SIZE:
+            return skipped
+    formula = written = composed(wrt)[0, 0]
+    for definition in definitions:
+        written = written.xreplace(definition)
+    if not prover.is_zero(sp.diff(value, first) - written):
+        return skipped
+    return skipped | {"formula": entries.latex(sp.factor_terms(formula)), "shown": True}
+
+
+def _size(expr: sp.Expr) -> int:
+    """The number of nodes of ``expr``, counted no further than END_TO_END_SIZE + 1."""
+    return sum(1 for _ in itertools.islice(sp.preorder_traversal(expr), END_TO_END_SIZE + 1))

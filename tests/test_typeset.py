@@ -47,13 +47,15 @@ def test_nothing_unproven_is_shown(monkeypatch):
     import derivgen.derivation
     real = derivgen.derivation.views
 
-    def unproven(problem, prover, back, printer):
+    def unproven(problem, prover, back, printer, composed):
         prover.is_zero = lambda expr: False         # after the pass: only the views see it
-        return real(problem, prover, back, printer)
+        return real(problem, prover, back, printer, composed)
 
     monkeypatch.setattr(derivgen.derivation, "views", unproven)
-    view = views_by_link(derive(load(SOFTMAX)))[("A", "S")]
+    d = derive(load(SOFTMAX))
+    view = views_by_link(d)[("A", "S")]
     assert view["overlay"] == "" and "e^{S_{1,1}}" in view["pattern"]
+    assert not any(e["shown"] for e in d.views.end_to_end)
 
 
 def test_the_notation_lists_the_operations_the_report_writes():
@@ -158,3 +160,35 @@ def test_the_notation_finds_free_names_whatever_the_problem_takes(problem_file):
     notation = context(derive(load(problem_file(text))))["notation"]
     assert (notation["a"], notation["b"]) == ("P_{1}", "Q_{1}")
     assert notation["operations"][0]["symbol"] == r"P_{1} \odot Q_{1}"
+
+
+def test_one_entry_end_to_end_as_seed_001_checks_it():
+    """L written out in W's entries, differentiated by W_{1,1}, minus entry (1, 1) of
+    the result, expands to zero (with each column of Y summing to 1)."""
+    checks = {e["name"]: e for e in derive(load(SOFTMAX)).views.end_to_end}
+    assert all(e["shown"] for e in checks.values())
+    assert checks["S"]["formula"] == r"\frac{A_{1,1} - Y_{1,1}}{3}"
+    assert checks["W"]["entry"] == "W_{1,1}"
+
+
+def test_end_to_end_is_not_claimed_for_a_wrong_formula(monkeypatch):
+    """Were a gradient's first entry wrong, the check would not be shown."""
+    import sympy as sp
+
+    import derivgen.derivation
+    real = derivgen.derivation.views
+
+    def wrong(problem, prover, back, printer, composed):
+        return real(problem, prover, back, printer,
+                    lambda name: composed(name) + sp.ones(*composed(name).shape))
+
+    monkeypatch.setattr(derivgen.derivation, "views", wrong)
+    assert not any(e["shown"] for e in derive(load(SOFTMAX)).views.end_to_end)
+
+
+def test_end_to_end_is_skipped_where_the_loss_written_out_is_too_large():
+    """A transformer block's loss in the entries of X has thousands of operations: the
+    check is left out (and the report says so), the build stays fast."""
+    checks = {e["name"]: e["shown"]
+              for e in derive(load(ROOT / "problems" / "transformer_block.toml")).views.end_to_end}
+    assert checks["X"] is False and checks[r"\gamma_2"] is True
