@@ -154,16 +154,38 @@ def test_the_exercise_sheet_asks_without_answering(built, fmt):
         assert "week3-solutions.md" in text
 
 
+SECTIONS = {"md": ["### Setup", "### Forward pass", "### Element-wise view", "### Backward pass",
+                   "### Results", "### Verification"],
+            "tex": [rf"\section*{{{s}}}" for s in ("Setup", "Forward pass", "Element-wise view",
+                                                  "Backward pass", "Results", "Verification")]}
+FULL = {"md": r"^## .*Problem \d+ in full: ", "tex": r"^\\problem\{Appendix \d+: "}
+
+
 @pytest.mark.parametrize("fmt", ["md", "tex"])
-def test_the_solutions_hold_the_full_derivations_numbered_the_same(built, results, fmt):
+def test_the_solutions_answer_first_and_derive_in_full_after(built, results, fmt):
+    """Each problem, numbered as on the sheet: its results and the gradients of the
+    backward pass in brief (a page, not a whole report); then an appendix with every
+    problem's full derivation."""
     solutions, sheet = built["text"]["solutions", fmt], built["text"]["exercises", fmt]
-    for a, b in zip(problem_parts(solutions, fmt), problem_parts(sheet, fmt)):
-        assert a.splitlines()[0] == b.splitlines()[0]          # the same number and title
-    for part, own in zip(problem_parts(solutions, fmt), results):
-        for line in own[fmt]:
-            assert line in part
+    answers, *full = re.split(FULL[fmt], solutions, flags=re.M)
+    parts = problem_parts(answers, fmt)
+    assert [a.splitlines()[0] for a in parts] == [b.splitlines()[0]
+                                                   for b in problem_parts(sheet, fmt)]
+    brief = "### The backward pass in brief" if fmt == "md" else \
+        r"\section*{The backward pass in brief}"
+    for part, own in zip(parts, results):
+        assert all(line in part for line in own[fmt])
+        assert brief in part and not any(s in part for s in SECTIONS[fmt][:4])
+    assert len(full) == len(PROBLEMS)
+    for part, own in zip(full, results):
+        assert [s for s in SECTIONS[fmt] if s in part] == SECTIONS[fmt]
+        assert all(line in part for line in own[fmt])
     # the solutions are the handout, called solutions
     assert ("Worked solutions" if fmt == "md" else r"{\Large Solutions\par}") in solutions
+
+
+def test_only_the_solutions_have_an_appendix(built):
+    assert "Appendix" not in built["text"]["handout", "md"] + built["text"]["exercises", "md"]
 
 
 # --- the tools that read them ---------------------------------------------------------
