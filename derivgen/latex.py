@@ -166,6 +166,9 @@ class LatexPrinter:
         return self._binary(node, " - ")
 
     def _print_mul(self, node):
+        a, b = node.args
+        if isinstance(b, Const) and not isinstance(a, Const):     # a number leads: 2 G, not G 2
+            node = Apply(node.op, (b, a), node.shape, node.axis)
         return self._binary(node, " " if _scalar_product(node) else r" \odot ")
 
     def _print_matmul(self, node):
@@ -185,6 +188,8 @@ class LatexPrinter:
 
     def _print_pow(self, node):
         base, exponent = node.args
+        if isinstance(exponent, Const) and exponent.value == 1:     # a rule's x^{2-1}
+            return self._wrap(base, self.precedence(base) < ATOM)
         circ = "" if base.shape.is_scalar else r"\circ "
         return f"{self._script(base)}^{{{circ}{self._print(exponent)}}}"
 

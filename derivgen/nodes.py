@@ -61,11 +61,21 @@ class Apply(_Operators):
 Node = Const | Ref | Apply
 
 
-def make(op: str, *args: "Node | int | float", axis: int | None = None) -> Apply:
+def make(op: str, *args: "Node | int | float", axis: int | None = None) -> Node:
     """Build an operator node, numbers becoming constants; its shape follows the
     operator's rule (a ShapeMismatch here is a bug in the caller)."""
     nodes = tuple(a if isinstance(a, Const | Ref | Apply) else Const(a) for a in args)
+    if op in _INTEGER_ARITHMETIC and all(isinstance(n, Const) for n in nodes):
+        value = _INTEGER_ARITHMETIC[op](*(n.value for n in nodes))
+        if value == int(value):         # a rule's exponent b − 1 at b = 2 is 1, not 2 − 1
+            return Const(int(value))
     return Apply(op, nodes, SHAPE_RULES[op](tuple(n.shape for n in nodes), axis), axis)
+
+
+# numbers a rule combines, folded when the result is a whole number (nothing is rounded)
+_INTEGER_ARITHMETIC: dict[str, Callable] = {
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "neg": lambda a: -a}
 
 
 def chain(op: str, nodes: list[Node]) -> Node:

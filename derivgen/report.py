@@ -79,6 +79,9 @@ def _notation(d: Derivation, printer: LatexPrinter) -> dict:
         for name, op in OPS.items() if any(u == name for u, _ in used)]}
 
 
+INLINE_LENGTH = 80      # characters of LaTeX in a list item's formulas that fit one line
+
+
 def _backward(d: Derivation, printer: LatexPrinter, shape) -> list[dict]:
     """One section per gradient, in the order of the pass: G_S complete (its
     contributions labelled by the step they come from, then added up), then the step
@@ -120,6 +123,9 @@ def _carry(section: dict, rule: dict) -> None:
     # say where G comes from when it does not continue from the rule just before
     previous = [b["rule"] or b["brief"][-1] for b in blocks if b["rule"] or b["brief"]]
     rule["branch"] = rule["output"] != (previous[-1]["target"] if previous else section["name"])
+    # a line too long for a page (inline math does not break) shows its result displayed
+    rule["display"] = len(rule["local"] or rule["index"]) + len(rule["rule"]) + \
+        len(rule["result"]) + (len(rule["target"]) if rule["branch"] else 0) > INLINE_LENGTH
     blocks[-1]["brief"].append(rule)
     blocks[-1]["reasons"] += [r for r in rule["reasons"] if r not in blocks[-1]["reasons"]]
 

@@ -20,7 +20,7 @@ import sympy as sp
 from .derive import Backward, Link
 from .elementwise import Elementwise
 from .latex import LINE_LENGTH, LatexPrinter, aligned, bmatrix, subscripted
-from .nodes import Node, Ref
+from .nodes import Const, Node, Ref
 from .ops import OPS, local_partial, partial_matrix
 from .problem import Problem
 from .prove import Composed, Prover
@@ -93,7 +93,8 @@ def _index_form(problem: Problem, rule: Link, printer: LatexPrinter) -> dict[str
     i, j, k, l = sp.symbols("i j k l")
     out_name = printer.operand(rule.output)
     nodes = {out_name: rule.output} | {printer.operand(a): a for a in rule.node.args}
-    bases = [sp.IndexedBase(printer.operand(a)) for a in rule.node.args]
+    bases = [_Number(a.value) if isinstance(a, Const) else sp.IndexedBase(printer.operand(a))
+             for a in rule.node.args]
     expr = local_partial(op, rule.arg, sp.IndexedBase(out_name), bases, i, j, k, l,
                          rule.node.axis, _sizes(rule.target.shape, printer))
 
@@ -104,6 +105,17 @@ def _index_form(problem: Problem, rule: Link, printer: LatexPrinter) -> dict[str
             lambda e: isinstance(e, sp.Indexed),
             lambda e: _entry(e, nodes.get(e.base.label.name, rule.node.args[0]))))
     return {"index": latex(expr), "local": latex(expr.subs({k: i, l: j})) if op.entrywise else ""}
+
+
+class _Number:
+    """A number in an index form: every entry is the number (2 a^{2-1} is 2 a, not
+    (2) a^{(2)-1})."""
+
+    def __init__(self, value: float) -> None:
+        self.value = sp.Rational(repr(value))       # 0.5 is 1/2, as written
+
+    def __getitem__(self, index) -> sp.Rational:
+        return self.value
 
 
 def _sizes(shape: Shape, printer: LatexPrinter) -> tuple:
@@ -182,11 +194,12 @@ def _pattern(prover: Prover, rule: Link, entries: Entries, printer: LatexPrinter
              for i in range(partial.rows) for j in range(partial.cols) if partial[i, j] != 0]
     entry, overlaid = prover.value(rule.raw)[0, 0], sp.Add(*terms)
     proven = bool(terms) and prover.is_zero(overlaid - entry)
-    # and the entry as the simplified contribution has it, where that reads differently:
+    # and the entry as the simplified contribution has it, where that is shorter (a line):
     # (A_{1,1} − Y_{1,1}) / 3, once the column of Y is known to sum to 1
     simplified = sp.factor_terms(_named(prover, definitions, prover.value(rule.result)[0, 0]))
-    total = entries.latex(simplified) if proven and simplified != overlaid and \
-        prover.is_zero(simplified - entry) else None
+    written = entries.latex(simplified)
+    shorter = sp.count_ops(simplified) < sp.count_ops(overlaid) and len(written) <= LINE_LENGTH
+    total = written if proven and shorter and prover.is_zero(simplified - entry) else None
     # the facts that step needs, written out: Y_{1,1} + Y_{2,1} + Y_{3,1} = 1
     facts = [f"{entries.latex(line)} = {value}"
              for line, value in prover.sums_used(simplified - overlaid)] if total else []
@@ -211,10 +224,11 @@ def _end_to_end(problem: Problem, prover: Prover, composed: Composed, entries: E
     """Seed 001's last cells for one entry: ``of`` written out in the entries of ``wrt``
     and what does not depend on it (every step computed from ``wrt`` replaced by its
     definition), differentiated by sympy by the first entry of ``wrt``, minus entry
-    (1, 1) of the derived gradient, expanded to zero. ``shown`` is False where ``of``
-    written out is too large to differentiate whole (nothing is claimed then)."""
+    (1, 1) of the derived gradient, expanded to zero; ``equation`` says ∂of/∂wrt_{1,1}
+    equals that entry. ``shown`` is False where ``of`` written out is too large to
+    differentiate whole (nothing is claimed then), or the difference is not proven zero."""
     ew, first = prover.ew, prover.ew.symbols[wrt][0, 0]
-    skipped = {"name": name(wrt), "entry": entries.latex(first), "formula": "", "shown": False}
+    skipped = {"name": name(wrt), "equation": "", "shown": False}
     # the latest step first: its definition holds earlier ones
     definitions = [dict(zip(ew.symbols[s], ew.definitions[s]))
                    for s in reversed(problem.computed_from(wrt)) if s != problem.of]
@@ -228,7 +242,14 @@ def _end_to_end(problem: Problem, prover: Prover, composed: Composed, entries: E
         written = written.xreplace(definition)
     if not prover.is_zero(sp.diff(value, first) - written):
         return skipped
-    return skipped | {"formula": entries.latex(sp.factor_terms(formula)), "shown": True}
+    # as one fraction where that fits a line, else term by term over several lines
+    factored = sp.factor_terms(formula)
+    number, rest = factored.as_independent(*factored.free_symbols, as_Add=False)
+    rhs = factored if len(entries.latex(factored)) <= LINE_LENGTH else \
+        sp.Add(*(number * t for t in rest.args)) if isinstance(rest, sp.Add) else \
+        sp.expand_mul(formula)
+    lhs = f"\\frac{{\\partial {name(problem.of)}}}{{\\partial {entries.latex(first)}}}"
+    return skipped | {"equation": entries.equation(lhs, rhs), "shown": True}
 
 
 def _size(expr: sp.Expr) -> int:

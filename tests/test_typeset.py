@@ -167,8 +167,14 @@ def test_one_entry_end_to_end_as_seed_001_checks_it():
     the result, expands to zero (with each column of Y summing to 1)."""
     checks = {e["name"]: e for e in derive(load(SOFTMAX)).views.end_to_end}
     assert all(e["shown"] for e in checks.values())
-    assert checks["S"]["formula"] == r"\frac{A_{1,1} - Y_{1,1}}{3}"
-    assert checks["W"]["entry"] == "W_{1,1}"
+    assert checks["S"]["equation"] == (
+        r"\frac{\partial L}{\partial S_{1,1}} = \frac{A_{1,1} - Y_{1,1}}{3}")
+    # too long for a line: the 1/3 taken into each term, and the terms over lines
+    assert checks["W"]["equation"] == (
+        r"\begin{aligned} \frac{\partial L}{\partial W_{1,1}} "
+        r"&= \frac{X_{1,1} \left(A_{1,1} - Y_{1,1}\right)}{3} \\ "
+        r"&\quad + \frac{X_{1,2} \left(A_{1,2} - Y_{1,2}\right)}{3} \\ "
+        r"&\quad + \frac{X_{1,3} \left(A_{1,3} - Y_{1,3}\right)}{3} \end{aligned}")
 
 
 def test_end_to_end_is_not_claimed_for_a_wrong_formula(monkeypatch):
