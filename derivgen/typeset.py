@@ -86,10 +86,11 @@ def _elementwise(problem: Problem, ew: Elementwise, name, entries: Entries) -> l
 
 def _index_form(problem: Problem, rule: Link, printer: LatexPrinter) -> dict[str, str]:
     """The registry's ∂out_ij/∂in_kl for this link (proven by derivgen.prove), in LaTeX;
-    for an entry-wise operator also ∂out_ij/∂in_ij, its one local derivative."""
+    for an entry-wise operator also ∂out_ij/∂in_ij, its one local derivative, and
+    whether that is a constant."""
     op = OPS[rule.op]
     if op.index[rule.arg] is None:
-        return {"index": "", "local": ""}
+        return {"index": "", "local": "", "constant": False}
     i, j, k, l = sp.symbols("i j k l")
     out_name = printer.operand(rule.output)
     nodes = {out_name: rule.output} | {printer.operand(a): a for a in rule.node.args}
@@ -104,7 +105,10 @@ def _index_form(problem: Problem, rule: Link, printer: LatexPrinter) -> dict[str
         return sp.latex(e.replace(
             lambda e: isinstance(e, sp.Indexed),
             lambda e: _entry(e, nodes.get(e.base.label.name, rule.node.args[0]))))
-    return {"index": latex(expr), "local": latex(expr.subs({k: i, l: j})) if op.entrywise else ""}
+    local = expr.subs({k: i, l: j})
+    return {"index": latex(expr), "local": latex(local) if op.entrywise else "",
+            # the same number for every entry (1, −1, 1/N): the rule only scales G
+            "constant": op.entrywise and not local.has(sp.Indexed)}
 
 
 class _Number:
