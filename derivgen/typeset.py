@@ -78,6 +78,10 @@ def _elementwise(problem: Problem, ew: Elementwise, name, entries: Entries) -> l
         short = all(sum(len(entries.latex(x)) for x in definition.row(i)) <= LINE_LENGTH
                     for i in range(definition.rows))
         first = entries.equation(entries.latex(ew.symbols[n][0, 0]), definition[0, 0])
+        if definition.shape == (1, 1):      # a scalar step: its value, not [L_{1,1}] first
+            out.append({"name": name(n), "matrix": "",
+                        "entry": entries.equation(name(n), definition[0, 0])})
+            continue
         out.append({"name": name(n),
                     "matrix": entries.matrix(definition if short else ew.symbols[n]),
                     "entry": "" if short else first})

@@ -184,6 +184,18 @@ def test_the_solutions_answer_first_and_derive_in_full_after(built, results, fmt
     assert ("Worked solutions" if fmt == "md" else r"{\Large Solutions\par}") in solutions
 
 
+def test_the_exercise_sheet_asks_for_each_worked_entry_in_order(built):
+    """The hints name the parts of each derivation: a worked entry to write out, the
+    gradient to overlay it with, the result to read off (least squares: X W, back to W)."""
+    md, tex = built["text"]["exercises", "md"], built["text"]["exercises", "tex"]
+    part = next(line for line in problem_parts(md, "md")[1].splitlines()
+                if line.startswith("1. "))
+    assert part == (r"1. write $\partial \left(X W\right) / \partial W_{1,1}$ entry by entry; "
+                    r"overlay it with the gradient of $\left(X W\right)$ and sum; then give "
+                    r"$\partial L / \partial W$ for every entry, and check its shape;")
+    assert r"\item write $\partial \left(X W\right) / \partial W_{1,1}$ entry by entry" in tex
+
+
 def test_only_the_solutions_have_an_appendix(built):
     assert "Appendix" not in built["text"]["handout", "md"] + built["text"]["exercises", "md"]
 

@@ -198,3 +198,11 @@ def test_end_to_end_is_skipped_where_the_loss_written_out_is_too_large():
     checks = {e["name"]: e["shown"]
               for e in derive(load(ROOT / "problems" / "transformer_block.toml")).views.end_to_end}
     assert checks["X"] is False and checks[r"\gamma_2"] is True
+
+
+def test_a_scalar_step_is_written_out_without_a_one_by_one_matrix():
+    """The element-wise view gives L = −Y_{1,1} log(A_{1,1})/3 − ..., not L = [L_{1,1}]."""
+    (view,) = [v for v in derive(load(SOFTMAX)).views.elementwise if v["name"] == "L"]
+    assert view["matrix"] == ""
+    assert view["entry"].startswith(
+        r"\begin{aligned} L &= - \frac{Y_{1,1} \log{\left(A_{1,1} \right)}}{3}")
