@@ -170,7 +170,8 @@ def _rule(d: Derivation, rule: Link, view: dict, printer: LatexPrinter, shape) -
     # that is one operation on named matrices (p = σ(z), S = W X) unless it only
     # scales G (X − μ, back to X)
     spread = op.entrywise and rule.target.shape != rule.output.shape
-    whole = isinstance(rule.output, Ref) and bool(view["pattern"]) and not view["constant"]
+    whole = isinstance(rule.output, Ref) and isinstance(rule.target, Ref) and \
+        bool(view["pattern"]) and not view["constant"]
     return {
         "step": name(rule.step), "op": rule.op, "doc": op.doc,
         "output": printer.operand(rule.output), "target": target,

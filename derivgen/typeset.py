@@ -20,7 +20,7 @@ import sympy as sp
 from .derive import Backward, Link
 from .elementwise import Elementwise
 from .latex import LINE_LENGTH, LatexPrinter, aligned, bmatrix, subscripted
-from .nodes import Const, Node, Ref
+from .nodes import Apply, Const, Node, Ref, walk
 from .ops import OPS, local_partial, partial_matrix
 from .problem import Problem
 from .prove import Composed, Prover
@@ -38,7 +38,8 @@ def views(problem: Problem, prover: Prover, back: Backward, printer: LatexPrinte
           composed: Composed) -> Views:
     ew, name = prover.ew, printer.name
     entries = Entries(ew, name)
-    links = tuple(_index_form(problem, link, printer) | _pattern(prover, link, entries, printer)
+    links = tuple(_index_form(problem, link, printer)
+                  | _pattern(problem, prover, link, entries, printer)
                   for link in back.order if isinstance(link, Link))
     return Views(tuple(_elementwise(problem, ew, name, entries)), links,
                  tuple(_end_to_end(problem, prover, composed, entries, name, n)
@@ -186,22 +187,35 @@ def _one_entry(prover: Prover, rule: Link, definitions: list) -> sp.Matrix:
     return truth.applyfunc(lambda e: _named(prover, definitions, e))
 
 
-def _pattern(prover: Prover, rule: Link, entries: Entries, printer: LatexPrinter) -> dict:
-    """Where the target is a named matrix: ∂out/∂target_{1,1} entry by entry (seed
-    000's pattern of zeros, see :func:`_one_entry`), and that entry of the contribution
-    as the overlay and sum Σ_ij G_ij ∂out_ij/∂target_{1,1} written out (seed 001),
-    shown only where it is proven equal to the rule's entry."""
-    ew = prover.ew
-    if not (isinstance(rule.target, Ref) and rule.target.name in ew.symbols
-            and rule.target.kind != "dim"):
-        return {"pattern": "", "overlay": "", "facts": []}
-    definitions = _definitions(prover, rule.step)
-    partial = _one_entry(prover, rule, definitions)
+def _pattern(problem: Problem, prover: Prover, rule: Link, entries: Entries,
+             printer: LatexPrinter) -> dict:
+    """∂out/∂target_{1,1} entry by entry (seed 000's pattern of zeros, see
+    :func:`_one_entry`), and that entry of the contribution as the overlay and sum
+    Σ_ij G_ij ∂out_ij/∂target_{1,1} written out (seed 001), shown only where it is
+    proven equal to the rule's entry. A target that is not a named matrix (Qᵀ in
+    Qᵀ K) gets entries of its own, (Qᵀ)_{1,1}, which the proofs write out."""
+    ew, none = prover.ew, {"pattern": "", "overlay": "", "facts": []}
+    if isinstance(rule.target, Ref):
+        # sympy's partial by target_{1,1} is this rule's only where the target occurs
+        # once (in q = xᵀ A x it is the sum of two rules')
+        holder = problem.steps[rule.step].expr if isinstance(rule.output, Ref) else rule.output
+        if rule.target.name not in ew.symbols or rule.target.kind == "dim" or \
+                list(walk(holder)).count(rule.target) != 1:
+            return none
+        definitions = _definitions(prover, rule.step)
+        first, partial = ew.symbols[rule.target.name][0, 0], \
+            _one_entry(prover, rule, definitions)
+        written_out: dict = {}
+    elif isinstance(rule.target, Apply):
+        definitions = []
+        first, partial, written_out = _unnamed_entry(prover, rule, entries, printer)
+    else:
+        return none
     upstream = prover.value(rule.upstream)
     terms = [upstream[i % upstream.rows, j % upstream.cols] * partial[i, j]
              for i in range(partial.rows) for j in range(partial.cols) if partial[i, j] != 0]
     entry, overlaid = prover.value(rule.raw)[0, 0], sp.Add(*terms)
-    proven = bool(terms) and prover.is_zero(overlaid - entry)
+    proven = bool(terms) and prover.is_zero(overlaid.xreplace(written_out) - entry)
     # and the entry as the simplified contribution has it, where that is shorter (a line):
     # (A_{1,1} − Y_{1,1}) / 3, once the column of Y is known to sum to 1
     simplified = sp.factor_terms(_named(prover, definitions, prover.value(rule.result)[0, 0]))
@@ -209,15 +223,37 @@ def _pattern(prover: Prover, rule: Link, entries: Entries, printer: LatexPrinter
     shorter = sp.count_ops(simplified) < sp.count_ops(overlaid) and len(written) <= LINE_LENGTH
     total = written if proven and shorter and prover.is_zero(simplified - entry) else None
     # the facts that step needs, written out: Y_{1,1} + Y_{2,1} + Y_{3,1} = 1
-    facts = [f"{entries.latex(line)} = {value}"
-             for line, value in prover.sums_used(simplified - overlaid)] if total else []
-    target = entries.latex(ew.symbols[rule.target.name][0, 0])
+    facts = [f"{entries.latex(line)} = {value}" for line, value in
+             prover.sums_used(simplified - overlaid.xreplace(written_out))] if total else []
     out = subscripted(printer.operand(rule.output), "ij")
     lhs = (f"\\sum_{{i,j}} G_{{ij}}\\, \\frac{{\\partial\\, {out}}}"
-           f"{{\\partial\\, {target}}}")
+           f"{{\\partial\\, {entries.latex(first)}}}")
     return {"pattern": entries.matrix(partial),
             "overlay": aligned(lhs, [entries.latex(t) for t in terms], total) if proven else "",
             "facts": facts}
+
+
+def _unnamed_entry(prover: Prover, rule: Link, entries: Entries, printer: LatexPrinter):
+    """For a target with no name of its own: fresh entries T for it, typeset as its
+    bracketed expression's ((Qᵀ)_{1,1}); ∂out/∂T_{1,1} from the registry's index form
+    where proven equal to sympy's partial (else sympy's); and T written out, for the
+    proofs. Returns (T_{1,1}, the partial, T → its value)."""
+    op, value = OPS[rule.op], prover.value(rule.target)
+    fresh = sp.Matrix(value.rows, value.cols, lambda i, j: sp.Dummy(real=True))
+    operand = printer.operand(rule.target)
+    for i in range(value.rows):
+        for j in range(value.cols):
+            entries.names[fresh[i, j]] = subscripted(operand, f"{i + 1},{j + 1}")
+    args = [fresh if n == rule.arg else prover.value(a) for n, a in enumerate(rule.node.args)]
+    out = op.sympy(args, rule.node.axis)
+    truth = out.applyfunc(lambda e: sp.diff(e, fresh[0, 0]))
+    matrices = {"_out": out} | {f"_x{n}": m for n, m in enumerate(args)}
+    try:
+        registry = partial_matrix(op, rule.arg, rule.node.axis, matrices, 0, 0)
+    except KeyError:
+        registry = None
+    proven = registry is not None and all(sp.expand(r - t) == 0 for r, t in zip(registry, truth))
+    return fresh[0, 0], registry if proven else truth, dict(zip(fresh, value))
 
 
 #: The largest value of ``of``, in sympy operations once written out in the variables,

@@ -206,3 +206,25 @@ def test_a_scalar_step_is_written_out_without_a_one_by_one_matrix():
     assert view["matrix"] == ""
     assert view["entry"].startswith(
         r"\begin{aligned} L &= - \frac{Y_{1,1} \log{\left(A_{1,1} \right)}}{3}")
+
+
+def test_no_worked_entry_where_the_target_occurs_twice():
+    """q = xᵀ A x: sympy's ∂q/∂x_{1,1} is the sum of the two rules' partials, so neither
+    rule back to x shows it as its own."""
+    views = [v for (step, target), v in views_by_link(
+        derive(load(ROOT / "problems" / "cookbook_quadratic_form.toml"))).items()
+        if target == "x"]
+    assert views and all(v["pattern"] == "" for v in views)
+
+
+def test_an_unnamed_target_gets_entries_of_its_own():
+    """S = Qᵀ K / √d: the rule back to Qᵀ shows ∂(Qᵀ K)/∂(Qᵀ)_{1,1} in those entries,
+    and its overlay with the gradient G_S / √d, proven with (Qᵀ)_{1,1} written out."""
+    from derivgen.report import context
+    back = context(derive(load(ROOT / "problems" / "attention.toml")))["backward"]
+    (rule,) = [b["rule"] for s in back for b in s["blocks"]
+               if b["rule"] and b["rule"]["target"] == r"\left(Q^{\top}\right)"]
+    assert rule["pattern"] == r"\begin{bmatrix} K_{1,1} & K_{1,2} \\ 0 & 0 \end{bmatrix}"
+    assert rule["overlay"].endswith(
+        r"&= \frac{\sqrt{2} K_{1,1} \left(G_{S}\right)_{1,1}}{2} \\ "
+        r"&\quad + \frac{\sqrt{2} K_{1,2} \left(G_{S}\right)_{1,2}}{2} \end{aligned}")
