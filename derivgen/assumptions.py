@@ -12,7 +12,7 @@ asks of its argument (``inv`` a well-conditioned matrix).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from .lazy import np, sp
 
@@ -33,6 +33,7 @@ class Assumption:
     drawn_also: tuple[str, ...] = ()    # what such a random matrix has besides (not implied)
     entries: Draw | None = None     # how each entry is drawn, where the matrix is unstructured
     adjust: Callable[[np.ndarray], np.ndarray] | None = None    # give such a matrix the property
+    power: Callable[[sp.Expr, int], sp.Expr] | None = None     # x^k of an entry x, k ≥ 2
 
     def lines(self, m: sp.Matrix) -> list[sp.Matrix]:
         """The columns (or rows) of ``m`` whose entries the property says add up to a
@@ -52,6 +53,22 @@ class Assumption:
         if self.mirrored:
             out |= {m[i, j]: m[j, i] for i in range(m.rows) for j in range(i)}
         return out
+
+
+def powers_of(properties: Mapping[sp.Symbol, Iterable[str]]) -> dict[sp.Symbol, Assumption]:
+    """Of the symbols given with their properties, those whose powers a property
+    lowers (y² = y for entries 0 or 1), with that property."""
+    return {s: REGISTRY[f] for s, fs in properties.items() for f in fs if REGISTRY[f].power}
+
+
+def lower_powers(expr: sp.Expr, powers: Mapping[sp.Symbol, Assumption]) -> sp.Expr:
+    """``expr`` expanded, each power y^k (k ≥ 2) of a symbol in ``powers`` written as
+    its property says: y for entries 0 or 1, 1 or y for entries ±1."""
+    if not expr.free_symbols & powers.keys():
+        return expr
+    return sp.expand(expr).replace(
+        lambda e: isinstance(e, sp.Pow) and e.base in powers and e.exp.is_Integer and e.exp > 1,
+        lambda e: powers[e.base].power(e.base, int(e.exp)))
 
 
 def _positive_definite(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
@@ -79,9 +96,11 @@ REGISTRY: dict[str, Assumption] = {a.name: a for a in (
     Assumption("positive_definite", "symmetric positive definite", square=True,
                implies=("symmetric",), draw=_positive_definite),
     # labels and targets as courses write them
-    Assumption("binary", "every entry is 0 or 1", implies=("unit_interval",),
+    Assumption("binary", "every entry is 0 or 1", "every entry of {} is 0 or 1",
+               implies=("unit_interval",), power=lambda y, k: y,
                entries=lambda rng, r, c: rng.integers(0, 2, (r, c)).astype(float)),
-    Assumption("signs", "every entry is −1 or +1",
+    Assumption("signs", "every entry is −1 or +1", "every entry of {} is −1 or +1",
+               power=lambda y, k: y ** (k % 2),
                entries=lambda rng, r, c: rng.choice([-1.0, 1.0], (r, c))),
     Assumption("unit_interval", "every entry is in [0, 1]", drawn_also=("positive",),
                entries=lambda rng, r, c: rng.uniform(0.0, 1.0, (r, c))),

@@ -34,7 +34,7 @@ import numpy as np
 import sympy as sp
 
 from . import laurent
-from .assumptions import REGISTRY
+from .assumptions import REGISTRY, lower_powers, powers_of
 from .derive import Backward
 from .elementwise import Elementwise, almost_everywhere, overlay, partials, sympy_value
 from .nodes import Apply, Const, Node, Ref, names
@@ -64,6 +64,9 @@ class Prover:
         self.substitutions: dict[sp.Symbol, sp.Expr] = {}
         # the facts in use: an input's assumptions, a step's facts proven from its definition
         self.known = {name: frozenset(facts.get(name, ())) for name in problem.inputs}
+        # labels of 0/1 or ±1 are declared inputs: their powers are known before any proof
+        self.powers = powers_of({x: known for name, known in self.known.items()
+                                 for x in self.ew.symbols[name]})
         self.known |= {name: frozenset(f for f in facts.get(name, ()) if self._holds(name, f))
                        for name in problem.steps}
         for name, known in self.known.items():
@@ -212,7 +215,7 @@ class Prover:
         if laurent.vanishes(expr):              # zero whatever the facts: no need to use them
             return True
         known = self.substitutions if substitutions is None else substitutions
-        expr = expr.xreplace(known)
+        expr = lower_powers(expr.xreplace(known), self.powers)
         while self.ew.mixes_latest_step(expr):
             if laurent.vanishes(expr):          # sympy's slower tests wait for the last form
                 return True

@@ -166,9 +166,9 @@ def _rule(d: Derivation, rule: Link, view: dict, printer: LatexPrinter, shape) -
     tex, name = printer.doprint, printer.name
     target = printer.operand(rule.target)
     op = OPS[rule.op]
-    # worth its worked entry: a rule that sums over a broadcast argument, and a step
-    # that is one operation on named matrices (p = σ(z), S = W X) unless it only
-    # scales G (X − μ, back to X)
+    # worth its worked entry: a rule that sums over a broadcast argument, one whose
+    # simplification uses an assumption, and a step that is one operation on named
+    # matrices (p = σ(z), S = W X) unless it only scales G (X − μ, back to X)
     spread = op.entrywise and rule.target.shape != rule.output.shape
     whole = isinstance(rule.output, Ref) and isinstance(rule.target, Ref) and \
         bool(view["pattern"]) and not view["constant"]
@@ -180,7 +180,7 @@ def _rule(d: Derivation, rule: Link, view: dict, printer: LatexPrinter, shape) -
         "index": view["index"], "local": view["local"], "pattern": view["pattern"],
         "overlay": view["overlay"], "facts": view["facts"], "result": tex(rule.result),
         "named": isinstance(rule.target, Ref), "reasons": _facts(rule.reasons, tex),
-        "brief": (_plain(d, rule) or op.entrywise) and not spread and not whole,
+        "brief": (_plain(d, rule) or op.entrywise) and not (spread or whole or rule.reasons),
         "shape_check": _shape_check(rule.rule, rule.target), "branch": False,
     }
 

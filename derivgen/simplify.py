@@ -27,7 +27,8 @@ from collections.abc import Mapping
 
 import sympy as sp
 
-from .assumptions import SUMS_TO_ONE, SUMS_TO_ZERO, Reason, closure
+from .assumptions import (SUMS_TO_ONE, SUMS_TO_ZERO, Reason, closure, lower_powers,
+                          powers_of)
 from .nodes import Apply, Const, Node, Ref, chain, dim_node, make, walk
 from .ops import OPS, ShapeMismatch, count
 from .shapes import SCALAR, Shape
@@ -111,7 +112,7 @@ class Simplifier:
             return best
         outer_rank, self.rank = self.rank, {}
         outer_reasons, self.reasons = self.reasons, []
-        expr = self.to_sympy(node)
+        expr = self.lower(self.to_sympy(node))
         best = None
         best_expr = None
         for candidate in self.candidates(expr):
@@ -134,6 +135,19 @@ class Simplifier:
         for reason in inner_reasons:
             self.note(reason)
         return best
+
+    def lower(self, expr: sp.Expr) -> sp.Expr:
+        """Powers of a matrix whose entries are 0 or 1 (y ⊙ y = y) or ±1 (y ⊙ y = 1)
+        lowered, each property used noted."""
+        powers = powers_of({atom: self.facts.get(node.name, ()) for atom, node in
+                            self.node_of.items() if isinstance(node, Ref)})
+        lowered = lower_powers(expr, powers)
+        if lowered == expr or lowered == sp.expand(expr):
+            return expr
+        for p in sp.expand(expr).atoms(sp.Pow):
+            if p.base in powers and p.exp.is_Integer and p.exp > 1:
+                self.note(Reason(self.node_of[p.base], powers[p.base].name))
+        return lowered
 
     def candidates(self, expr: sp.Expr) -> list[sp.Expr]:
         forms = [expr, sp.factor_terms(expr), sp.cancel(expr)]

@@ -225,6 +225,10 @@ def _pattern(problem: Problem, prover: Prover, rule: Link, entries: Entries,
     # the facts that step needs, written out: Y_{1,1} + Y_{2,1} + Y_{3,1} = 1
     facts = [f"{entries.latex(line)} = {value}" for line, value in
              prover.sums_used(simplified - overlaid.xreplace(written_out))] if total else []
+    # and the powers it lowers: y_{1,1}^2 = 1 for a label of ±1
+    facts += [f"{entries.latex(p)} = {entries.latex(prover.powers[p.base].power(p.base, 2))}"
+              for p in sorted(sp.expand(overlaid).atoms(sp.Pow), key=sp.default_sort_key)
+              if p.base in prover.powers and p.exp == 2] if total else []
     out = subscripted(printer.operand(rule.output), "ij")
     lhs = (f"\\sum_{{i,j}} G_{{ij}}\\, \\frac{{\\partial\\, {out}}}"
            f"{{\\partial\\, {entries.latex(first)}}}")

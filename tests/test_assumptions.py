@@ -10,7 +10,7 @@ import pytest
 import sympy as sp
 
 from derivgen.assumptions import (DECLARED, REGISTRY, SQUARE, Reason, closure, conflict,
-                                  draw)
+                                  draw, lower_powers, powers_of)
 from derivgen.errors import ProblemError
 from derivgen.problem import load
 
@@ -66,6 +66,24 @@ def test_substitutions_hold_on_a_matrix_with_the_property(name):
     assert subs
     for symbol, expr in subs.items():
         assert float(expr.subs(point)) == pytest.approx(point[symbol])
+
+
+@pytest.mark.parametrize("name", [n for n, a in REGISTRY.items() if a.power])
+def test_lowered_powers_hold_on_a_drawn_matrix(name):
+    """What the proofs and the simplifier write for y^k is what y^k is, for every
+    entry a matrix with the property can have."""
+    values = draw(np.random.default_rng(0), 4, 4, [name])
+    for k in range(2, 6):
+        lowered = np.vectorize(lambda v: float(REGISTRY[name].power(sp.Float(v), k)))(values)
+        assert np.array_equal(lowered, values ** k), (name, k)
+
+
+def test_lower_powers_expands_and_lowers_only_the_symbols_given():
+    y, z, x = sp.symbols("y z x")
+    powers = powers_of({y: ["signs"], z: ["binary"], x: ["positive"]})
+    assert set(powers) == {y, z}
+    assert lower_powers(y * (y * x - 1), powers) == x - y
+    assert lower_powers(z ** 3 + x ** 2 + y ** 3, powers) == z + x ** 2 + y
 
 
 def test_a_sum_substitution_replaces_the_last_entry_of_each_line():

@@ -89,6 +89,8 @@ TEXTBOOK = [
     ("perceptron", "w", "X.T @ (sign(z) - y) / 2"),
     ("fourier_features", "beta", "Phi @ (P - y).T"),
     ("robust_trig", "c", "exp(a) * sum(sign(P - y) * cos(th))"),
+    # labels of ±1: y * y is 1
+    ("least_squares_classifier", "w", "2 * (X.T @ (z - y)) / N"),
 ]
 
 

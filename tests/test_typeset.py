@@ -228,3 +228,19 @@ def test_an_unnamed_target_gets_entries_of_its_own():
     assert rule["overlay"].endswith(
         r"&= \frac{\sqrt{2} K_{1,1} \left(G_{S}\right)_{1,1}}{2} \\ "
         r"&\quad + \frac{\sqrt{2} K_{1,2} \left(G_{S}\right)_{1,2}}{2} \end{aligned}")
+
+
+def test_labels_of_plus_or_minus_one_square_to_one(problem_file):
+    """(1 − y z)² with y = ±1: the gradient is 2 (z − y) / N because y² = 1, the worked
+    entry says so as an equation, and without the assumption the gradient keeps y²."""
+    from derivgen.expr import to_source
+    path = ROOT / "problems" / "least_squares_classifier.toml"
+    d = derive(load(path))
+    assert to_source(d.gradients["z"].expr) == "2 * (z - y) / N"
+    assert [r.words(to_source) for r in d.gradients["z"].reasons] == [
+        "every entry of y is −1 or +1"]
+    assert views_by_link(d)[("L", "z")]["facts"] == ["y_{1,1}^{2} = 1"]
+    text = path.read_text().replace(', assume = ["signs"]', "").split("[expect]")[0]
+    plain = derive(load(problem_file(text)))
+    assert to_source(plain.gradients["z"].expr) != "2 * (z - y) / N"
+    assert not plain.gradients["z"].reasons
