@@ -64,7 +64,7 @@ def powers_of(properties: Mapping[sp.Symbol, Iterable[str]]) -> dict[sp.Symbol, 
 def lower_powers(expr: sp.Expr, powers: Mapping[sp.Symbol, Assumption]) -> sp.Expr:
     """``expr`` expanded, each power y^k (k ≥ 2) of a symbol in ``powers`` written as
     its property says: y for entries 0 or 1, 1 or y for entries ±1."""
-    if not expr.free_symbols & powers.keys():
+    if not powers or not expr.free_symbols & powers.keys():     # most problems: no labels
         return expr
     return sp.expand(expr).replace(
         lambda e: isinstance(e, sp.Pow) and e.base in powers and e.exp.is_Integer and e.exp > 1,

@@ -215,7 +215,14 @@ class Prover:
         if laurent.vanishes(expr):              # zero whatever the facts: no need to use them
             return True
         known = self.substitutions if substitutions is None else substitutions
-        expr = lower_powers(expr.xreplace(known), self.powers)
+        expr = expr.xreplace(known)
+        if self._vanishes_unfolded(expr, known):
+            return True
+        # labels' powers lowered (y² = 1) only where needed: it expands the statement
+        lowered = lower_powers(expr, self.powers)
+        return lowered is not expr and self._vanishes_unfolded(lowered, known)
+
+    def _vanishes_unfolded(self, expr: sp.Expr, known: dict) -> bool:
         while self.ew.mixes_latest_step(expr):
             if laurent.vanishes(expr):          # sympy's slower tests wait for the last form
                 return True
