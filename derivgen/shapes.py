@@ -48,18 +48,13 @@ SCALAR = Shape(1, 1)
 def broadcast(a: Shape, b: Shape) -> Shape | None:
     """The shape of an element-wise operation on ``a`` and ``b``, or None.
 
-    Equal shapes combine; otherwise one operand must stretch over the other:
-    a 1×1 operand over any shape, an r×1 column across the columns of an r×c
-    matrix, a 1×c row across its rows. (An r×1 column and a 1×c row do not
-    combine into an r×c outer grid: the language's table does not allow it.)
+    NumPy's rule, dimension by dimension: equal dimensions stay, and a dimension of
+    1 stretches to the other's. So a 1×1 operand combines with any shape, an r×1
+    column goes across the columns of an r×c matrix, a 1×c row down its rows, and
+    an r×1 column with a 1×c row makes the r×c grid of their sums (or products),
+    in either order.
     """
-    if a == b:
-        return a
-    for small, big in ((a, b), (b, a)):
-        if small.is_scalar:
-            return big
-        if small.cols == 1 and small.rows == big.rows:
-            return big
-        if small.rows == 1 and small.cols == big.cols:
-            return big
-    return None
+    def one(x: Dim, y: Dim) -> Dim | None:
+        return x if x == y or y == 1 else y if x == 1 else None
+    rows, cols = one(a.rows, b.rows), one(a.cols, b.cols)
+    return None if rows is None or cols is None else Shape(rows, cols)

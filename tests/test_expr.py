@@ -52,10 +52,13 @@ def test_dim_name_is_a_constant_scalar():
     ("W.T", "D×C"),
     ("-W", "C×D"),
     ("Y + Y", "C×N"), ("Y - Y", "C×N"), ("Y * Y", "C×N"), ("Y / Y", "C×N"), ("Y ** 2", "C×N"),
-    # broadcasting: 1×1 anywhere, r×1 across columns, 1×c across rows
+    # broadcasting: 1×1 anywhere, r×1 across columns, 1×c across rows, and an r×1
+    # column with a 1×c row the r×c grid, in any order (as NumPy)
     ("Y * s", "C×N"), ("s / Y", "C×N"), ("2 * W", "C×D"),
     ("Y + b", "C×N"), ("b - Y", "C×N"),
     ("Y * r", "C×N"), ("r / Y", "C×N"),
+    ("b + r", "C×N"), ("r * b", "C×N"), ("Y + b + r", "C×N"), ("b + r + Y", "C×N"),
+    ("b + r - Y", "C×N"), ("s + r", "1×N"),
     ("sum(Y)", "1×1"), ("sum(Y, axis=0)", "1×N"), ("sum(Y, axis=1)", "C×1"),
     ("mean(Y)", "1×1"), ("mean(Y, axis=0)", "1×N"), ("mean(Y, axis=1)", "C×1"),
     ("softmax(Y, axis=0)", "C×N"), ("softmax(Y, axis=1)", "C×N"),
@@ -100,7 +103,7 @@ def test_whitespace_and_newlines_are_allowed():
 @pytest.mark.parametrize("text, message, offset", [
     ("W @ Z", "W @ Z: inner dimensions differ (W is C×D, Z is E×N)", 0),
     ("Y + W", "Y + W: shapes do not broadcast (Y is C×N, W is C×D)", 0),
-    ("b + r", "b + r: shapes do not broadcast (b is C×1, r is 1×N)", 0),
+    ("b + r.T", "b + r.T: shapes do not broadcast (b is C×1, r.T is N×1)", 0),
     ("Y + X.T", "Y + X.T: shapes do not broadcast (Y is C×N, X.T is N×D)", 0),
     ("1 + trace(W)", "trace(W): needs a square matrix, W is C×D", 4),
     ("inv(W)", "inv(W): needs a square matrix, W is C×D", 0),
@@ -116,8 +119,12 @@ def test_shape_errors(text, message, offset):
     ("Y + Yy", "unknown name 'Yy' (did you mean 'Y'?)", 4),
     ("exp", "'exp' is a function: call it as exp(...)", 0),
     ("W(X)", "'W' is not a function", 0),
-    ("np.exp(W)", "'np.exp(...)' is not allowed; call a function by its name, e.g. exp(X)", 0),
-    ("W.sum()", "'W.sum(...)' is not allowed; call a function by its name, e.g. exp(X)", 0),
+    ("np.exp(W)", "'np.exp(...)' is not allowed; write exp(W)", 0),
+    ("W.sum()", "'W.sum(...)' is not allowed; write sum(W)", 0),
+    ("(W @ X).sum(axis=0) / N", "'(W @ X).sum(...)' is not allowed; write sum(W @ X, axis=0)", 0),
+    ("np.max(W, axis=0)",
+     "'np.max(...)' is not allowed; the expression language has no function 'max'", 0),
+    ("np.mean(W, axis=1)", "'np.mean(...)' is not allowed; write mean(W, axis=1)", 0),
     ("W.shape", "attribute '.shape' is not allowed; the only attribute is .T (transpose)", 1),
     ("__import__('os')", "unknown function '__import__'", 0),
     ("W[0]", "subscripts such as A[0] are not part of the expression language", 0),
@@ -206,6 +213,7 @@ def test_names_lists_everything_used():
     ("(2).T", "(2).T"),
     ("A * (B - sum(A * B, axis=0))", "A * (B - sum(A * B, axis=0))"),
     ("A @ (B @ A)", "A @ (B @ A)"),
+    ("maximum(0, 1 - A * B)", "maximum(0, 1 - A * B)"),
 ])
 def test_to_source_uses_few_parentheses_and_reads_back(text, printed):
     scope = {"A": Binding("input", Shape("K", "K")), "B": Binding("input", Shape("K", "K")),
@@ -218,5 +226,5 @@ def test_to_source_uses_few_parentheses_and_reads_back(text, printed):
 def test_every_registered_function_parses():
     for name, op in FUNCTIONS.items():
         axis = ", axis=0" if op.axis == "required" else ""
-        node = parse(f"{name}(Q{axis})", SCOPE)
+        node = parse(f"{name}({', '.join(['Q'] * op.arity)}{axis})", SCOPE)
         assert isinstance(node, Apply) and node.op == name
