@@ -104,5 +104,7 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A " (did you mean 'x'?)" suffix when one candidate is close to ``word``."""
     candidates = list(candidates)
     same_letters = [c for c in candidates if c.lower() == word.lower()]
-    close = same_letters or difflib.get_close_matches(word, candidates, n=1)
+    # a typo, not a different word that shares letters (max is not softmax)
+    close = same_letters or [c for c in difflib.get_close_matches(word, candidates, n=3)
+                             if abs(len(c) - len(word)) <= 2][:1]
     return f" (did you mean '{close[0]}'?)" if close else ""

@@ -204,8 +204,7 @@ class _Parser:
     def call(self, node: ast.Call) -> Apply:
         func = node.func
         if isinstance(func, ast.Attribute):
-            self.fail(node, f"'{self.text(func)}(...)' is not allowed; call a function by its "
-                            "name, e.g. exp(X)")
+            self.fail(node, self.spelled_as_code(node, func))
         if not isinstance(func, ast.Name):
             self.visit(func)            # refuses lambdas and the like by name
             self.fail(node, f"'{self.text(func)}' is not a function")
@@ -235,6 +234,19 @@ class _Parser:
         if op.axis == "required" and axis is None:
             self.fail(node, f"{name}() needs axis=0 (over each column) or axis=1 (over each row)")
         return self.apply(node, name, tuple(node.args), axis)
+
+    def spelled_as_code(self, node: ast.Call, func: ast.Attribute) -> str:
+        """Why ``np.exp(W)`` or ``W.sum(axis=0)`` is refused, with the language's own
+        spelling of it where there is one: exp(W), sum(W, axis=0)."""
+        owner, name = self.text(func.value), func.attr
+        written = f"'{self.text(func)}(...)' is not allowed"
+        if name not in FUNCTIONS:
+            return (f"{written}; the expression language has no function '{name}'"
+                    f"{did_you_mean(name, FUNCTIONS)}")
+        module = isinstance(func.value, ast.Name) and func.value.id not in self.scope
+        args = ([] if module else [owner]) + [self.text(a) for a in node.args] + \
+            [self.text(k) for k in node.keywords]
+        return f"{written}; write {name}({', '.join(args)})"
 
     def apply(self, node: ast.AST, op_name: str, args: tuple[ast.AST, ...],
               axis: int | None = None) -> Apply:
@@ -319,4 +331,4 @@ def to_source(node: Node) -> str:
         arg = node.args[0]
         return wrapped(arg, _precedence(arg) < prec or isinstance(arg, Const)) + ".T"
     axis = "" if node.axis is None else f", axis={node.axis}"
-    return f"{node.op}({to_source(node.args[0])}{axis})"
+    return f"{node.op}({', '.join(to_source(a) for a in node.args)}{axis})"
