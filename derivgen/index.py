@@ -84,9 +84,12 @@ class IndexPrinter:
             return f"\\sqrt{{{self.entry(args[0], i, j)}}}", 5
         if op == "abs":
             return f"\\left|{self.entry(args[0], i, j)}\\right|", 5
-        if OPS[op].latex and OPS[op].axis == "none" and node.shape == args[0].shape:
-            # an element-wise function: the registry's name, applied to the entry
-            return f"{OPS[op].latex}\\left({self.entry(args[0], i, j)}\\right)", 5
+        if op == "log1p":
+            return f"\\log\\left(1 + {self.entry(args[0], i, j, 2)}\\right)", 5
+        if OPS[op].latex and OPS[op].entrywise:
+            # an element-wise function: the registry's name, applied to the entries
+            entries = ", ".join(self.entry(a, i, j) for a in args)
+            return f"{OPS[op].latex}\\left({entries}\\right)", 5
         if op in ("sum", "mean", "logsumexp", "softmax"):
             return self._reduction(node, i, j)
         if op == "trace":

@@ -209,6 +209,13 @@ class LatexPrinter:
     def _print_sqrt(self, node):
         return f"\\sqrt{{{self._print(node.args[0])}}}"
 
+    def _print_log1p(self, node):
+        """log(1 + x) as it is written, log(1 − x) for log1p(−x)."""
+        x = node.args[0]
+        one_plus = Apply("sub", (Const(1), x.args[0]), node.shape) if \
+            isinstance(x, Apply) and x.op == "neg" else Apply("add", (Const(1), x), node.shape)
+        return f"\\log\\left({self._print(one_plus)}\\right)"
+
     def _print_abs(self, node):
         return f"\\left|{self._print(node.args[0])}\\right|"
 
@@ -230,7 +237,7 @@ class LatexPrinter:
         name = OPS[node.op].latex
         if node.axis is not None:
             name += f"_{{{_AXIS[node.axis]}}}"
-        return f"{name}\\left({self._print(node.args[0])}\\right)"
+        return f"{name}\\left({', '.join(self._print(a) for a in node.args)}\\right)"
 
 
 def _scalar_product(node: Apply) -> bool:

@@ -297,6 +297,20 @@ def _binary(name, symbol, precedence, numpy_f, sympy_f, rules, doc, locals_, pro
               index=tuple(map(diagonal, locals_)), domain=domain, entrywise=True)
 
 
+def _extremum(name, which, numpy_f, sympy_f, latex):
+    """max(a, b) or min(a, b) entry by entry: d = da where a is the {which} entry, db
+    where b is (a step each); almost everywhere, not where a = b, which the numeric
+    checks' random points miss."""
+    wins = (lambda a, b: a - b) if which == "larger" else (lambda a, b: b - a)
+    return Op(name, 2, elementwise, lambda vs, axis: numpy_f(*vs), entrywise2(sympy_f),
+              (lambda g, ans, a, b, axis: unbroadcast(g * make("step", wins(a, b)), a),
+               lambda g, ans, a, b, axis: unbroadcast(g * make("step", wins(b, a)), b)),
+              f"the {which} of two entries, entry by entry, with broadcasting", latex=latex,
+              index=(diagonal(lambda o, a, b: sp.Heaviside(wins(a, b))),
+                     diagonal(lambda o, a, b: sp.Heaviside(wins(b, a)))),
+              domain=(None, None), entrywise=True)
+
+
 # -- the registry ----------------------------------------------------------------------
 
 _ALL = [
@@ -328,6 +342,10 @@ _ALL = [
             "element-wise power, with broadcasting",
             (lambda o, a, b: b * a ** (b - 1), lambda o, a, b: sp.log(a) * o),
             domain=("positive", None)),
+    _extremum("maximum", "larger", lambda a, b: np.maximum(a, b), lambda a, b: sp.Max(a, b),
+              r"\max"),
+    _extremum("minimum", "smaller", lambda a, b: np.minimum(a, b), lambda a, b: sp.Min(a, b),
+              r"\min"),
     # C = AB: dL/dA = G Bᵀ, dL/dB = Aᵀ G
     Op("matmul", 2, matmul_shape, lambda vs, axis: vs[0] @ vs[1], lambda ms, axis: ms[0] * ms[1],
        (lambda g, ans, a, b, axis: g @ b.T, lambda g, ans, a, b, axis: a.T @ g),
@@ -355,6 +373,16 @@ _ALL = [
                     sympy=lambda x: sp.sqrt(x), numpy=lambda v: np.sqrt(v),
                     rule=lambda g, ans, x, axis: g / (2 * ans), local=lambda o, x: 1 / (2 * o),
                     domain="positive", algebra=True),
+    _elementwise_fn("log1p", "natural logarithm of one plus each entry", None,   # log(1 + x)
+                    sympy=lambda x: sp.log(1 + x), numpy=lambda v: np.log1p(v),
+                    rule=lambda g, ans, x, axis: g / (1 + x), local=lambda o, x: 1 / (1 + x),
+                    domain="positive", algebra=True),
+    # softplus(x) = log(1 + e^x), a smooth relu; its derivative is the sigmoid
+    _elementwise_fn("softplus", "log of one plus e to the power of each entry",
+                    r"\operatorname{softplus}",
+                    sympy=lambda x: sp.log(1 + sp.exp(x)), numpy=lambda v: np.logaddexp(0, v),
+                    rule=lambda g, ans, x, axis: g * make("sigmoid", x),
+                    local=lambda o, x: 1 / (1 + sp.exp(-x)), facts=frozenset({"positive"})),
     _elementwise_fn("tanh", "hyperbolic tangent of each entry", r"\tanh",
                     sympy=lambda x: sp.tanh(x), numpy=lambda v: np.tanh(v),
                     rule=lambda g, ans, x, axis: g * (1 - ans ** 2), local=lambda o, x: 1 - o ** 2),

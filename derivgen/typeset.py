@@ -16,6 +16,7 @@ import itertools
 from dataclasses import dataclass
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter as LatexPrinter_
 
 from .derive import Backward, Link
 from .elementwise import Elementwise
@@ -46,6 +47,15 @@ def views(problem: Problem, prover: Prover, back: Backward, printer: LatexPrinte
                        for n in problem.wrt))
 
 
+class _SympyLatex(LatexPrinter_):
+    """sympy's LaTeX, with the unit step written as the report's notation table
+    defines it (step(x), not θ(x, 0))."""
+
+    def _print_Heaviside(self, expr, exp=None):
+        text = f"\\operatorname{{step}}\\left({self._print(expr.args[0])}\\right)"
+        return f"{text}^{{{exp}}}" if exp else text
+
+
 class Entries:
     """Typesets sympy's entry-wise expressions with the problem's names:
     the entries of W_{1} are (W_{1})_{1,2}, not W1_{1,2}."""
@@ -58,7 +68,7 @@ class Entries:
                     self.names[m[i, j]] = subscripted(name(n), f"{i + 1},{j + 1}")
 
     def latex(self, expr: sp.Expr) -> str:
-        return sp.latex(expr, symbol_names=self.names)
+        return _SympyLatex({"symbol_names": self.names}).doprint(expr)
 
     def matrix(self, m: sp.Matrix) -> str:
         return bmatrix(m.rows, m.cols, lambda i, j: self.latex(m[i, j]))
@@ -107,7 +117,7 @@ def _index_form(problem: Problem, rule: Link, printer: LatexPrinter) -> dict[str
     def latex(e: sp.Expr) -> str:
         # an entry of a name that is not a node (the inverse in det's partial) is shaped
         # like the operator's square argument
-        return sp.latex(e.replace(
+        return _SympyLatex().doprint(e.replace(
             lambda e: isinstance(e, sp.Indexed),
             lambda e: _entry(e, nodes.get(e.base.label.name, rule.node.args[0]))))
     local = expr.subs({k: i, l: j})
@@ -220,7 +230,8 @@ def _pattern(problem: Problem, prover: Prover, rule: Link, entries: Entries,
     # (A_{1,1} − Y_{1,1}) / 3, once the column of Y is known to sum to 1
     simplified = sp.factor_terms(_named(prover, definitions, prover.value(rule.result)[0, 0]))
     written = entries.latex(simplified)
-    shorter = sp.count_ops(simplified) < sp.count_ops(overlaid) and len(written) <= LINE_LENGTH
+    shorter = sp.count_ops(simplified) < sp.count_ops(overlaid) and len(written) <= LINE_LENGTH \
+        and written != entries.latex(overlaid)
     total = written if proven and shorter and prover.is_zero(simplified - entry) else None
     # the facts that step needs, written out: Y_{1,1} + Y_{2,1} + Y_{3,1} = 1
     facts = [f"{entries.latex(line)} = {value}" for line, value in

@@ -82,6 +82,27 @@ L = "sum(Q * Z)"
 of = "L"
 wrt = ["b", "W"]
 ''', {"b": "sum(Q, axis=1)", "W": "Q @ X.T"}),
+    # a column and a row broadcast to their grid: each collects its gradient's sums
+    ('''[inputs]
+b = { shape = ["n", 1] }
+r = { shape = [1, "m"] }
+Q = { shape = ["n", "m"], constant = true }
+[steps]
+L = "sum(Q * (r + b))"
+[derive]
+of = "L"
+wrt = ["b", "r"]
+''', {"b": "sum(Q, axis=1)", "r": "sum(Q, axis=0)"}),
+    # the logistic loss of labels ±1 as a softplus: its derivative is the sigmoid
+    ('''[inputs]
+z = { shape = ["n", 1] }
+y = { shape = ["n", 1], constant = true, assume = ["signs"] }
+[steps]
+L = "sum(softplus(-y * z)) + sum(log1p(z * z))"
+[derive]
+of = "L"
+wrt = ["z"]
+''', {"z": "2 * z / (z ** 2 + 1) - y * sigmoid(-y * z)"}),
     # log-sum-exp differentiates to softmax
     ('''[inputs]
 S = { shape = ["n", "m"] }
@@ -163,8 +184,9 @@ L = "sum((X @ W - Y) ** 2)"
 of = "L"
 wrt = ["W"]
 ''', {"W": "2 * (X.T @ (X @ W - Y))"}),
-], ids=["softmax-general", "sigmoid", "tanh", "relu", "bias", "logsumexp", "used-twice",
-        "tr(AX)", "xAx", "xAx-symmetric", "logdet", "det", "tr(inv(X)A)", "least-squares"])
+], ids=["softmax-general", "sigmoid", "tanh", "relu", "bias", "grid", "softplus", "logsumexp",
+        "used-twice", "tr(AX)", "xAx", "xAx-symmetric", "logdet", "det", "tr(inv(X)A)",
+        "least-squares"])
 def test_textbook_forms(problem_file, body, expected):
     assert forms(problem_file, body) == expected
 

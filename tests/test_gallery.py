@@ -91,6 +91,8 @@ TEXTBOOK = [
     ("robust_trig", "c", "exp(a) * sum(sign(P - y) * cos(th))"),
     # labels of ±1: y * y is 1
     ("least_squares_classifier", "w", "2 * (X.T @ (z - y)) / N"),
+    # the hinge: 1 where the margin is short of 1, almost everywhere
+    ("svm_hinge", "w", "lam * w - X.T @ (y * step(1 - y * z)) / N"),
 ]
 
 

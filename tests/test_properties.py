@@ -38,8 +38,12 @@ def extend(children):
     binary = st.tuples(children, st.sampled_from(["+", "-", "*", "/", "**", "@"]), children).map(
         lambda t: f"({t[0]}) {t[1]} ({t[2]})")
     unary = children.map(lambda c: f"-({c})") | children.map(lambda c: f"({c}).T")
-    call = st.tuples(st.sampled_from(sorted(FUNCTIONS)), children, st.sampled_from(["", ", axis=0", ", axis=1"])
-                     ).map(lambda t: f"{t[0]}({t[1]}{t[2]})")
+    # each function with as many arguments as it takes
+    call = st.sampled_from(sorted(FUNCTIONS)).flatmap(lambda name: st.tuples(
+        st.just(name), st.lists(children, min_size=FUNCTIONS[name].arity,
+                                max_size=FUNCTIONS[name].arity),
+        st.sampled_from(["", ", axis=0", ", axis=1"]))).map(
+        lambda t: f"{t[0]}({', '.join(t[1])}{t[2]})")
     return binary | unary | call
 
 

@@ -244,3 +244,11 @@ def test_labels_of_plus_or_minus_one_square_to_one(problem_file):
     plain = derive(load(problem_file(text)))
     assert to_source(plain.gradients["z"].expr) != "2 * (z - y) / N"
     assert not plain.gradients["z"].reasons
+
+
+def test_the_unit_step_is_written_as_the_notation_defines_it():
+    """relu's partial is step(Z_{1,1}), the notation's step, not sympy's θ(Z_{1,1}, 0)."""
+    view = views_by_link(derive(load(ROOT / "problems" / "relu_network.toml")))[("R", "Z")]
+    assert view["pattern"] == (r"\begin{bmatrix} \operatorname{step}\left(Z_{1,1}\right) & 0 \\ "
+                               r"0 & 0 \\ 0 & 0 \end{bmatrix}")
+    assert r"\theta" not in view["index"] + view["overlay"]
