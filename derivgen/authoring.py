@@ -16,7 +16,8 @@ from .assumptions import DECLARED
 from .derive import upstream_symbol
 from .expr import to_source
 from .nodes import Apply, Node, Ref
-from .ops import FUNCTIONS, OPS, Op, ShapeMismatch
+from .forms import ShapeMismatch
+from .ops import FUNCTIONS, OPS, Op
 from .shapes import Shape
 
 __all__ = ["new_problem", "operator_table", "operators_text"]

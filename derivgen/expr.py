@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from .errors import ExprError, ShapeError, did_you_mean
 from .nodes import Apply, Const, Node, Ref, names
 from .lazy import np
-from .ops import FUNCTIONS, OPS, ShapeMismatch
+from .forms import ShapeMismatch
+from .ops import FUNCTIONS, OPS
 from .shapes import Shape
 
 MAX_LENGTH = 2000      # characters in one expression

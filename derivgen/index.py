@@ -90,7 +90,11 @@ class IndexPrinter:
             # an element-wise function: the registry's name, applied to the entries
             entries = ", ".join(self.entry(a, i, j) for a in args)
             return f"{OPS[op].latex}\\left({entries}\\right)", 5
-        if op in ("sum", "mean", "logsumexp", "softmax"):
+        if op == "diag":
+            vector = args[0].shape.cols == 1 or args[0].shape.rows == 1
+            return (f"\\delta_{{{i}{j}}} {self.entry(args[0], i, i, 2)}" if vector
+                    else self.entry(args[0], i, i)), 2 if vector else 5
+        if op in ("sum", "mean", "logsumexp", "softmax", "norm"):
             return self._reduction(node, i, j)
         if op == "trace":
             k = self.fresh()
@@ -115,6 +119,8 @@ class IndexPrinter:
             over, inner = c, self.entry(arg, i, c, 2)
         if node.op == "sum":
             return f"\\sum_{{{over}}} {inner}", 1
+        if node.op == "norm":
+            return f"\\sqrt{{\\sum_{{{over}}} {inner}^{{2}}}}", 5
         if node.op == "mean":
             n = self.matrix.doprint(count(arg, axis))
             return f"\\frac{{1}}{{{n}}} \\sum_{{{over}}} {inner}", 2

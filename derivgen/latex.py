@@ -216,6 +216,10 @@ class LatexPrinter:
             isinstance(x, Apply) and x.op == "neg" else Apply("add", (Const(1), x), node.shape)
         return f"\\log\\left({self._print(one_plus)}\\right)"
 
+    def _print_norm(self, node):
+        axis = "" if node.axis is None else f"_{{{_AXIS[node.axis]}}}"
+        return f"\\left\\lVert {self._print(node.args[0])} \\right\\rVert{axis}"
+
     def _print_abs(self, node):
         return f"\\left|{self._print(node.args[0])}\\right|"
 

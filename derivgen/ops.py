@@ -45,6 +45,9 @@ micrograd):
 ``entrywise``
     each output entry depends on the same entry of each argument alone (broadcasting
     aside), so its rule multiplies G entry by entry by one local derivative;
+``symmetric``
+    its square values are symmetric whatever the argument (diag of a vector), so the
+    simplifier drops their transpose;
 ``shape_only``
     for a constant such as a matrix of ones: its value depends on its argument's
     shape alone, so a rule holding it still only rescales or spreads G;
@@ -53,8 +56,9 @@ micrograd):
     has n! terms), the largest n×n argument it may have at the ``[dims]``
     sizes: beyond it the element-wise derivation takes minutes.
 
-Adding an operator means adding one entry here; the parser, the engine and the
-registry-driven tests pick it up.
+Adding an operator means adding one entry here (its shape rule and forms, when
+several operators share them, from :mod:`derivgen.forms`); the parser, the engine
+and the registry-driven tests pick it up.
 """
 
 from __future__ import annotations
@@ -63,13 +67,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from .forms import (diag_shape, elementwise, entrywise, entrywise2, matmul_shape, numpy_diag,
+                    numpy_logdet,
+                    numpy_logsumexp, numpy_reduce, numpy_softmax, reduce_shape, same, square,
+                    square_to_scalar, sympy_diag, sympy_logsumexp, sympy_reduce,
+                    sympy_sigmoid, sympy_softmax)
 from .lazy import np, sp
 from .nodes import SHAPE_RULES, dim_node, make
-from .shapes import SCALAR, Shape, broadcast
-
-
-class ShapeMismatch(Exception):
-    """Raised by a shape rule; the parser turns it into a located ShapeError."""
 
 
 @dataclass(frozen=True)
@@ -95,115 +99,11 @@ class Op:
     entrywise: bool = False     # out_ij depends on the arguments' entries ij alone
     shape_only: bool = False    # its value depends on its argument's shape alone (ones, I)
     condition: str | None = None    # what a formula holding it assumes of its argument
+    symmetric: bool = False     # a square value of it is symmetric whatever its argument
 
     @property
     def is_function(self) -> bool:
         return self.symbol is None
-
-
-# -- shape rules -----------------------------------------------------------------
-
-def same(shapes, axis):
-    return shapes[0]
-
-
-def elementwise(shapes, axis):
-    a, b = shapes
-    out = broadcast(a, b)
-    if out is None:
-        raise ShapeMismatch(f"shapes do not broadcast ({{0}} is {a}, {{1}} is {b})")
-    return out
-
-
-def matmul_shape(shapes, axis):
-    a, b = shapes
-    if a.cols != b.rows:
-        raise ShapeMismatch(f"inner dimensions differ ({{0}} is {a}, {{1}} is {b})")
-    return Shape(a.rows, b.cols)
-
-
-def reduce_shape(shapes, axis):
-    a = shapes[0]
-    return {None: SCALAR, 0: Shape(1, a.cols), 1: Shape(a.rows, 1)}[axis]
-
-
-def square(shapes, axis):
-    a = shapes[0]
-    if not a.is_square:
-        raise ShapeMismatch(f"needs a square matrix, {{0}} is {a}")
-    return a
-
-
-def square_to_scalar(shapes, axis):
-    square(shapes, axis)
-    return SCALAR
-
-
-# -- helpers for element-wise sympy forms ------------------------------------------
-
-def entrywise(f):
-    """The sympy form of an element-wise function of one matrix."""
-    return lambda ms, axis: ms[0].applyfunc(f)
-
-
-def entrywise2(f):
-    """The sympy form of an element-wise function of two matrices, with broadcasting."""
-    def form(ms, axis):
-        a, b = ms
-        rows, cols = max(a.rows, b.rows), max(a.cols, b.cols)
-        return sp.Matrix(rows, cols, lambda i, j: f(a[i % a.rows, j % a.cols],
-                                                    b[i % b.rows, j % b.cols]))
-    return form
-
-
-def sympy_reduce(f):
-    """The sympy form of a reduction: f(list of entries) over all, each column or each row."""
-    def form(ms, axis):
-        m = ms[0]
-        if axis is None:
-            return sp.Matrix([[f(list(m))]])
-        if axis == 0:
-            return sp.Matrix([[f(list(m[:, j])) for j in range(m.cols)]])
-        return sp.Matrix([[f(list(m[i, :]))] for i in range(m.rows)])
-    return form
-
-
-def sympy_softmax(ms, axis):
-    m = ms[0]
-    e = m.applyfunc(sp.exp)
-    sums = sympy_reduce(lambda xs: sp.Add.fromiter(xs))([e], axis)
-    return sp.Matrix(m.rows, m.cols, lambda i, j: e[i, j] / sums[0 if axis == 0 else i,
-                                                                0 if axis == 1 else j])
-
-
-def _sigmoid(x):
-    return 1 / (1 + sp.exp(-x))
-
-
-def _logsumexp(entries):
-    return sp.log(sp.Add.fromiter(sp.exp(x) for x in entries))
-
-
-# -- helpers for numeric forms -----------------------------------------------------
-
-def numpy_reduce(f):
-    return lambda vs, axis: (np.asarray(f(vs[0])).reshape(1, 1) if axis is None
-                             else f(vs[0], axis=axis, keepdims=True))
-
-
-def numpy_softmax(vs, axis):
-    e = np.exp(vs[0] - vs[0].max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-def numpy_logsumexp(vs, axis):
-    m = vs[0].max(axis=axis, keepdims=True)
-    return m + np.log(np.exp(vs[0] - m).sum(axis=axis, keepdims=True))
-
-
-def numpy_logdet(vs, axis):
-    sign, logabs = np.linalg.slogdet(vs[0])
-    return np.array([[logabs if sign > 0 else np.nan]])
 
 
 # -- helpers for derivative rules ----------------------------------------------------
@@ -387,7 +287,7 @@ _ALL = [
                     sympy=lambda x: sp.tanh(x), numpy=lambda v: np.tanh(v),
                     rule=lambda g, ans, x, axis: g * (1 - ans ** 2), local=lambda o, x: 1 - o ** 2),
     _elementwise_fn("sigmoid", "the logistic (sigmoid) function of each entry", r"\sigma",
-                    sympy=_sigmoid, numpy=lambda v: 1 / (1 + np.exp(-v)),
+                    sympy=sympy_sigmoid, numpy=lambda v: 1 / (1 + np.exp(-v)),
                     rule=lambda g, ans, x, axis: g * ans * (1 - ans),
                     local=lambda o, x: o * (1 - o), facts=frozenset({"positive"})),
     _elementwise_fn("relu", "each entry, or 0 where it is negative", r"\operatorname{relu}",
@@ -434,13 +334,31 @@ _ALL = [
            delta(i, k) * o[i, j] * (delta(j, l) - o[i, l])),),
        facts=lambda axis: frozenset({"positive", ("probability_columns", "probability_rows")[axis]})),
     # l = log Σ exp(s): dl/ds = softmax(s)
-    Op("logsumexp", 1, reduce_shape, numpy_logsumexp, sympy_reduce(_logsumexp),
+    Op("logsumexp", 1, reduce_shape, numpy_logsumexp, sympy_reduce(sympy_logsumexp),
        (lambda g, ans, x, axis: g * make("softmax", x, axis=axis),),
        "log of the sum of the exponentials of each column (or row)", axis="required",
        latex=r"\operatorname{logsumexp}",
        index=(lambda o, a, i, j, k, l, axis, n: (delta(j, l) if axis == 0 else delta(i, k)) *
               sp.exp(a[0][k, l] - o[i, j]),)),
 
+    # ‖X‖ = √(Σ X²) over all entries, each column or each row: d‖X‖ = Σ X ⊙ dX / ‖X‖
+    Op("norm", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.sqrt(np.sum(v * v, **kw))),
+       sympy_reduce(lambda xs: sp.sqrt(sp.Add.fromiter(x ** 2 for x in xs))),
+       (lambda g, ans, x, axis: g * x / ans,),
+       "the Euclidean (Frobenius) norm of all entries, of each column or of each row",
+       axis="optional", condition="is not zero",
+       index=(lambda o, a, i, j, k, l, axis, n: a[0][k, l] / o[i, j] *
+              {None: 1, 0: delta(j, l), 1: delta(i, k)}[axis],)),
+    # diag(v) puts a vector on the diagonal; diag(M) reads a square matrix's diagonal:
+    # each rule is the other (a row vector's gradient is a row)
+    Op("diag", 1, diag_shape, numpy_diag, sympy_diag,
+       (lambda g, ans, x, axis: make("diag", g) if x.shape.cols == 1 or x.shape.is_square
+        else make("diag", g).T,),
+       "a vector on the diagonal of a square matrix, or the diagonal of a square matrix "
+       "as a column", latex=r"\operatorname{diag}", symmetric=True,
+       index=(lambda o, a, i, j, k, l, axis, n: (
+           delta(i, j) * delta(i, k) if n[1] == 1 else delta(i, j) * delta(j, l)
+           if n[0] == 1 else delta(i, k) * delta(i, l)),)),
     # square matrices: d tr(X) = tr(dX); d det(X) = det(X) tr(X⁻¹dX); d X⁻¹ = −X⁻¹ dX X⁻¹
     Op("trace", 1, square_to_scalar, lambda vs, axis: np.trace(vs[0]).reshape(1, 1),
        lambda ms, axis: sp.Matrix([[ms[0].trace()]]),

@@ -30,7 +30,8 @@ import sympy as sp
 from .assumptions import (SUMS_TO_ONE, SUMS_TO_ZERO, Reason, closure, lower_powers,
                           powers_of)
 from .nodes import Apply, Const, Node, Ref, chain, dim_node, make, walk
-from .ops import OPS, ShapeMismatch, count
+from .forms import ShapeMismatch
+from .ops import OPS, count
 from .shapes import SCALAR, Shape
 
 
@@ -243,6 +244,8 @@ class Simplifier:
             return self.atom(make(op, args[0]))
         inner = tuple(self.simplify(a) for a in args)
         built = Apply(op, inner, node.shape, axis)
+        if transposed and OPS[op].symmetric and node.shape.is_square:     # diag(w)ᵀ = diag(w)
+            return self.atom(built)
         if transposed:
             symmetric = op == "inv" and isinstance(inner[0], Ref) and \
                 "symmetric" in self.facts.get(inner[0].name, ())

@@ -276,6 +276,7 @@ def _unnamed_entry(prover: Prover, rule: Link, entries: Entries, printer: LatexP
 #: any problem at large [dims]) sympy's expansion takes seconds to minutes, and the
 #: local proofs alone stand.
 END_TO_END_SIZE = 400
+END_TO_END_LINES = 6     # the longest end-to-end entry printed, in lines
 
 
 def _end_to_end(problem: Problem, prover: Prover, composed: Composed, entries: Entries,
@@ -285,7 +286,8 @@ def _end_to_end(problem: Problem, prover: Prover, composed: Composed, entries: E
     definition), differentiated by sympy by the first entry of ``wrt``, minus entry
     (1, 1) of the derived gradient, expanded to zero; ``equation`` says ∂of/∂wrt_{1,1}
     equals that entry. ``shown`` is False where ``of`` written out is too large to
-    differentiate whole (nothing is claimed then), or the difference is not proven zero."""
+    differentiate whole or the entry too long to print (nothing is claimed then), or
+    the difference is not proven zero."""
     ew, first = prover.ew, prover.ew.symbols[wrt][0, 0]
     skipped = {"name": name(wrt), "equation": "", "shown": False}
     # the latest step first: its definition holds earlier ones
@@ -313,6 +315,8 @@ def _end_to_end(problem: Problem, prover: Prover, composed: Composed, entries: E
     rhs = factored if len(entries.latex(factored)) <= LINE_LENGTH else \
         sp.Add(*(number * t for t in rest.args)) if isinstance(rest, sp.Add) else \
         sp.expand_mul(formula)
+    if len(entries.latex(rhs)) > END_TO_END_LINES * LINE_LENGTH:
+        return skipped          # proven, but a page of terms teaches nothing
     lhs = f"\\frac{{\\partial {name(problem.of)}}}{{\\partial {entries.latex(first)}}}"
     return skipped | {"equation": entries.equation(lhs, rhs), "shown": True}
 

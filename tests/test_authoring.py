@@ -10,7 +10,8 @@ import pytest
 from derivgen import authoring
 from derivgen.api import derive_file
 from derivgen.expr import Binding, parse, to_source
-from derivgen.ops import OPS, Op, same
+from derivgen.forms import same
+from derivgen.ops import OPS, Op
 from derivgen.assumptions import DECLARED
 from derivgen.problem import load
 from derivgen.shapes import SCALAR, Shape

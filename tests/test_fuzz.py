@@ -37,7 +37,8 @@ from hypothesis import HealthCheck, given, note, settings, strategies as st
 from derivgen import api
 from derivgen.cli import EXIT_INTERNAL, exit_code, main
 from derivgen.errors import DerivgenError
-from derivgen.ops import FUNCTIONS, OPS, ShapeMismatch
+from derivgen.forms import ShapeMismatch
+from derivgen.ops import FUNCTIONS, OPS
 from derivgen.problem import load
 from derivgen.shapes import SCALAR, Shape
 

@@ -93,6 +93,9 @@ TEXTBOOK = [
     ("least_squares_classifier", "w", "2 * (X.T @ (z - y)) / N"),
     # the hinge: 1 where the margin is short of 1, almost everywhere
     ("svm_hinge", "w", "lam * w - X.T @ (y * step(1 - y * z)) / N"),
+    # diag(w) is symmetric: X.T @ diag(w) @ r, not X.T @ (diag(w) + diag(w).T) @ r
+    ("weighted_least_squares", "b", "2 * (X.T @ diag(w) @ r)"),
+    ("weight_norm", "g", "sum((X.T @ (X @ w - y)) * v) / norm(v)"),
 ]
 
 

@@ -8,7 +8,8 @@ import itertools
 import pytest
 import sympy as sp
 
-from derivgen.ops import OPS, ShapeMismatch, inverse_of, local_partial
+from derivgen.forms import ShapeMismatch
+from derivgen.ops import OPS, inverse_of, local_partial
 from derivgen.shapes import Shape
 
 SIZES = {"r": 2, "c": 3, "k": 3, "n": 2}

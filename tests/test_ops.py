@@ -29,7 +29,8 @@ from derivgen.assumptions import draw
 from derivgen.elementwise import almost_everywhere, partials, sympy_value
 from derivgen.nodes import Ref
 from derivgen.numeric import evaluate
-from derivgen.ops import OPS, Op, ShapeMismatch
+from derivgen.forms import ShapeMismatch
+from derivgen.ops import OPS, Op
 from derivgen.shapes import Shape
 
 # -- helpers: choosing shapes ------------------------------------------------------------
