@@ -252,3 +252,12 @@ def test_the_unit_step_is_written_as_the_notation_defines_it():
     assert view["pattern"] == (r"\begin{bmatrix} \operatorname{step}\left(Z_{1,1}\right) & 0 \\ "
                                r"0 & 0 \\ 0 & 0 \end{bmatrix}")
     assert r"\theta" not in view["index"] + view["overlay"]
+
+
+def test_a_gradient_of_ones_is_written_as_ones():
+    """sum(...) with G = 1 gives 𝟏, not 1 𝟏 (a rule applied to the number 1)."""
+    from derivgen.report import context
+    (section,) = [s for s in context(derive(load(ROOT / "problems" / "logsumexp.toml")))[
+        "backward"] if s["name"] == "L"]
+    assert [c["result"] for b in section["blocks"] if b["brief"] for c in b["brief"]] == [
+        r"\mathbf{1}"]
