@@ -61,14 +61,21 @@ def powers_of(properties: Mapping[sp.Symbol, Iterable[str]]) -> dict[sp.Symbol, 
     return {s: REGISTRY[f] for s, fs in properties.items() for f in fs if REGISTRY[f].power}
 
 
-def lower_powers(expr: sp.Expr, powers: Mapping[sp.Symbol, Assumption]) -> sp.Expr:
-    """``expr`` expanded, each power y^k (k ≥ 2) of a symbol in ``powers`` written as
-    its property says: y for entries 0 or 1, 1 or y for entries ±1."""
+def lower_powers(expr: sp.Expr, powers: Mapping[sp.Symbol, Assumption]
+                 ) -> tuple[sp.Expr, set[sp.Symbol]]:
+    """``expr`` with each power y^k (k ≥ 2) of a symbol in ``powers`` written as its
+    property says (y for entries 0 or 1, 1 or y for entries ±1), once expanded; and the
+    symbols whose powers were lowered. ``expr`` itself, and no symbol, when there is no
+    such power, expanded or not."""
     if not powers or not expr.free_symbols & powers.keys():     # most problems: no labels
-        return expr
-    return sp.expand(expr).replace(
-        lambda e: isinstance(e, sp.Pow) and e.base in powers and e.exp.is_Integer and e.exp > 1,
-        lambda e: powers[e.base].power(e.base, int(e.exp)))
+        return expr, set()
+    expanded = sp.expand(expr)
+    raised = {p for p in expanded.atoms(sp.Pow)
+              if p.base in powers and p.exp.is_Integer and p.exp > 1}
+    if not raised:
+        return expr, set()
+    lowered = expanded.xreplace({p: powers[p.base].power(p.base, int(p.exp)) for p in raised})
+    return lowered, {p.base for p in raised}
 
 
 def _positive_definite(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:

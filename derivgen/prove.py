@@ -219,8 +219,8 @@ class Prover:
         if self._vanishes_unfolded(expr, known):
             return True
         # labels' powers lowered (y² = 1) only where needed: it expands the statement
-        lowered = lower_powers(expr, self.powers)
-        return lowered is not expr and self._vanishes_unfolded(lowered, known)
+        lowered, bases = lower_powers(expr, self.powers)
+        return bool(bases) and self._vanishes_unfolded(lowered, known)
 
     def _vanishes_unfolded(self, expr: sp.Expr, known: dict) -> bool:
         while self.ew.mixes_latest_step(expr):

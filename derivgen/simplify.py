@@ -86,6 +86,8 @@ class Simplifier:
         self.symbol_of: dict[Node, sp.Symbol] = {}
         self.node_of: dict[sp.Symbol, Node] = {}
         self.reasons: list[Reason] = []
+        # the names whose entries' powers a property lowers (labels of 0/1 or ±1)
+        self.labelled = {n for n, known in facts.items() if powers_of({n: known})}
         self.rank: dict[sp.Symbol, int] = {}     # atoms in the order the expression uses them
         self.done: dict[tuple[Node, Node], tuple[Node, tuple[str, ...]]] = {}
 
@@ -140,14 +142,13 @@ class Simplifier:
     def lower(self, expr: sp.Expr) -> sp.Expr:
         """Powers of a matrix whose entries are 0 or 1 (y ⊙ y = y) or ±1 (y ⊙ y = 1)
         lowered, each property used noted."""
-        powers = powers_of({atom: self.facts.get(node.name, ()) for atom, node in
-                            self.node_of.items() if isinstance(node, Ref)})
-        lowered = lower_powers(expr, powers)
-        if lowered == expr or lowered == sp.expand(expr):
+        if not self.labelled:
             return expr
-        for p in sp.expand(expr).atoms(sp.Pow):
-            if p.base in powers and p.exp.is_Integer and p.exp > 1:
-                self.note(Reason(self.node_of[p.base], powers[p.base].name))
+        powers = powers_of({atom: self.facts[node.name] for atom, node in self.node_of.items()
+                            if isinstance(node, Ref) and node.name in self.labelled})
+        lowered, bases = lower_powers(expr, powers)
+        for base in bases:
+            self.note(Reason(self.node_of[base], powers[base].name))
         return lowered
 
     def candidates(self, expr: sp.Expr) -> list[sp.Expr]:

@@ -82,8 +82,10 @@ def test_lower_powers_expands_and_lowers_only_the_symbols_given():
     y, z, x = sp.symbols("y z x")
     powers = powers_of({y: ["signs"], z: ["binary"], x: ["positive"]})
     assert set(powers) == {y, z}
-    assert lower_powers(y * (y * x - 1), powers) == x - y
-    assert lower_powers(z ** 3 + x ** 2 + y ** 3, powers) == z + x ** 2 + y
+    assert lower_powers(y * (y * x - 1), powers) == (x - y, {y})
+    assert lower_powers(z ** 3 + x ** 2 + y ** 3, powers) == (z + x ** 2 + y, {y, z})
+    # nothing to lower: the expression itself, not expanded
+    assert lower_powers(y * (x - 1), powers) == (y * (x - 1), set())
 
 
 def test_a_sum_substitution_replaces_the_last_entry_of_each_line():
