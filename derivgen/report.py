@@ -118,11 +118,11 @@ def _carry(section: dict, rule: dict) -> None:
     if not rule["brief"]:
         blocks.append({"rule": rule, "brief": None, "reasons": rule["reasons"]})
         return
+    # say where G comes from when it does not continue from the rule just before
+    previous = (blocks[-1]["rule"] or blocks[-1]["brief"][-1]) if blocks else None
+    rule["branch"] = rule["output"] != (previous["target"] if previous else section["name"])
     if not (blocks and blocks[-1]["brief"] and not blocks[-1]["brief"][-1]["named"]):
         blocks.append({"rule": None, "brief": [], "reasons": []})
-    # say where G comes from when it does not continue from the rule just before
-    previous = [b["rule"] or b["brief"][-1] for b in blocks if b["rule"] or b["brief"]]
-    rule["branch"] = rule["output"] != (previous[-1]["target"] if previous else section["name"])
     # a line too long for a page (inline math does not break) shows its result displayed
     rule["display"] = len(rule["local"] or rule["index"]) + len(rule["rule"]) + \
         len(rule["result"]) + (len(rule["target"]) if rule["branch"] else 0) > INLINE_LENGTH

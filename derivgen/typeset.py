@@ -179,22 +179,34 @@ def _one_entry(prover: Prover, rule: Link, definitions: list) -> sp.Matrix:
     in the step's named entries where the rule is the whole step (A_{1,1}(1 − A_{1,1}),
     −A_{1,1} A_{2,1}, as seed 000 writes it), where proven equal to sympy's own
     partials; else sympy's partials, in named entries where that is shorter."""
-    ew, op = prover.ew, OPS[rule.op]
+    ew = prover.ew
     first = ew.symbols[rule.target.name][0, 0]
     whole = isinstance(rule.output, Ref)
     out = ew.symbols[rule.step] if whole else prover.value(rule.output)
     truth = ew.partial_by_first_entry(rule.step, rule.target.name) if whole else \
         out.applyfunc(lambda e: sp.diff(e, first))
-    if op.index[rule.arg] is not None:
-        matrices = {"_out": out} | {f"_x{n}": prover.value(a) for n, a in enumerate(rule.node.args)}
-        try:
-            registry = partial_matrix(op, rule.arg, rule.node.axis, matrices, 0, 0)
-        except KeyError:        # it holds entries of a matrix with no name (an inverse)
-            registry = None
-        if registry is not None and all(r == t or prover.is_zero(r - t)
-                                        for r, t in zip(registry, truth)):
-            return registry
-    return truth.applyfunc(lambda e: _named(prover, definitions, e))
+    registry = _registry_partial(prover, rule, out, [prover.value(a) for a in rule.node.args],
+                                 truth)
+    return registry if registry is not None else \
+        truth.applyfunc(lambda e: _named(prover, definitions, e))
+
+
+def _registry_partial(prover: Prover, rule: Link, out: sp.Matrix, args: list[sp.Matrix],
+                      truth: sp.Matrix) -> sp.Matrix | None:
+    """∂out/∂arg_{1,1} from the registry's index form, with ``out`` and ``args`` the
+    matrices its entries are read from, where proven equal entry by entry to sympy's
+    partials ``truth``; else None (no index form, one holding entries of a matrix with
+    no name such as an inverse, or one not proven)."""
+    op = OPS[rule.op]
+    if op.index[rule.arg] is None:
+        return None
+    matrices = {"_out": out} | {f"_x{n}": m for n, m in enumerate(args)}
+    try:
+        registry = partial_matrix(op, rule.arg, rule.node.axis, matrices, 0, 0)
+    except KeyError:
+        return None
+    proven = all(r == t or prover.is_zero(r - t) for r, t in zip(registry, truth))
+    return registry if proven else None
 
 
 def _pattern(problem: Problem, prover: Prover, rule: Link, entries: Entries,
@@ -253,25 +265,20 @@ def _unnamed_entry(prover: Prover, rule: Link, entries: Entries, printer: LatexP
     bracketed expression's ((Qᵀ)_{1,1}); ∂out/∂T_{1,1} from the registry's index form
     where proven equal to sympy's partial (else sympy's); and T written out, for the
     proofs. Returns (T_{1,1}, the partial, T → its value)."""
-    op, value = OPS[rule.op], prover.value(rule.target)
+    value = prover.value(rule.target)
     fresh = sp.Matrix(value.rows, value.cols, lambda i, j: sp.Dummy(real=True))
     operand = printer.operand(rule.target)
     for i in range(value.rows):
         for j in range(value.cols):
             entries.names[fresh[i, j]] = subscripted(operand, f"{i + 1},{j + 1}")
     args = [fresh if n == rule.arg else prover.value(a) for n, a in enumerate(rule.node.args)]
-    out = op.sympy(args, rule.node.axis)
+    out = OPS[rule.op].sympy(args, rule.node.axis)
     truth = out.applyfunc(lambda e: sp.diff(e, fresh[0, 0]))
-    matrices = {"_out": out} | {f"_x{n}": m for n, m in enumerate(args)}
-    try:
-        registry = partial_matrix(op, rule.arg, rule.node.axis, matrices, 0, 0)
-    except KeyError:
-        registry = None
-    proven = registry is not None and all(sp.expand(r - t) == 0 for r, t in zip(registry, truth))
-    return fresh[0, 0], registry if proven else truth, dict(zip(fresh, value))
+    registry = _registry_partial(prover, rule, out, args, truth)
+    return fresh[0, 0], truth if registry is None else registry, dict(zip(fresh, value))
 
 
-#: The largest value of ``of``, in sympy operations once written out in the variables,
+#: The largest value of ``of``, in expression nodes once written out in the variables,
 #: that the end-to-end check differentiates whole: beyond it (a transformer block,
 #: any problem at large [dims]) sympy's expansion takes seconds to minutes, and the
 #: local proofs alone stand.
@@ -293,21 +300,23 @@ def _end_to_end(problem: Problem, prover: Prover, composed: Composed, entries: E
     # the latest step first: its definition holds earlier ones
     definitions = [dict(zip(ew.symbols[s], ew.definitions[s]))
                    for s in reversed(problem.computed_from(wrt)) if s != problem.of]
+    def written_out(e: sp.Expr) -> sp.Expr:
+        for definition in definitions:
+            e = e.xreplace(definition)
+        return e
+
     value = ew.definitions[problem.of][0, 0]
     # a bound told before anything is written out (at 16×16 that alone takes seconds);
     # sympy's own arithmetic makes the written-out value smaller than the bound
     if _written_size(value, {k: v for d in definitions for k, v in d.items()}) > \
             4 * END_TO_END_SIZE:
         return skipped
-    for definition in definitions:
-        value = value.xreplace(definition)
+    value = written_out(value)
     if sum(1 for _ in itertools.islice(sp.preorder_traversal(value), END_TO_END_SIZE + 1)) \
             > END_TO_END_SIZE:
         return skipped
-    formula = written = composed(wrt)[0, 0]
-    for definition in definitions:
-        written = written.xreplace(definition)
-    if not prover.is_zero(sp.diff(value, first) - written):
+    formula = composed(wrt)[0, 0]
+    if not prover.is_zero(sp.diff(value, first) - written_out(formula)):
         return skipped
     # as one fraction where that fits a line, else term by term over several lines
     factored = sp.factor_terms(formula)
