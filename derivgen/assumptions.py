@@ -85,10 +85,10 @@ def _positive_definite(rng: np.random.Generator, rows: int, cols: int) -> np.nda
 
 REGISTRY: dict[str, Assumption] = {a.name: a for a in (
     Assumption("one_hot_columns", "each column is one-hot (a single 1, the rest 0)",
-               implies=("probability_columns", "binary"),
+               "each column of {} is one-hot", implies=("probability_columns", "binary"),
                draw=lambda rng, r, c: np.eye(r)[:, rng.integers(r, size=c)]),
     Assumption("one_hot_rows", "each row is one-hot (a single 1, the rest 0)",
-               implies=("probability_rows", "binary"),
+               "each row of {} is one-hot", implies=("probability_rows", "binary"),
                draw=lambda rng, r, c: np.eye(c)[rng.integers(c, size=r), :]),
     Assumption("probability_columns", "entries are ≥ 0 and each column sums to 1",
                "each column of {} sums to 1", sums=(0, 1),

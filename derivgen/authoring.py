@@ -25,6 +25,7 @@ __all__ = ["new_problem", "operator_table", "operators_text"]
 # -- the operator listing ------------------------------------------------------------
 
 ZERO = "0 (almost everywhere)"      # what a rule of None means (see derivgen.ops)
+CONSTANT = "none: labels are constant"
 ARG_NAMES = "ABCDEF"
 
 _RECT, _SQUARE = Shape("r", "c"), Shape("n", "n")
@@ -45,41 +46,45 @@ _AXIS_POLICY = {
 }
 
 
-def _candidates(arity: int) -> list[tuple[Shape, ...]]:
-    return _CANDIDATES.get(arity, [(_RECT,) * arity, (_SQUARE,) * arity])
+def _candidates(op: Op) -> list[tuple[Shape, ...]]:
+    """The operator's own example shapes (labels, ...), else the generic ones."""
+    return list(op.examples) or _CANDIDATES.get(op.arity, [(_RECT,) * op.arity,
+                                                           (_SQUARE,) * op.arity])
 
 
 def _written(op: Op, args: tuple[Ref, ...], out: Shape, axis: int | None) -> str:
     """How the operator is written: ``A @ B``, ``A.T``, ``softmax(A, axis=0)``."""
     if op.is_function:      # written here so that a function of several arguments prints whole
         extra = "" if axis is None else f", axis={axis}"
-        return f"{op.name}({', '.join(a.name for a in args)}{extra})"
+        return f"{op.name}({', '.join(a.name for a in args[:op.written])}{extra})"
     return to_source(Apply(op.name, args, out, axis))
 
 
 def _form(op: Op, axis: int | None) -> dict:
     """The operator at one axis, applied to the first argument shapes it accepts."""
-    for shapes in _candidates(op.arity):
+    for shapes in _candidates(op):
         args = tuple(Ref(ARG_NAMES[i], "input", s) for i, s in enumerate(shapes))
         try:
             out = op.shape(shapes, axis)
             ans = Ref("ans", "step", out)
             g = upstream_symbol(ans)
+            labels = {a.name: a.shape.labels for a in args if a.shape.labels is not None}
             rules: dict[str, Node | None] = {
                 a.name: None if rule is None else rule(g, ans, *args, axis=axis)
-                for a, rule in zip(args, _padded(op.vjp, op.arity))}
+                for a, rule in zip(args[:op.written], _padded(op.vjp, op.arity))}
         except ShapeMismatch:
             continue
         return {
             "axis": axis,
             "written": _written(op, args, out, axis),
-            "shapes": {a.name: str(a.shape) for a in args},
+            "shapes": {a.name: str(a.shape) for a in args[:op.written]},
+            "labels": labels,
             "output": str(out),
-            "rules": {name: ZERO if node is None else to_source(node)
-                      for name, node in rules.items()},
+            "rules": {name: CONSTANT if name in labels else ZERO if node is None else
+                      to_source(node) for name, node in rules.items()},
         }
     args = tuple(Ref(ARG_NAMES[i], "input", _RECT) for i in range(op.arity))
-    return {"axis": axis, "written": _written(op, args, _RECT, axis), "shapes": {},
+    return {"axis": axis, "written": _written(op, args, _RECT, axis), "shapes": {}, "labels": {},
             "output": None, "rules": {},
             "note": "no argument shapes tried were accepted by its shape rule"}
 
@@ -129,7 +134,9 @@ def operators_text() -> str:
     for entry in operator_table():
         lines += ["", f"{entry['name']}: {entry['doc']}", f"  axis: {_AXIS_POLICY[entry['axis']]}"]
         for form in entry["forms"]:
-            shapes = ", ".join(f"{n} {s}" for n, s in form["shapes"].items())
+            shapes = ", ".join(f"{n} {s}" + (f" (labels of {form['labels'][n]} classes)"
+                                             if n in form["labels"] else "")
+                               for n, s in form["shapes"].items())
             signature = f"{shapes} -> {form['output']}" if form["shapes"] else form["note"]
             lines.append(f"  {form['written']:<28} {signature}")
             for name, rule in form["rules"].items():

@@ -24,6 +24,7 @@ from .errors import ProblemError
 from .nodes import Const, Node, Ref
 from .ops import OPS
 from .problem import Problem
+from .shapes import dim_size
 from .sources import display_name
 
 Sparse = dict[tuple[int, int], sp.Expr]
@@ -108,14 +109,30 @@ def overlay(table: dict[tuple[int, int], Sparse], upstream: sp.Matrix,
     return sp.Matrix(rows, cols, lambda k, l: sp.Add(*out[k][l]))
 
 
+def label_values(size: tuple[int, int], classes: int, repeat: bool = False,
+                 start: int = 0) -> sp.Matrix:
+    """The labels the element-wise view is shown with: start, start + 1, ... in reading
+    order, cycling through the classes (seed 001's y = [0, 1, 2]); with ``repeat``, each
+    label twice in a row (0, 0, 1, 1, ...), for proofs that must meet repeated labels."""
+    rows, cols = size
+    return sp.Matrix(rows, cols, lambda i, j: sp.Integer(
+        (start + (i * cols + j) // (2 if repeat else 1)) % classes))
+
+
 class Elementwise:
     def __init__(self, problem: Problem, facts: Mapping[str, frozenset[str]]) -> None:
         self.problem = problem
         self.sizes = problem.dims
         self.symbols: dict[str, sp.Matrix] = {}
         self.definitions: dict[str, sp.Matrix] = {}
+        start = 0       # labels inputs continue each other's count: c = 0, o = 1, k = [2, 3]
         for name, inp in problem.inputs.items():
-            self.symbols[name] = self._symbols(name, inp.shape.size(self.sizes), facts.get(name, ()))
+            size = inp.shape.size(self.sizes)
+            if inp.labels is None:
+                self.symbols[name] = self._symbols(name, size, facts.get(name, ()))
+                continue
+            self.symbols[name] = label_values(size, dim_size(inp.labels, self.sizes), start=start)
+            start += size[0] * size[1]
         for name, step in problem.steps.items():
             try:
                 self.definitions[name] = self.evaluate(step.expr)
@@ -126,7 +143,7 @@ class Elementwise:
                                    line=step.line) from None
             self.symbols[name] = self._symbols(name, step.expr.shape.size(self.sizes),
                                                facts.get(name, ()))
-        self.owner = {s: name for name, m in self.symbols.items() for s in m}
+        self.owner = {s: name for name, m in self.symbols.items() for s in m if s.is_Symbol}
         self._made_of: dict[str, set[sp.Symbol]] = {}
 
     @staticmethod

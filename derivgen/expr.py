@@ -25,7 +25,7 @@ from .errors import ExprError, ShapeError, did_you_mean
 from .nodes import Apply, Const, Node, Ref, names
 from .lazy import np
 from .forms import ShapeMismatch
-from .ops import FUNCTIONS, OPS
+from .ops import FUNCTIONS, OPS, label_arguments
 from .shapes import Shape
 
 MAX_LENGTH = 2000      # characters in one expression
@@ -93,7 +93,11 @@ def parse(text: str, scope: Mapping[str, Binding], *, later: Collection[str] = (
     except (RecursionError, MemoryError, ValueError):
         raise ExprError("expression is too deeply nested", offset=lead) from None
     _check_depth(tree, lead)
-    return _Parser(body, lead, scope, later, defining).visit(tree.body)
+    node = _Parser(body, lead, scope, later, defining).visit(tree.body)
+    if node.shape.labels is not None:
+        raise ExprError(f"{body.strip()} holds class labels, not numbers: " + _USE_LABELS,
+                        offset=lead)
+    return node
 
 
 def _first_sentence(msg: str) -> str:
@@ -228,9 +232,9 @@ class _Parser:
                     and kw.value.value in (0, 1)):
                 self.fail(kw.value, "axis must be 0 (over each column) or 1 (over each row)")
             axis = kw.value.value
-        if len(node.args) != op.arity:
+        if len(node.args) != op.written:
             hint = "; give the axis as axis=0 or axis=1" if op.axis != "none" else ""
-            self.fail(node, f"{name}() takes {op.arity} argument{'s' * (op.arity > 1)}, "
+            self.fail(node, f"{name}() takes {op.written} argument{'s' * (op.written > 1)}, "
                             f"{len(node.args)} given{hint}")
         if op.axis == "required" and axis is None:
             self.fail(node, f"{name}() needs axis=0 (over each column) or axis=1 (over each row)")
@@ -251,7 +255,10 @@ class _Parser:
 
     def apply(self, node: ast.AST, op_name: str, args: tuple[ast.AST, ...],
               axis: int | None = None) -> Apply:
+        op = OPS[op_name]
         children = tuple(self.visit(a) for a in args)
+        self.labels_in_place(op, children, args)
+        children += tuple(build(tuple(c.shape for c in children)) for build in op.implicit)
         if op_name == "pow" and not names(children[1]):
             # a constant exponent: 2 ** 100000 or 10 ** 10 ** 10 is a number sympy
             # writes out digit by digit, for ever
@@ -259,12 +266,27 @@ class _Parser:
                 self.fail(args[1], f"exponent {self.text(args[1])} is too large: a constant "
                                    f"exponent is at most {MAX_EXPONENT} in size")
         try:
-            shape = OPS[op_name].shape(tuple(c.shape for c in children), axis)
+            shape = op.shape(tuple(c.shape for c in children), axis)
         except ShapeMismatch as e:
             message = str(e).format(*(self.text(a) for a in args))
             self.fail(node, f"{self.text(node)}: {message}", ShapeError)
         return Apply(op_name, children, shape, axis)
 
+
+    def labels_in_place(self, op, children: tuple[Node, ...], args: tuple[ast.AST, ...]) -> None:
+        """Labels are names of classes, not numbers: they appear only where an operator
+        takes labels, and there nothing else does."""
+        takes = label_arguments(op)
+        for n, (child, arg) in enumerate(zip(children, args)):
+            if child.shape.labels is not None and n not in takes:
+                self.fail(arg, f"{self.text(arg)} holds class labels, not numbers: " + _USE_LABELS)
+            if n in takes and child.shape.labels is None:
+                self.fail(arg, f"{op.name}() takes class labels as argument {n + 1}: an input "
+                               "declared with labels = ...")
+
+
+_USE_LABELS = "use them in " + ", ".join(
+    f"{name}()" for name, op in FUNCTIONS.items() if label_arguments(op))
 
 _ARITHMETIC = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
                "div": operator.truediv, "pow": operator.pow, "neg": operator.neg}
@@ -332,4 +354,4 @@ def to_source(node: Node) -> str:
         arg = node.args[0]
         return wrapped(arg, _precedence(arg) < prec or isinstance(arg, Const)) + ".T"
     axis = "" if node.axis is None else f", axis={node.axis}"
-    return f"{node.op}({', '.join(to_source(a) for a in node.args)}{axis})"
+    return f"{node.op}({', '.join(to_source(a) for a in node.args[:op.written])}{axis})"

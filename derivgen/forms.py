@@ -139,3 +139,88 @@ def numpy_logsumexp(vs, axis):
 def numpy_logdet(vs, axis):
     sign, logabs = np.linalg.slogdet(vs[0])
     return np.array([[logabs if sign > 0 else np.nan]])
+
+
+# -- integer labels: entries 0..C−1 picking a row or a column ----------------------------
+# A labels input's entries are concrete integers in both forms: in the element-wise
+# view the values it is shown with, in the numeric checks the values drawn.
+
+def _vector_length(y: Shape):
+    return y.cols if y.rows == 1 else y.rows
+
+
+def _classes(y: Shape, needed, where: str) -> None:
+    if y.labels != needed:
+        raise ShapeMismatch(f"{{1}} holds labels of {y.labels} classes, {{0}} has {needed} {where}")
+
+
+def take_along_axis_shape(shapes, axis):
+    """Entry (y_j, j) of each column (axis 0, y a row), or (i, y_i) of each row (axis 1,
+    y a column): one entry per label."""
+    x, y = shapes
+    if axis == 0:
+        if y.rows != 1 or y.cols != x.cols:
+            raise ShapeMismatch(f"with axis=0 the labels are a row, one per column of {{0}} "
+                                f"({{0}} is {x}, {{1}} is {y})")
+        _classes(y, x.rows, "rows")
+        return Shape(1, x.cols)
+    if y.cols != 1 or y.rows != x.rows:
+        raise ShapeMismatch(f"with axis=1 the labels are a column, one per row of {{0}} "
+                            f"({{0}} is {x}, {{1}} is {y})")
+    _classes(y, x.cols, "columns")
+    return Shape(x.rows, 1)
+
+
+def take_shape(shapes, axis):
+    """The rows (axis 0) or columns (axis 1) of a matrix listed in the labels, in order."""
+    w, x = shapes
+    _classes(x, w.rows if axis == 0 else w.cols, "rows" if axis == 0 else "columns")
+    m = _vector_length(x)
+    return Shape(m, w.cols) if axis == 0 else Shape(w.rows, m)
+
+
+def one_hot_shape(shapes, axis):
+    """C×N for labels 1×N (one column per label), N×C for N×1, C×1 for one label."""
+    y = shapes[0]
+    return Shape(y.labels, y.cols) if y.rows == 1 else Shape(y.rows, y.labels)
+
+
+def _label(value) -> int:
+    return int(value)       # a label's value is an integer: sympy's Integer, NumPy's float
+
+
+def sympy_take_along_axis(ms, axis):
+    x, y = ms
+    if axis == 0:
+        return sp.Matrix(1, x.cols, lambda _, j: x[_label(y[0, j]), j])
+    return sp.Matrix(x.rows, 1, lambda i, _: x[i, _label(y[i, 0])])
+
+
+def numpy_take_along_axis(vs, axis):
+    return np.take_along_axis(vs[0], vs[1].astype(int), axis=axis)
+
+
+def sympy_take(ms, axis):
+    w, x = ms
+    picked = [_label(v) for v in x]
+    if axis == 0:
+        return sp.Matrix(len(picked), w.cols, lambda m, j: w[picked[m], j])
+    return sp.Matrix(w.rows, len(picked), lambda i, m: w[i, picked[m]])
+
+
+def numpy_take(vs, axis):
+    return np.take(vs[0], vs[1].astype(int).ravel(), axis=axis)
+
+
+def sympy_one_hot(ms, axis):
+    y, classes = ms
+    c = _label(classes[0, 0])
+    if y.rows == 1:
+        return sp.Matrix(c, y.cols, lambda i, j: int(_label(y[0, j]) == i))
+    return sp.Matrix(y.rows, c, lambda i, j: int(_label(y[i, 0]) == j))
+
+
+def numpy_one_hot(vs, axis):
+    y, classes = vs[0].astype(int), int(vs[1][0, 0])
+    return (np.arange(classes)[:, None] == y).astype(float) if y.shape[0] == 1 else \
+        (y == np.arange(classes)[None, :]).astype(float)

@@ -8,7 +8,7 @@ reads naturally (``Z_{ij} = \sum_k W_{ik} X_{kj} + b_{i}``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from .latex import LatexPrinter, latex_name, subscripted
 from .nodes import Apply, Const, Node, Ref
@@ -18,8 +18,10 @@ _LETTERS = "klmpqrstuvw"
 
 
 class IndexPrinter:
-    def __init__(self, names: Mapping[str, str] | None = None) -> None:
+    def __init__(self, names: Mapping[str, str] | None = None,
+                 reserved: Collection[str] = ()) -> None:
         self.names = dict(names or {})
+        self.reserved = set(reserved)       # letters that already name something
         self.matrix = LatexPrinter(self.names)
         self.used: set[str] = set()
 
@@ -31,8 +33,8 @@ class IndexPrinter:
 
     def fresh(self) -> str:
         """An index letter not in use: k, l, m, ..., then k_{1}, k_{2}, ..."""
-        candidates = (*_LETTERS, *(f"k_{{{n}}}" for n in range(1, len(self.used) + 2)))
-        letter = next(c for c in candidates if c not in self.used)
+        candidates = (*_LETTERS, *(f"k_{{{n}}}" for n in range(1, len(self.used | self.reserved) + 2)))
+        letter = next(c for c in candidates if c not in self.used | self.reserved)
         self.used.add(letter)
         return letter
 
@@ -94,6 +96,8 @@ class IndexPrinter:
             vector = args[0].shape.cols == 1 or args[0].shape.rows == 1
             return (f"\\delta_{{{i}{j}}} {self.entry(args[0], i, i, 2)}" if vector
                     else self.entry(args[0], i, i)), 2 if vector else 5
+        if op in ("take_along_axis", "take", "one_hot"):
+            return self._by_label(node, i, j), 5
         if op in ("sum", "mean", "logsumexp", "softmax", "norm"):
             return self._reduction(node, i, j)
         if op == "trace":
@@ -105,6 +109,27 @@ class IndexPrinter:
             return "1", 5
         # det, logdet, inv: matrix functions with no entry-wise formula of their own
         return self.indexed(node, i, j), 5
+
+    def _by_label(self, node: Apply, i: str, j: str) -> str:
+        """An entry picked by a label: labels count from 0, rows and columns from 1, so
+        label y_j names row y_j + 1."""
+        if node.op == "one_hot":        # a row of labels: column j is one-hot; a column: row i
+            y = node.args[0]
+            index = i if y.shape.rows == 1 else j
+            return f"\\delta_{{{index},\\, {self.entry(y, i, j)} + 1}}"
+        x, y = node.args
+        if node.op == "take_along_axis":
+            label = self.entry(y, i, j)
+        else:           # take: the label of the output's row i (axis 0) or column j (axis 1)
+            label = self.entry(y, i, i) if node.axis == 0 else self.entry(y, j, j)
+        return self.indexed_at(x, label + " + 1", j) if node.axis == 0 else \
+            self.indexed_at(x, i, label + " + 1")
+
+    def indexed_at(self, node: Node, row: str, col: str) -> str:
+        """Entry (row, col) of a matrix whose indices are expressions: X_{y_j + 1,\\, j}."""
+        base = self.names.get(node.name) or latex_name(node.name) if isinstance(node, Ref) \
+            else f"\\left({self.matrix.doprint(node)}\\right)"
+        return subscripted(base, f"{row},\\, {col}")
 
     def _reduction(self, node: Apply, i: str, j: str) -> tuple[str, int]:
         arg, axis = node.args[0], node.axis

@@ -230,6 +230,12 @@ class LatexPrinter:
                 0: rf"\mathbf{{1}}^{{\top}} {inner}",
                 1: rf"{inner} \mathbf{{1}}"}[node.axis]
 
+    def _print_take(self, node):
+        """The rows the labels x list, W_{x,:} (the columns, W_{:,x}), as NumPy indexes."""
+        w, labels = node.args
+        picked = self.name(labels.name) if isinstance(labels, Ref) else self.doprint(labels)
+        return subscripted(self.operand(w), f"{picked},\\,:" if node.axis == 0 else f":,\\,{picked}")
+
     def _print_ones_like(self, node):
         return r"\mathbf{1}"
 
@@ -241,7 +247,8 @@ class LatexPrinter:
         name = OPS[node.op].latex
         if node.axis is not None:
             name += f"_{{{_AXIS[node.axis]}}}"
-        return f"{name}\\left({', '.join(self._print(a) for a in node.args)}\\right)"
+        written = node.args[:OPS[node.op].written]
+        return f"{name}\\left({', '.join(self._print(a) for a in written)}\\right)"
 
 
 def _scalar_product(node: Apply) -> bool:

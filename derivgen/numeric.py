@@ -33,6 +33,7 @@ from .assumptions import draw
 from .nodes import Apply, Const, Node, Ref, walk
 from .ops import OPS
 from .problem import Problem
+from .shapes import dim_size
 
 ROUND_OFF = 1e-8          # a correct formula's error is ~1e-10: "below 1e-8" on any machine
 MAX_ENTRIES = 48          # entries compared per gradient and trial (chosen at random beyond)
@@ -99,6 +100,9 @@ def sample(problem: Problem, rng: np.random.Generator, sizes: Mapping[str, int],
     values = {}
     for name, inp in problem.inputs.items():
         rows, cols = inp.shape.size(sizes)
+        if inp.labels is not None:      # any class, repeats and all
+            values[name] = rng.integers(dim_size(inp.labels, sizes), size=(rows, cols)).astype(float)
+            continue
         wanted = set(inp.assume) | domains.get(name, set()) | ({"positive"} if positive else set())
         values[name] = draw(rng, rows, cols, wanted)
     return values

@@ -37,8 +37,8 @@ micrograd):
     x > 0); without, it treats the function as an unknown f(x);
 ``domain``
     per argument, where the numeric checks sample an input used there directly;
-``facts(axis)``
-    properties every output has, which the simplifier may use;
+``facts(node)``
+    properties every output of the operator's ``node`` has, which the simplifier may use;
 ``condition``
     what a formula holding the operator assumes of its argument, as the end of a
     sentence ("is invertible" for ``inv``): a result holding it states it;
@@ -51,6 +51,13 @@ micrograd):
 ``shape_only``
     for a constant such as a matrix of ones: its value depends on its argument's
     shape alone, so a rule holding it still only rescales or spreads G;
+``examples``
+    argument shapes to show and test the operator with, where the generic ones (equal
+    shapes, broadcast pairs, a matrix product) do not fit it: labels, for instance;
+``implicit``
+    one function per argument the language leaves unwritten (the last ones), each
+    building it from the written arguments' shapes: ``one_hot(y)`` is
+    ``one_hot(y, C)``, C being the number of classes y declares;
 ``max_size``
     for a matrix function whose entries sympy writes out whole (a determinant
     has n! terms), the largest n×n argument it may have at the ``[dims]``
@@ -67,13 +74,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from .forms import (diag_shape, elementwise, entrywise, entrywise2, matmul_shape, numpy_diag,
-                    numpy_logdet,
-                    numpy_logsumexp, numpy_reduce, numpy_softmax, reduce_shape, same, square,
-                    square_to_scalar, sympy_diag, sympy_logsumexp, sympy_reduce,
-                    sympy_sigmoid, sympy_softmax)
+from .forms import (ShapeMismatch, diag_shape, elementwise, entrywise, entrywise2, matmul_shape, numpy_diag,
+                    numpy_logdet, numpy_logsumexp, numpy_one_hot, numpy_reduce, numpy_softmax,
+                    numpy_take, numpy_take_along_axis, one_hot_shape, reduce_shape, same,
+                    square, square_to_scalar, sympy_diag, sympy_logsumexp, sympy_one_hot,
+                    sympy_reduce, sympy_sigmoid, sympy_softmax, sympy_take,
+                    sympy_take_along_axis, take_along_axis_shape, take_shape)
 from .lazy import np, sp
-from .nodes import SHAPE_RULES, dim_node, make
+from .nodes import SHAPE_RULES, Ref, dim_node, make
+from .shapes import SCALAR, Shape
 
 
 @dataclass(frozen=True)
@@ -94,16 +103,28 @@ class Op:
     scalar: Callable | None = None
     algebra: bool = False
     domain: tuple[str | None, ...] = ()
-    facts: Callable[[int | None], frozenset[str]] = lambda axis: frozenset()
+    facts: Callable[[object], frozenset[str]] = lambda node: frozenset()
     max_size: int | None = None
     entrywise: bool = False     # out_ij depends on the arguments' entries ij alone
     shape_only: bool = False    # its value depends on its argument's shape alone (ones, I)
     condition: str | None = None    # what a formula holding it assumes of its argument
     symmetric: bool = False     # a square value of it is symmetric whatever its argument
+    examples: tuple[tuple[Shape, ...], ...] = ()    # argument shapes that fit it, to show it
+    implicit: tuple[Callable, ...] = ()    # the last arguments, from the written ones' shapes
+
+    @property
+    def written(self) -> int:
+        """How many arguments the language writes."""
+        return self.arity - len(self.implicit)
 
     @property
     def is_function(self) -> bool:
         return self.symbol is None
+
+
+def label_arguments(op: Op) -> set[int]:
+    """Which arguments of ``op`` are class labels (as its example shapes show)."""
+    return {n for shapes in op.examples for n, s in enumerate(shapes) if s.labels is not None}
 
 
 # -- helpers for derivative rules ----------------------------------------------------
@@ -121,6 +142,29 @@ def unbroadcast(g, like):
 def spread(g, like):
     """``g`` (a reduction's gradient) stretched back to the shape of ``like``."""
     return g * make("ones_like", like)
+
+
+def applied(op: Op, args, axis=None):
+    """``op`` applied to the arguments the language writes, the unwritten ones built."""
+    shapes = tuple(a.shape for a in args)
+    return make(op.name, *args, *(build(shapes) for build in op.implicit), axis=axis)
+
+
+def example(op: Op, names, axis=None):
+    """``op`` applied to matrices with the given ``names``, of the first of its example
+    shapes (else n×n) that it takes at ``axis``; None if it takes none."""
+    for shapes in op.examples or ((Shape("n", "n"),) * op.arity,):
+        try:
+            return applied(op, [Ref(n, "input", s) for n, s in zip(names, shapes[:op.written])],
+                           axis)
+        except ShapeMismatch:
+            continue
+    return None
+
+
+def one_hot(y):
+    """The one-hot matrix of the labels ``y``: one column (row) per label of a row (column)."""
+    return applied(OPS["one_hot"], [y])
 
 
 def count(x, axis):
@@ -187,7 +231,7 @@ def _elementwise_fn(name, doc, latex, *, sympy, numpy, rule, local, domain=None,
                     facts=frozenset(), algebra=False):
     return Op(name, 1, same, lambda vs, axis: numpy(vs[0]), entrywise(sympy), (rule,), doc,
               index=(diagonal(local) if local else None,), latex=latex, domain=(domain,),
-              facts=lambda axis: facts, scalar=sympy, algebra=algebra, entrywise=True)
+              facts=lambda node: facts, scalar=sympy, algebra=algebra, entrywise=True)
 
 
 def _binary(name, symbol, precedence, numpy_f, sympy_f, rules, doc, locals_, product=None,
@@ -332,7 +376,8 @@ _ALL = [
        index=(lambda o, a, i, j, k, l, axis, n: (
            delta(j, l) * o[i, j] * (delta(i, k) - o[k, j]) if axis == 0 else
            delta(i, k) * o[i, j] * (delta(j, l) - o[i, l])),),
-       facts=lambda axis: frozenset({"positive", ("probability_columns", "probability_rows")[axis]})),
+       facts=lambda node: frozenset({"positive",
+                                     ("probability_columns", "probability_rows")[node.axis]})),
     # l = log Σ exp(s): dl/ds = softmax(s)
     Op("logsumexp", 1, reduce_shape, numpy_logsumexp, sympy_reduce(sympy_logsumexp),
        (lambda g, ans, x, axis: g * make("softmax", x, axis=axis),),
@@ -382,6 +427,39 @@ _ALL = [
        (lambda g, ans, x, axis: -(ans.T @ g @ ans.T),), "inverse of a square matrix",
        index=(lambda o, a, i, j, k, l, axis, n: -o[i, k] * o[l, j],),
        domain=("well_conditioned",), max_size=3, condition="is invertible"),
+
+    # integer labels (entries 0..C−1, as in NumPy): picking entries, rows or columns by
+    # label spreads the gradient back to where it was picked, adding where labels repeat
+    Op("take_along_axis", 2, take_along_axis_shape, numpy_take_along_axis,
+       sympy_take_along_axis, (lambda g, ans, x, y, axis: one_hot(y) * g, None),
+       "the entry each label picks from its column (from its row, with axis=1); labels "
+       "count from 0, as in NumPy: label c picks row c + 1",
+       axis="required", latex=r"\operatorname{pick}", domain=(None, None),
+       # y_j is y's only entry along the picked axis: y[j, j] reads it in a row or a column
+       index=(lambda o, a, i, j, k, l, axis, n: (
+           delta(k, a[1][j, j]) * delta(j, l) if axis == 0 else
+           delta(i, k) * delta(l, a[1][i, i])), None),
+       examples=((Shape("n", "c"), Shape(1, "c", "n")), (Shape("r", "n"), Shape("r", 1, "n")))),
+    # W[x] for labels x: the rule writes the scatter-add as a product with one_hot(x)
+    Op("take", 2, take_shape, numpy_take, sympy_take,
+       (lambda g, ans, w, x, axis: (
+           (one_hot(x) @ g if x.shape.rows == 1 else one_hot(x).T @ g) if axis == 0 else
+           (g @ one_hot(x).T if x.shape.rows == 1 else g @ one_hot(x))), None),
+       "the rows the labels list, in order, repeats included (the columns, with axis=1); "
+       "label c is row c + 1", axis="required", domain=(None, None),
+       index=(lambda o, a, i, j, k, l, axis, n: (
+           delta(k, a[1][i, i]) * delta(j, l) if axis == 0 else
+           delta(i, k) * delta(l, a[1][j, j])), None),
+       examples=((Shape("n", "c"), Shape(1, "k", "n")), (Shape("n", "c"), Shape("k", 1, "n")),
+                 (Shape("r", "n"), Shape(1, "k", "n")))),
+    Op("one_hot", 2, one_hot_shape, numpy_one_hot, sympy_one_hot, (None, None),
+       "one column per label, 1 in the label's row and 0 elsewhere (one row per label, "
+       "for a column of labels)",
+       latex=r"\operatorname{onehot}", domain=(None, None), index=(None, None),
+       facts=lambda node: frozenset({"one_hot_columns" if node.args[0].shape.rows == 1
+                                     else "one_hot_rows"}),
+       examples=((Shape(1, "c", "n"), SCALAR), (Shape("r", 1, "n"), SCALAR)),
+       implicit=(lambda shapes: dim_node(shapes[0].labels),)),
 
     # constants shaped like their argument: what reductions and traces differentiate to
     Op("ones_like", 1, same, lambda vs, axis: np.ones_like(vs[0]),

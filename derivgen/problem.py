@@ -43,11 +43,16 @@ KeyPath = tuple  # of str (keys) and int (list indices)
 @dataclass(frozen=True)
 class Input:
     name: str
-    shape: Shape
+    shape: Shape            # with the number of classes, for labels
     constant: bool = False
     assume: tuple[str, ...] = ()
     latex: str | None = None
     description: str | None = None
+
+    @property
+    def labels(self) -> str | int | None:
+        """For class labels, the number of classes (a dim's name or a number)."""
+        return self.shape.labels
 
 
 @dataclass(frozen=True)
@@ -287,14 +292,17 @@ class _Loader:
             path = ("inputs", name)
             self.new_name(name, path)
             spec = self.table(spec, path, {"shape": list, "constant": bool, "assume": list,
-                                           "latex": str, "description": str},
+                                           "latex": str, "description": str,
+                                           "labels": (str, int)},
                               required=("shape",))
             shape = self.shape(spec["shape"], path + ("shape",), dims)
+            if "labels" in spec:
+                shape = self.labels(spec, path, dims, shape)
             assume = self.assumptions(spec.get("assume", []), path + ("assume",), name, shape)
             if "latex" in spec:
                 self.latex(spec["latex"], path + ("latex",))
-            out[name] = Input(name, shape, spec.get("constant", False), assume,
-                              spec.get("latex"), spec.get("description"))
+            out[name] = Input(name, shape, spec.get("constant", False) or "labels" in spec,
+                              assume, spec.get("latex"), spec.get("description"))
         return out
 
     def shape(self, entries: list, path: KeyPath, dims: dict[str, int]) -> Shape:
@@ -310,6 +318,23 @@ class _Loader:
             parts.append(d)
         parts += [1] * (2 - len(parts))
         return Shape(*parts)
+
+    def labels(self, spec: dict, path: KeyPath, dims: dict[str, int], shape: Shape) -> Shape:
+        """Integer class labels 0..C−1: a row, a column or one label; constant."""
+        classes = spec["labels"]
+        if isinstance(classes, str) and classes not in dims:
+            self.fail(path + ("labels",), f"unknown dim '{classes}'" + did_you_mean(classes, dims))
+        if isinstance(classes, int) and classes < 2:
+            self.fail(path + ("labels",), f"labels need at least 2 classes, got {classes}")
+        if shape.rows != 1 and shape.cols != 1:
+            self.fail(path + ("shape",), f"labels are a row, a column or one label; {shape} is "
+                                         "a matrix")
+        if spec.get("constant") is False:
+            self.fail(path + ("constant",), "labels are constant: remove constant = false")
+        if spec.get("assume"):
+            self.fail(path + ("assume",), "labels take no assumptions: their entries are the "
+                                          f"classes 0 to {classes} - 1")
+        return Shape(shape.rows, shape.cols, classes)
 
     def assumptions(self, names: list, path: KeyPath, name: str, shape: Shape) -> tuple[str, ...]:
         for i, a in enumerate(names):

@@ -36,11 +36,13 @@ import sympy as sp
 from . import laurent
 from .assumptions import REGISTRY, lower_powers, powers_of
 from .derive import Backward
-from .elementwise import Elementwise, almost_everywhere, overlay, partials, sympy_value
+from .elementwise import (Elementwise, almost_everywhere, label_values, overlay, partials,
+                          sympy_value)
 from .nodes import Apply, Const, Node, Ref, names
 from .numeric import evaluate, valid_point
 from .ops import OPS, partial_matrix
 from .problem import Problem
+from .shapes import dim_size
 
 INDEX_SIZE = 3       # the largest size at which index forms are checked entry by entry
 
@@ -105,27 +107,27 @@ class Prover:
         """Prove the registry's rule for argument ``arg`` of ``node``'s operator, at the
         sizes the node has; raise RuleError with the first entry that differs."""
         op, sizes = OPS[op_name], self.problem.dims
-        fresh, env, key = _fresh_arguments(node, sizes, op.domain)
-        if key + (arg,) in self._rules:
-            return
-        upstream = Ref("_G", "grad", node.shape)
-        env["_G"] = _matrix("G", node.shape.size(sizes))
-        ans = Apply(op_name, fresh, node.shape, node.axis)
-        stated = sympy_value(op.vjp[arg](upstream, ans, *fresh, axis=node.axis), env, sizes)
-        wrt = env[f"_x{arg}"]
-        truth = overlay(partials(sympy_value(ans, env, sizes), wrt), env["_G"], wrt.shape)
-        if truth.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-            raise Undefined(f"its derivative by argument {arg + 1} of {op_name} is not a number "
-                            "whatever the inputs (a log of 0 or a division by 0)")
-        if stated.shape != truth.shape:
-            stated = sp.ones(*truth.shape) * stated[0, 0]
-        for k in range(truth.rows):
-            for l in range(truth.cols):
-                if not _vanishes(_prepare(stated[k, l] - truth[k, l])):
-                    raise RuleError(f"the rule for argument {arg + 1} of {op_name} gives "
-                                    f"{stated[k, l]} at entry ({k + 1}, {l + 1}); sympy's "
-                                    f"derivative gives {truth[k, l]}")
-        self._rules[key + (arg,)] = None
+        for fresh, env, key in _label_cases(node, sizes, op.domain):
+            if key + (arg,) in self._rules:
+                continue
+            upstream = Ref("_G", "grad", node.shape)
+            env["_G"] = _matrix("G", node.shape.size(sizes))
+            ans = Apply(op_name, fresh, node.shape, node.axis)
+            stated = sympy_value(op.vjp[arg](upstream, ans, *fresh, axis=node.axis), env, sizes)
+            wrt = env[f"_x{arg}"]
+            truth = overlay(partials(sympy_value(ans, env, sizes), wrt), env["_G"], wrt.shape)
+            if truth.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+                raise Undefined(f"its derivative by argument {arg + 1} of {op_name} is not a "
+                                "number whatever the inputs (a log of 0 or a division by 0)")
+            if stated.shape != truth.shape:
+                stated = sp.ones(*truth.shape) * stated[0, 0]
+            for k in range(truth.rows):
+                for l in range(truth.cols):
+                    if not _vanishes(_prepare(stated[k, l] - truth[k, l])):
+                        raise RuleError(f"the rule for argument {arg + 1} of {op_name} gives "
+                                        f"{stated[k, l]} at entry ({k + 1}, {l + 1}); sympy's "
+                                        f"derivative gives {truth[k, l]}")
+            self._rules[key + (arg,)] = None
 
     def index(self, op_name: str, node: Apply, arg: int) -> None:
         """Prove the registry's index form ∂out_ij/∂arg_kl entry by entry."""
@@ -133,26 +135,25 @@ class Prover:
         if op.index[arg] is None:
             return
         sizes = {d: min(n, INDEX_SIZE) for d, n in self.problem.dims.items()}
-        fresh, env, key = _fresh_arguments(node, sizes, op.domain)
-        if key + (arg,) in self._indices:
-            return
-        args = [env.get(f"_x{n}") if isinstance(a, Ref) else sympy_value(a, env, sizes)
-                for n, a in enumerate(fresh)]
-        out = op.sympy(args, node.axis)
-        truth = partials(out, args[arg])
-        matrices = {"_out": out} | {f"_x{n}": m for n, m in enumerate(args)}
-        if op_name in ("det", "logdet"):
-            matrices["_x0^{-1}"] = args[0].inv(method="ADJ")
-        for (c, d) in np.ndindex(*args[arg].shape):
-            formula = partial_matrix(op, arg, node.axis, matrices, c, d)
-            for (a, b) in np.ndindex(*out.shape):
-                value = formula[a, b]
-                if not _vanishes(_prepare(value - truth[(a, b)].get((c, d), 0))):
-                    raise RuleError(f"the index form of the rule for argument {arg + 1} of "
-                                    f"{op_name} gives {value} for entry ({a + 1}, {b + 1}) and "
-                                    f"({c + 1}, {d + 1}); sympy's derivative gives "
-                                    f"{truth[(a, b)].get((c, d), 0)}")
-        self._indices[key + (arg,)] = None
+        for fresh, env, key in _label_cases(node, sizes, op.domain):
+            if key + (arg,) in self._indices:
+                continue
+            args = [sympy_value(a, env, sizes) for a in fresh]
+            out = op.sympy(args, node.axis)
+            truth = partials(out, args[arg])
+            matrices = {"_out": out} | {f"_x{n}": m for n, m in enumerate(args)}
+            if op_name in ("det", "logdet"):
+                matrices["_x0^{-1}"] = args[0].inv(method="ADJ")
+            for (c, d) in np.ndindex(*args[arg].shape):
+                formula = partial_matrix(op, arg, node.axis, matrices, c, d)
+                for (a, b) in np.ndindex(*out.shape):
+                    value = formula[a, b]
+                    if not _vanishes(_prepare(value - truth[(a, b)].get((c, d), 0))):
+                        raise RuleError(f"the index form of the rule for argument {arg + 1} of "
+                                        f"{op_name} gives {value} for entry ({a + 1}, {b + 1}) "
+                                        f"and ({c + 1}, {d + 1}); sympy's derivative gives "
+                                        f"{truth[(a, b)].get((c, d), 0)}")
+            self._indices[key + (arg,)] = None
 
     # -- statements ---------------------------------------------------------------------
     def equal(self, a: Node, b: Node) -> bool | None:
@@ -262,18 +263,30 @@ def _matrix(name: str, size: tuple[int, int], positive: bool | None = None) -> s
                                                         positive=positive))
 
 
-def _fresh_arguments(node: Apply, sizes: Mapping[str, int], domain) -> tuple:
-    """The node's arguments as fresh symbol matrices (numbers stay numbers), their
-    environment, and a key saying what the rule's proof depends on."""
+def _label_cases(node: Apply, sizes: Mapping[str, int], domain) -> list[tuple]:
+    """The node's arguments made fresh (see _fresh_arguments): once, or, where some are
+    labels, at the labels shown (0, 1, 2, ...) and at repeated ones (0, 0, 1, ...)."""
+    labelled = any(a.shape.labels is not None for a in node.args)
+    return [_fresh_arguments(node, sizes, domain, repeat) for repeat in (False, True)[:1 + labelled]]
+
+
+def _fresh_arguments(node: Apply, sizes: Mapping[str, int], domain, repeat: bool = False) -> tuple:
+    """The node's arguments as fresh symbol matrices (numbers and unwritten arguments
+    stay as they are, labels take values), their environment, and a key saying what the rule's proof
+    depends on."""
     fresh, env, key = [], {}, [node.op, node.axis]
     for n, a in enumerate(node.args):
-        if isinstance(a, Const):
+        if isinstance(a, Const) or n >= OPS[node.op].written:     # a number, a class count
             fresh.append(a)
-            key.append(("const", a.value))
+            key.append(a)
             continue
         size = a.shape.size(sizes)
-        positive = True if n < len(domain) and domain[n] == "positive" else None
         fresh.append(Ref(f"_x{n}", "input", a.shape))
+        if a.shape.labels is not None:
+            env[f"_x{n}"] = label_values(size, dim_size(a.shape.labels, sizes), repeat)
+            key.append((size, "labels", repeat))
+            continue
+        positive = True if n < len(domain) and domain[n] == "positive" else None
         env[f"_x{n}"] = _matrix(f"x{n}", size, positive)
         key.append(size)
     return tuple(fresh), env, tuple(key)

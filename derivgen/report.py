@@ -17,16 +17,18 @@ from .derivation import Derivation, latex_names
 from .derive import Link
 from .index import IndexPrinter
 from .latex import LatexPrinter, aligned, bmatrix, latex_name, scientific, subscripted
-from .nodes import Apply, Node, Ref, make, walk
+from .nodes import Apply, Node, Ref, walk
 from .numeric import fixed
-from .ops import OPS
-from .shapes import Shape
+from .ops import OPS, example
 
 
 def context(d: Derivation) -> dict:
     problem = d.problem
     names = latex_names(problem)
-    printer, index = LatexPrinter(names), IndexPrinter(names)
+    printer = LatexPrinter(names)
+    # summation letters are not the problem's own names (a label input k)
+    index = IndexPrinter(names, reserved={printer.name(n) for n in (
+        *problem.dims, *problem.inputs, *problem.steps)})
     tex, name = printer.doprint, printer.name
 
     def shape(node_shape) -> dict:
@@ -41,8 +43,9 @@ def context(d: Derivation) -> dict:
         "of": name(problem.of),
         "dims": [{"name": name(k), "size": v} for k, v in problem.dims.items()],
         "inputs": [{"name": name(i.name), "shape": shape(i.shape),
-                    "kind": "constant" if i.constant else "variable",
-                    "assumptions": [REGISTRY[a].text for a in i.assume],
+                    "kind": "labels" if i.labels else "constant" if i.constant else "variable",
+                    "assumptions": [REGISTRY[a].text for a in i.assume] + (
+                        [f"integer class labels, 0 to {i.labels} - 1"] if i.labels else []),
                     "description": i.description or ""} for i in problem.inputs.values()],
         "steps": [{"name": name(s.name), "matrix": f"{name(s.name)} = {tex(s.expr)}",
                    "index": index.equation(s.name, s.expr), "shape": shape(s.expr.shape),
@@ -70,10 +73,8 @@ def _notation(d: Derivation, printer: LatexPrinter) -> dict:
     pairs = itertools.chain(["AB", "PQ", "UV", "MK", "EF"],
                             ((f"P{k}", f"Q{k}") for k in itertools.count(1)))
     a, b = next(pair for pair in pairs if not {printer.name(n) for n in pair} & written)
-    square = Shape("n", "n")
-    generic = [Ref(a, "input", square), Ref(b, "input", square)]
     return {"a": printer.name(a), "b": printer.name(b), "operations": [
-        {"symbol": ", \\quad ".join(printer.doprint(make(name, *generic[:op.arity], axis=axis))
+        {"symbol": ", \\quad ".join(printer.doprint(example(op, (a, b), axis))
                                     for axis in (None, 0, 1) if (name, axis) in used),
          "meaning": op.doc}
         for name, op in OPS.items() if any(u == name for u, _ in used)]}

@@ -19,6 +19,7 @@ Dim = str | int
 class Shape:
     rows: Dim
     cols: Dim
+    labels: Dim | None = None   # for integer class labels: how many classes (entries 0..C−1)
 
     def __str__(self) -> str:
         return f"{self.rows}×{self.cols}"
@@ -37,9 +38,12 @@ class Shape:
 
     def size(self, dims: Mapping[str, int]) -> tuple[int, int]:
         """The concrete (rows, cols) of this shape at the given dim sizes."""
-        def one(d: Dim) -> int:
-            return d if isinstance(d, int) else dims[d]
-        return one(self.rows), one(self.cols)
+        return dim_size(self.rows, dims), dim_size(self.cols, dims)
+
+
+def dim_size(d: Dim, dims: Mapping[str, int]) -> int:
+    """A dimension's size: a number, or the size of the dim it names."""
+    return d if isinstance(d, int) else dims[d]
 
 
 SCALAR = Shape(1, 1)

@@ -46,7 +46,7 @@ def facts_of(problem) -> dict[str, frozenset[str]]:
         if isinstance(expr, Ref):
             known[name] = known.get(expr.name, frozenset())
         elif isinstance(expr, Apply):
-            known[name] = OPS[expr.op].facts(expr.axis) | _centred(expr, problem.steps, known)
+            known[name] = OPS[expr.op].facts(expr) | _centred(expr, problem.steps, known)
     return known
 
 
@@ -116,9 +116,10 @@ class Simplifier:
         outer_rank, self.rank = self.rank, {}
         outer_reasons, self.reasons = self.reasons, []
         expr = self.lower(self.to_sympy(node))
+        picked = self.pick(expr)
         best = None
         best_expr = None
-        for candidate in self.candidates(expr):
+        for candidate in self.candidates(expr) + (self.candidates(picked) if picked != expr else []):
             try:
                 form = tidy(fit(self.from_sympy(candidate), like))
             except Exception:       # a form whose shapes do not fit our broadcasting rules
@@ -140,16 +141,47 @@ class Simplifier:
         return best
 
     def lower(self, expr: sp.Expr) -> sp.Expr:
-        """Powers of a matrix whose entries are 0 or 1 (y ⊙ y = y) or ±1 (y ⊙ y = 1)
-        lowered, each property used noted."""
-        if not self.labelled:
-            return expr
-        powers = powers_of({atom: self.facts[node.name] for atom, node in self.node_of.items()
-                            if isinstance(node, Ref) and node.name in self.labelled})
+        """Powers of a matrix whose entries are 0 or 1 (y ⊙ y = y, one-hot labels too) or
+        ±1 (y ⊙ y = 1) lowered, each property used noted."""
+        powers = powers_of({atom: self.facts_of(node) for atom, node in self.node_of.items()
+                            if isinstance(node, Ref) and node.name in self.labelled
+                            or isinstance(node, Apply) and node.op == "one_hot"})
         lowered, bases = lower_powers(expr, powers)
         for base in bases:
             self.note(Reason(self.node_of[base], powers[base].name))
         return lowered
+
+    def pick(self, expr: sp.Expr) -> sp.Expr:
+        """Where a term is a product with onehot(y), each of its other factors needs only
+        the entries the labels pick: X ⊙ onehot(y) = pick(X, y) ⊙ onehot(y), a row (column)
+        spread back over the one-hot columns (rows). So P ⊙ onehot(y) ⊘ pick(P, y) is
+        onehot(y), and a column sum of onehot(y) ⊙ X is pick(X, y)."""
+        hots = {a: n for a, n in self.node_of.items()
+                if isinstance(n, Apply) and n.op == "one_hot" and a in expr.free_symbols}
+        if not hots:
+            return expr
+        terms = []
+        for term in sp.Add.make_args(sp.expand(expr)):
+            factors = {f.base if f.is_Pow else f for f in sp.Mul.make_args(term)}
+            for hot, node in hots.items():
+                if hot not in factors:
+                    continue
+                labels = node.args[0]
+                axis = 0 if labels.shape.rows == 1 else 1
+                full = {a for a in term.free_symbols - {hot}
+                        if a in self.node_of and self.node_of[a].shape == node.shape}
+                if full:
+                    self.note(Reason(node, ("one_hot_columns", "one_hot_rows")[axis]))
+                term = term.xreplace({a: self.atom(make("take_along_axis", self.node_of[a], labels,
+                                                        axis=axis)) for a in full})
+            terms.append(term)
+        return sp.Add(*terms)
+
+    def facts_of(self, node: Node) -> frozenset[str]:
+        """What is known of a name (its facts) or of an operator's output (the registry's)."""
+        if isinstance(node, Ref):
+            return self.facts.get(node.name, frozenset())
+        return closure(OPS[node.op].facts(node)) if isinstance(node, Apply) else frozenset()
 
     def candidates(self, expr: sp.Expr) -> list[sp.Expr]:
         forms = [expr, sp.factor_terms(expr), sp.cancel(expr)]
@@ -287,7 +319,7 @@ class Simplifier:
         """sum(arg, axis), distributed over the terms of arg where that lets a known
         sum replace a written one; otherwise the sum of arg, its constants outside."""
         expr = self.fold(self.to_sympy(arg))
-        terms = sp.Add.make_args(sp.expand(expr))
+        terms = sp.Add.make_args(self.pick(sp.expand(expr)))
         total, fired = sp.Integer(0), False
         for term in terms:
             scalar, rest = self.split_scalar_expr(term, along=axis)
@@ -336,8 +368,7 @@ class Simplifier:
         node = self.node_of.get(rest) if isinstance(rest, sp.Symbol) else None
         if node is None:
             return None
-        facts = self.facts.get(node.name, frozenset()) if isinstance(node, Ref) else (
-            OPS[node.op].facts(node.axis) if isinstance(node, Apply) else frozenset())
+        facts = self.facts_of(node)
         for along, fact in SUMS_TO_ZERO.items():
             if fact in facts and axis in (along, None):
                 self.note(Reason(node, fact))

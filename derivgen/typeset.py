@@ -109,17 +109,19 @@ def _index_form(problem: Problem, rule: Link, printer: LatexPrinter) -> dict[str
     i, j, k, l = sp.symbols("i j k l")
     out_name = printer.operand(rule.output)
     nodes = {out_name: rule.output} | {printer.operand(a): a for a in rule.node.args}
-    bases = [_Number(a.value) if isinstance(a, Const) else sp.IndexedBase(printer.operand(a))
-             for a in rule.node.args]
+    bases = [_Number(a.value) if isinstance(a, Const) else
+             _Label(printer.operand(a)) if a.shape.labels is not None else
+             sp.IndexedBase(printer.operand(a)) for a in rule.node.args]
     expr = local_partial(op, rule.arg, sp.IndexedBase(out_name), bases, i, j, k, l,
                          rule.node.axis, _sizes(rule.target.shape, printer))
 
     def latex(e: sp.Expr) -> str:
         # an entry of a name that is not a node (the inverse in det's partial) is shaped
         # like the operator's square argument
-        return _SympyLatex().doprint(e.replace(
-            lambda e: isinstance(e, sp.Indexed),
-            lambda e: _entry(e, nodes.get(e.base.label.name, rule.node.args[0]))))
+        e = e.replace(lambda e: isinstance(e, sp.Indexed),
+                      lambda e: _entry(e, nodes.get(e.base.label.name, rule.node.args[0])))
+        written = {x: x.name for x in e.free_symbols if x.name.startswith("\\left(")}
+        return _SympyLatex({"symbol_names": written}).doprint(e)
     local = expr.subs({k: i, l: j})
     return {"index": latex(expr), "local": latex(local) if op.entrywise else "",
             # the same number for every entry (1, −1, 1/N): the rule only scales G
@@ -137,6 +139,17 @@ class _Number:
         return self.value
 
 
+class _Label:
+    """Labels in an index form: label y_j names row (or column) y_j + 1, as labels
+    count from 0 and rows from 1 (the proofs, counting rows from 0, read y_j itself)."""
+
+    def __init__(self, name: str) -> None:
+        self.base = sp.IndexedBase(name)
+
+    def __getitem__(self, index) -> sp.Expr:
+        return self.base[index] + 1
+
+
 def _sizes(shape: Shape, printer: LatexPrinter) -> tuple:
     """A shape's sizes as the index form writes them: dims by name (δ_jl / N, not / 3)."""
     return tuple(sp.Symbol(printer.name(d)) if isinstance(d, str) else d
@@ -144,9 +157,16 @@ def _sizes(shape: Shape, printer: LatexPrinter) -> tuple:
 
 
 def _entry(e: sp.Indexed, node: Node) -> sp.Expr:
-    """An entry written with the indices its shape has: a, a_i, a_j or a_ij."""
+    """An entry written with the indices its shape has: a, a_i, a_j or a_ij ((u_o)_k for
+    a name that has a subscript of its own)."""
     kept = [x for x, n in zip(e.indices, (node.shape.rows, node.shape.cols)) if n != 1]
-    return sp.Symbol(e.base.label.name) if not kept else e.base[tuple(kept)]
+    name = e.base.label.name
+    if not kept:
+        return sp.Symbol(name)
+    if "_" not in name or name.startswith("\\left("):
+        return e.base[tuple(kept)]
+    # sympy would read the name's own subscript as part of the name: written out here
+    return sp.Symbol(subscripted(name, ",".join(sp.latex(x) for x in kept)))
 
 
 def _named(prover: Prover, definitions: list, e: sp.Expr) -> sp.Expr:
@@ -236,6 +256,7 @@ def _pattern(problem: Problem, prover: Prover, rule: Link, entries: Entries,
     upstream = prover.value(rule.upstream)
     terms = [upstream[i % upstream.rows, j % upstream.cols] * partial[i, j]
              for i in range(partial.rows) for j in range(partial.cols) if partial[i, j] != 0]
+    terms = [t for t in terms if t != 0] or terms[:1]   # a one-hot G's zeros add nothing
     entry, overlaid = prover.value(rule.raw)[0, 0], sp.Add(*terms)
     proven = bool(terms) and prover.is_zero(overlaid.xreplace(written_out) - entry)
     # and the entry as the simplified contribution has it, where that is shorter (a line):

@@ -9,8 +9,9 @@ import pytest
 import sympy as sp
 
 from derivgen.forms import ShapeMismatch
-from derivgen.ops import OPS, inverse_of, local_partial
-from derivgen.shapes import Shape
+from derivgen.ops import OPS, inverse_of, label_arguments, local_partial
+from derivgen.elementwise import label_values
+from derivgen.shapes import Shape, dim_size
 
 SIZES = {"r": 2, "c": 3, "k": 3, "n": 2}
 SHAPES = [lambda arity: (Shape("r", "c"),) * arity,       # element-wise, reductions
@@ -24,11 +25,20 @@ def cases():
         for arg, formula in enumerate(op.index):
             if formula is None:
                 continue
-            for axis in axes:
-                yield pytest.param(name, arg, axis, id=f"{name}-arg{arg}-axis{axis}")
+            labels = label_arguments(op)
+            for axis in axes:       # labels both distinct and repeated
+                for repeat in (False, True)[:1 + bool(labels)]:
+                    yield pytest.param(name, arg, axis, repeat, id=f"{name}-arg{arg}-axis{axis}"
+                                       + ("-repeated" * repeat))
 
 
 def accepted_shapes(op, axis):
+    for shapes in op.examples:          # an operator of labels, say
+        try:
+            op.shape(shapes, axis)
+            return shapes
+        except ShapeMismatch:
+            continue
     for make in SHAPES:
         try:
             op.shape(make(op.arity), axis)
@@ -43,12 +53,13 @@ def is_zero(expr) -> bool:
     return expr == 0 or sp.cancel(sp.together(expr)) == 0 or sp.simplify(expr) == 0
 
 
-@pytest.mark.parametrize("name, arg, axis", list(cases()))
-def test_index_formula_matches_the_derivative(name, arg, axis):
+@pytest.mark.parametrize("name, arg, axis, repeat", list(cases()))
+def test_index_formula_matches_the_derivative(name, arg, axis, repeat):
     op = OPS[name]
     shapes = accepted_shapes(op, axis)
     positive = op.domain[arg] == "positive" if op.domain else False
-    args = [sp.Matrix(*s.size(SIZES), lambda i, j, t=t: sp.Symbol(f"x{t}_{i}{j}", positive=True)
+    args = [label_values(s.size(SIZES), dim_size(s.labels, SIZES), repeat) if s.labels else
+            sp.Matrix(*s.size(SIZES), lambda i, j, t=t: sp.Symbol(f"x{t}_{i}{j}", positive=True)
                       if positive else sp.Symbol(f"x{t}_{i}{j}", real=True))
             for t, s in enumerate(shapes)]
     out = op.sympy(args, axis)
@@ -61,9 +72,15 @@ def test_index_formula_matches_the_derivative(name, arg, axis):
     for (ii, jj), (kk, ll) in itertools.product(itertools.product(*map(range, out.shape)),
                                                 itertools.product(*map(range, args[arg].shape))):
         at = sp.sympify(formula).subs({i: ii, j: jj, k: kk, l: ll}).replace(
-            lambda e: isinstance(e, sp.Indexed), lambda e: values[e.base.label.name][e.indices])
+            lambda e: isinstance(e, sp.Indexed), lambda e: entry(values, e))
         exact = out[ii, jj].diff(args[arg][kk, ll])
         assert is_zero(at - exact), f"∂o[{ii},{jj}]/∂a{arg}[{kk},{ll}]: {at} != {exact}"
+
+
+def entry(values, e):
+    """An entry of a matrix; a vector's along its length (labels y[j, j] are y_j)."""
+    m = values[e.base.label.name]
+    return m[e.indices[0] % m.rows, e.indices[1] % m.cols]
 
 
 def test_every_argument_has_an_index_formula_or_a_zero_rule():

@@ -26,12 +26,12 @@ import pytest
 import sympy as sp
 
 from derivgen.assumptions import draw
-from derivgen.elementwise import almost_everywhere, partials, sympy_value
+from derivgen.elementwise import almost_everywhere, label_values, partials, sympy_value
 from derivgen.nodes import Ref
 from derivgen.numeric import evaluate
 from derivgen.forms import ShapeMismatch
-from derivgen.ops import OPS, Op
-from derivgen.shapes import Shape
+from derivgen.ops import OPS, Op, label_arguments
+from derivgen.shapes import Shape, dim_size
 
 # -- helpers: choosing shapes ------------------------------------------------------------
 
@@ -57,8 +57,14 @@ RTOL = 1e-6
 KNOWN_WRONG: dict[tuple[str, str], str] = {}
 
 
-def candidates(arity: int) -> list[tuple[Shape, ...]]:
-    return CANDIDATES.get(arity, [(SQ,) * arity, (RC,) * arity])
+def candidates(op: Op) -> list[tuple[Shape, ...]]:
+    """The operator's own example shapes (labels, ...), else the generic candidates."""
+    return list(op.examples) or CANDIDATES.get(op.arity, [(SQ,) * op.arity, (RC,) * op.arity])
+
+
+def differentiable(op: Op) -> list[int]:
+    """The arguments a derivative is taken by: not labels, not the unwritten ones."""
+    return [i for i in range(op.written) if i not in label_arguments(op)]
 
 
 def accepts(op: Op, shapes: tuple[Shape, ...], axis: int | None) -> bool:
@@ -80,7 +86,7 @@ def domain(op: Op, i: int) -> str | None:
 @dataclass(frozen=True)
 class Case:
     op: str
-    arg: int                         # the argument differentiated
+    arg: int | None                  # the argument differentiated (None: only the forms)
     shapes: tuple[Shape, ...]
     axis: int | None
     n: int                           # size of the square dim "n"
@@ -92,7 +98,8 @@ class Case:
     @property
     def id(self) -> str:
         axis = "" if OPS[self.op].axis == "none" else f"-axis{self.axis}"
-        return f"{self.op}-arg{self.arg}-{','.join(map(fmt, self.shapes))}{axis}"
+        arg = "" if self.arg is None else f"-arg{self.arg}"
+        return f"{self.op}{arg}-{','.join(map(fmt, self.shapes))}{axis}"
 
     def refs(self) -> list[Ref]:
         return [Ref(ARG_NAMES[i], "input", s) for i, s in enumerate(self.shapes)]
@@ -106,7 +113,7 @@ class Case:
 
 
 def combinations(op: Op) -> list[tuple[tuple[Shape, ...], int | None]]:
-    return [(shapes, axis) for axis in AXES[op.axis] for shapes in candidates(op.arity)
+    return [(shapes, axis) for axis in AXES[op.axis] for shapes in candidates(op)
             if accepts(op, shapes, axis)]
 
 
@@ -114,18 +121,20 @@ def square_only(op: Op) -> bool:
     return all(s.is_square for shapes, _ in combinations(op) for s in shapes)
 
 
-def build_cases() -> tuple[list[Case], list[Case]]:
-    """(cases of arguments with a rule, cases of arguments whose rule is None)."""
-    with_rule, without = [], []
+def build_cases() -> tuple[list[Case], list[Case], list[Case]]:
+    """(cases of arguments with a rule, cases of arguments whose rule is None, one case
+    per operator form with no argument differentiated)."""
+    with_rule, without, forms = [], [], []
     for name, op in OPS.items():
         n = SQUARE_ONLY_N if square_only(op) else SIZES["n"]
         for shapes, axis in combinations(op):
-            for i, rule in enumerate(op.vjp):
-                (without if rule is None else with_rule).append(Case(name, i, shapes, axis, n))
-    return with_rule, without
+            forms.append(Case(name, None, shapes, axis, n))
+            for i in differentiable(op):
+                (without if op.vjp[i] is None else with_rule).append(Case(name, i, shapes, axis, n))
+    return with_rule, without, forms
 
 
-RULE_CASES, ZERO_CASES = build_cases()
+RULE_CASES, ZERO_CASES, FORM_CASES = build_cases()
 
 
 def params(test: str, cases: list[Case]):
@@ -143,9 +152,18 @@ def symbols(name: str, rows: int, cols: int, positive: bool = False) -> sp.Matri
 
 
 def symbolic_args(case: Case) -> list[sp.Matrix]:
+    """Symbols for each argument; labels 0, 1, 2, ... and unwritten arguments as they are."""
     op = OPS[case.op]
-    return [symbols(ARG_NAMES[i], *s.size(case.sizes), positive=domain(op, i) == "positive")
+    return [unwritten(case, i, lambda node: sympy_value(node, {}, case.sizes))
+            if i >= op.written else
+            label_values(s.size(case.sizes), dim_size(s.labels, case.sizes)) if s.labels else
+            symbols(ARG_NAMES[i], *s.size(case.sizes), positive=domain(op, i) == "positive")
             for i, s in enumerate(case.shapes)]
+
+
+def unwritten(case: Case, i: int, value):
+    op = OPS[case.op]
+    return value(op.implicit[i - op.written](case.shapes[:op.written]))
 
 
 def normalise(expr: sp.Expr) -> sp.Expr:
@@ -176,25 +194,28 @@ def rng_for(case: Case) -> np.random.Generator:
 
 
 def numeric_args(case: Case, rng: np.random.Generator) -> list[np.ndarray]:
+    """Random arguments in each one's domain; labels any classes, repeats and all."""
     op = OPS[case.op]
-    return [draw(rng, *s.size(case.sizes), [domain(op, i)] if domain(op, i) else [])
+    return [unwritten(case, i, lambda node: evaluate(node, {}, case.sizes)) if i >= op.written
+            else rng.integers(dim_size(s.labels, case.sizes), size=s.size(case.sizes)).astype(float)
+            if s.labels else draw(rng, *s.size(case.sizes), [domain(op, i)] if domain(op, i) else [])
             for i, s in enumerate(case.shapes)]
 
 
 # -- the tests -------------------------------------------------------------------------------------
 
 def test_every_operator_is_covered():
-    covered = {c.op for c in RULE_CASES + ZERO_CASES}
+    covered = {c.op for c in FORM_CASES}
     missing = set(OPS) - covered
     assert not missing, f"operators with no accepted candidate shapes, so no tests: {sorted(missing)}"
     for name, op in OPS.items():
         assert len(op.vjp) == op.arity, f"{name}: {len(op.vjp)} rules for {op.arity} arguments"
         assert len(op.domain) in (0, op.arity), f"{name}: domain does not match the arity"
-        for i, rule in enumerate(op.vjp):
-            cases = ZERO_CASES if rule is None else RULE_CASES
+        for i in differentiable(op):
+            cases = ZERO_CASES if op.vjp[i] is None else RULE_CASES
             assert any(c.op == name and c.arg == i for c in cases), (name, i)
         for axis in AXES[op.axis]:
-            assert any(c.op == name and c.axis == axis for c in RULE_CASES + ZERO_CASES), (name, axis)
+            assert any(c.op == name and c.axis == axis for c in FORM_CASES), (name, axis)
 
 
 @pytest.mark.parametrize("case", params("exact", RULE_CASES))
@@ -265,10 +286,10 @@ def test_rule_matches_finite_differences(case: Case):
                                 f"finite difference {differences[k, l]}")
 
 
-@pytest.mark.parametrize("case", params("shapes", RULE_CASES + ZERO_CASES))
+@pytest.mark.parametrize("case", params("shapes", RULE_CASES + ZERO_CASES + FORM_CASES))
 def test_shapes(case: Case):
     op = OPS[case.op]
-    if op.vjp[case.arg] is not None:
+    if case.arg is not None and op.vjp[case.arg] is not None:
         assert case.rule_node().shape == case.shapes[case.arg]
     expected = op.shape(case.shapes, case.axis).size(case.sizes)
     args = numeric_args(case, rng_for(case))

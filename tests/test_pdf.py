@@ -20,8 +20,9 @@ import pytest
 from conftest import SOFTMAX
 from derivgen.api import build
 from derivgen.expr import to_source
-from derivgen.nodes import Ref, make
-from derivgen.ops import OPS
+from derivgen.forms import ShapeMismatch
+from derivgen.nodes import Ref
+from derivgen.ops import OPS, applied
 from derivgen.assumptions import DECLARED
 from derivgen.render import _UNICODE_TEX
 from derivgen.shapes import Shape
@@ -45,23 +46,42 @@ def toml_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def shapes_for(op, axis) -> tuple[Shape, ...]:
+    """The operator's first example shapes that fit ``axis`` (else square ones), with
+    every dim n."""
+    for shapes in op.examples or ((Shape("n", "n"),) * op.arity,):
+        shapes = tuple(Shape(*(d if d == 1 else "n" for d in (s.rows, s.cols)),
+                             "n" if s.labels else None) for s in shapes)
+        try:
+            op.shape(shapes, axis)
+            return shapes
+        except ShapeMismatch:
+            continue
+    raise AssertionError(f"{op.name} takes none of its example shapes at axis {axis}")
+
+
+def dim(d) -> str:
+    return '"n"' if d == "n" else str(d)
+
+
 def everything_problem() -> str:
     """A problem with one step per operator and axis form, each on inputs of its own
     (so that each input is sampled in its operator's domain; constant where the
     operator's derivative is zero), and one input per assumption; the scalar L adds
     them all up."""
-    square = Shape("n", "n")
     inputs, steps, terms = {}, {}, []
     for op in OPS.values():
         for axis in AXES[op.axis]:
             args = []
-            for rule in op.vjp:
+            for rule, shape in zip(op.vjp, shapes_for(op, axis)[:op.written]):
                 name = f"a{len(inputs) + 1}"
-                inputs[name] = (f'{{ shape = ["n", "n"], constant = {str(rule is None).lower()}, '
+                kind = ('labels = "n"' if shape.labels else
+                        f"constant = {str(rule is None).lower()}")
+                inputs[name] = (f'{{ shape = [{dim(shape.rows)}, {dim(shape.cols)}], {kind}, '
                                 f'description = {toml_string(op.doc)} }}')
-                args.append(Ref(name, "input", square))
+                args.append(Ref(name, "input", shape))
             step = f"s{len(steps) + 1}"
-            steps[step] = to_source(make(op.name, *args, axis=axis))
+            steps[step] = to_source(applied(op, args, axis))
             terms.append(f"sum({step})")
     for assumption in DECLARED:
         name, partner = f"y{len(inputs) + 1}", f"a{len(inputs) + 2}"
@@ -70,7 +90,7 @@ def everything_problem() -> str:
         steps[f"s{len(steps) + 1}"] = f"{name} * {partner}"
         terms.append(f"sum(s{len(steps)})")
     steps["L"] = " + ".join(terms)
-    wrt = [n for n, spec in inputs.items() if "constant = true" not in spec]
+    wrt = [n for n, spec in inputs.items() if "constant = false" in spec]
     return "\n".join([
         f"title = {toml_string('Every operator: ' + USER_TEXT)}",
         f"summary = {toml_string(USER_TEXT)}",

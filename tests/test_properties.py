@@ -6,8 +6,12 @@ from derivgen.errors import DerivgenError, ExprError, ShapeError
 from derivgen.expr import parse, to_source
 from derivgen.ops import FUNCTIONS
 from derivgen.problem import load
-from test_expr import SCOPE
+from derivgen.expr import Binding
+from derivgen.shapes import Shape
+from test_expr import SCOPE as EXPR_SCOPE
 from conftest import SOFTMAX
+
+SCOPE = EXPR_SCOPE | {"y": Binding("input", Shape(1, "N", "C"))}     # labels 0..C−1
 
 TOKENS = ["W", "X", "Y", "b", "r", "s", "Q", "N", "2", "0.5", "1e-3", "+", "-", "*", "/", "**",
           "@", ".T", "(", ")", ",", "axis=0", "axis=1", " ", "[", "]", "lambda", ":", "'", ".",
@@ -31,7 +35,7 @@ def test_random_token_soup_gives_a_tree_or_a_derivgen_error(text):
     parse_or_refuse(text)
 
 
-leaves = st.sampled_from(["W", "X", "Y", "b", "r", "s", "Q", "N", "2", "0.5"])
+leaves = st.sampled_from(["W", "X", "Y", "b", "r", "s", "Q", "N", "y", "2", "0.5"])
 
 
 def extend(children):
@@ -40,8 +44,8 @@ def extend(children):
     unary = children.map(lambda c: f"-({c})") | children.map(lambda c: f"({c}).T")
     # each function with as many arguments as it takes
     call = st.sampled_from(sorted(FUNCTIONS)).flatmap(lambda name: st.tuples(
-        st.just(name), st.lists(children, min_size=FUNCTIONS[name].arity,
-                                max_size=FUNCTIONS[name].arity),
+        st.just(name), st.lists(children, min_size=FUNCTIONS[name].written,
+                                max_size=FUNCTIONS[name].written),
         st.sampled_from(["", ", axis=0", ", axis=1"]))).map(
         lambda t: f"{t[0]}({', '.join(t[1])}{t[2]})")
     return binary | unary | call
@@ -57,8 +61,9 @@ def test_well_formed_trees_parse_or_fail_on_shapes_and_print_back(text):
     except ShapeError:
         return
     except ExprError as e:
-        # the generator may give an axis to a function without one, or none where one is needed
-        assert "axis" in e.message, e.message
+        # the generator may give an axis to a function without one, or none where one is
+        # needed, and labels where numbers are wanted or the other way round
+        assert "axis" in e.message or "class labels" in e.message, e.message
         return
     assert parse(to_source(node), SCOPE) == node
 

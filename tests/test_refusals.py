@@ -60,6 +60,17 @@ def without(*lines: str) -> str:
     return edit(*(x for line in lines for x in (line + "\n", "")))
 
 
+def labelled(labels='"C"', shape='[1, "N"]', extra="", step="W @ X",
+             loss="-sum(log(take_along_axis(A, y, axis=0))) / N",
+             claim="(A - one_hot(y)) / N") -> str:
+    """BASE with integer labels y (line 9) in place of the one-hot Y."""
+    return edit('Y = { shape = ["C", "N"], constant = true, assume = ["one_hot_columns"] }',
+                f'y = {{ shape = {shape}, labels = {labels}{extra} }}',
+                'S = "W @ X"', f'S = "{step}"',
+                'L = "-sum(Y * log(A)) / N"', f'L = "{loss}"',
+                'S = "(A - Y) / N"', f'S = "{claim}"')
+
+
 # -- the common asserts ---------------------------------------------------------------
 
 def assert_refused(cli, tmp_path, paths, expected, *, files=("p.toml",), stdout=""):
@@ -405,6 +416,37 @@ CASES = [
          "error: p.toml:11:18: steps.S: exponent 1e12 * 1e12 is too large: a constant "
          "exponent is at most 100 in size"),
 
+    # ---- class labels --------------------------------------------------------------
+    case("labels-unknown-dim", labelled(labels='"K"'),
+         "error: p.toml:9: inputs.y.labels: unknown dim 'K'"),
+    case("labels-one-class", labelled(labels="1"),
+         "error: p.toml:9: inputs.y.labels: labels need at least 2 classes, got 1"),
+    case("labels-matrix", labelled(shape='["C", "N"]'),
+         "error: p.toml:9: inputs.y.shape: labels are a row, a column or one label; C×N is a "
+         "matrix"),
+    case("labels-variable", labelled(extra=", constant = false"),
+         "error: p.toml:9: inputs.y.constant: labels are constant: remove constant = false"),
+    case("labels-assumed", labelled(extra=', assume = ["binary"]'),
+         "error: p.toml:9: inputs.y.assume: labels take no assumptions: their entries are the "
+         "classes 0 to C - 1"),
+    case("labels-in-arithmetic", labelled(loss="-sum(log(take_along_axis(A, y, axis=0)) * y) / N"),
+         "error: p.toml:13:48: steps.L: y holds class labels, not numbers: use them in "
+         "take_along_axis(), take(), one_hot()"),
+    case("labels-as-a-step", labelled(step="y"),
+         "error: p.toml:11:6: steps.S: y holds class labels, not numbers: use them in "
+         "take_along_axis(), take(), one_hot()"),
+    case("numbers-as-labels", labelled(loss="-sum(log(take_along_axis(A, A, axis=0))) / N"),
+         "error: p.toml:13:34: steps.L: take_along_axis() takes class labels as argument 2: "
+         "an input declared with labels = ..."),
+    case("labels-across-the-wrong-axis", labelled(loss="-sum(log(take_along_axis(A, y, axis=1))) / N"),
+         "error: p.toml:13:15: steps.L: take_along_axis(A, y, axis=1): with axis=1 the labels "
+         "are a column, one per row of A (A is C×N, y is 1×N)"),
+    case("labels-of-other-classes", labelled(labels='"D"'),
+         "error: p.toml:13:15: steps.L: take_along_axis(A, y, axis=0): y holds labels of D "
+         "classes, A has C rows"),
+    case("one-hot-with-a-count", labelled(claim="(A - one_hot(y, C)) / N"),
+         "error: p.toml:18:11: expect.S: one_hot() takes 1 argument, 2 given"),
+
     # ---- one line, whatever the file holds: a newline would forge a CI annotation -----
     case("newline-in-key", edit("[dims]", '"x\\n::error file=README.md,line=1::y" = 1\n[dims]'),
          r"error: p.toml:2: x\n::error file=README.md,line=1::y: unknown key "
@@ -418,6 +460,13 @@ CASES = [
          "known: one_hot_columns, one_hot_rows, probability_columns, probability_rows, "
          "symmetric, positive_definite, binary, signs, unit_interval, positive"),
 ]
+
+
+def test_labelled_base_is_valid(cli, problem_file):
+    problem_file(labelled())
+    result = cli("build", "p.toml", "-o", "out")
+    assert result.exit_code == 0, result.output
+    assert "1 [expect] claim confirmed" in result.output
 
 
 def test_base_is_valid(cli, problem_file):
