@@ -17,14 +17,15 @@ from .derive import upstream_symbol
 from .expr import to_source
 from .nodes import Apply, Node, Ref
 from .forms import ShapeMismatch
-from .ops import FUNCTIONS, OPS, Op
+from .op import Op
+from .ops import FUNCTIONS, OPS
 from .shapes import Shape
 
 __all__ = ["new_problem", "operator_table", "operators_text"]
 
 # -- the operator listing ------------------------------------------------------------
 
-ZERO = "0 (almost everywhere)"      # what a rule of None means (see derivgen.ops)
+ZERO = "0 (almost everywhere)"      # what a rule of None means (see derivgen.op)
 CONSTANT = "none: labels are constant"
 ARG_NAMES = "ABCDEF"
 

@@ -25,7 +25,8 @@ from .errors import ExprError, ShapeError, did_you_mean
 from .nodes import Apply, Const, Node, Ref, names
 from .lazy import np
 from .forms import ShapeMismatch
-from .ops import FUNCTIONS, OPS, label_arguments
+from .op import label_arguments
+from .ops import FUNCTIONS, OPS
 from .shapes import Shape
 
 MAX_LENGTH = 2000      # characters in one expression

@@ -12,7 +12,8 @@ from collections.abc import Collection, Mapping
 
 from .latex import LatexPrinter, latex_name, subscripted
 from .nodes import Apply, Const, Node, Ref
-from .ops import OPS, count
+from .op import count
+from .ops import OPS
 
 _LETTERS = "klmpqrstuvw"
 

@@ -40,7 +40,8 @@ from .elementwise import (Elementwise, almost_everywhere, label_values, overlay,
                           sympy_value)
 from .nodes import Apply, Const, Node, Ref, names
 from .numeric import evaluate, valid_point
-from .ops import OPS, partial_matrix
+from .op import partial_matrix
+from .ops import OPS
 from .problem import Problem
 from .shapes import dim_size
 

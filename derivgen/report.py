@@ -19,7 +19,8 @@ from .index import IndexPrinter
 from .latex import LatexPrinter, aligned, bmatrix, latex_name, scientific, subscripted
 from .nodes import Apply, Node, Ref, walk
 from .numeric import fixed
-from .ops import OPS, example
+from .op import example
+from .ops import OPS
 
 
 def context(d: Derivation) -> dict:

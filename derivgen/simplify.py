@@ -31,7 +31,8 @@ from .assumptions import (SUMS_TO_ONE, SUMS_TO_ZERO, Reason, closure, lower_powe
                           powers_of)
 from .nodes import Apply, Const, Node, Ref, chain, dim_node, make, walk
 from .forms import ShapeMismatch
-from .ops import OPS, count
+from .op import count
+from .ops import OPS
 from .shapes import SCALAR, Shape
 
 

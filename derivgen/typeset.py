@@ -22,7 +22,8 @@ from .derive import Backward, Link
 from .elementwise import Elementwise
 from .latex import LINE_LENGTH, LatexPrinter, aligned, bmatrix, subscripted
 from .nodes import Apply, Const, Node, Ref, walk
-from .ops import OPS, local_partial, partial_matrix
+from .op import local_partial, partial_matrix
+from .ops import OPS
 from .problem import Problem
 from .prove import Composed, Prover
 from .shapes import Shape

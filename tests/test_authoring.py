@@ -11,7 +11,8 @@ from derivgen import authoring
 from derivgen.api import derive_file
 from derivgen.expr import Binding, parse, to_source
 from derivgen.forms import same
-from derivgen.ops import OPS, Op
+from derivgen.op import Op
+from derivgen.ops import OPS
 from derivgen.assumptions import DECLARED
 from derivgen.problem import load
 from derivgen.shapes import SCALAR, Shape

@@ -10,7 +10,8 @@ from derivgen import api
 from derivgen.derivation import derive
 from derivgen.errors import VerificationError
 from derivgen.expr import to_source
-from derivgen.ops import OPS, diagonal
+from derivgen.op import diagonal
+from derivgen.ops import OPS
 from derivgen.problem import load
 
 HEADER = '''

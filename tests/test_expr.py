@@ -6,7 +6,8 @@ import pytest
 from derivgen.errors import ExprError, ShapeError
 from derivgen.expr import Binding, parse, to_source
 from derivgen.nodes import Const, Ref, names
-from derivgen.ops import FUNCTIONS, example
+from derivgen.op import example
+from derivgen.ops import FUNCTIONS
 from derivgen.shapes import SCALAR, Shape
 
 SCOPE = {

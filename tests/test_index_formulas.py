@@ -9,7 +9,8 @@ import pytest
 import sympy as sp
 
 from derivgen.forms import ShapeMismatch
-from derivgen.ops import OPS, inverse_of, label_arguments, local_partial
+from derivgen.op import inverse_of, label_arguments, local_partial
+from derivgen.ops import OPS
 from derivgen.elementwise import label_values
 from derivgen.shapes import Shape, dim_size
 

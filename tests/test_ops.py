@@ -30,7 +30,8 @@ from derivgen.elementwise import almost_everywhere, label_values, partials, symp
 from derivgen.nodes import Ref
 from derivgen.numeric import evaluate
 from derivgen.forms import ShapeMismatch
-from derivgen.ops import OPS, Op, label_arguments
+from derivgen.op import Op, label_arguments
+from derivgen.ops import OPS
 from derivgen.shapes import Shape, dim_size
 
 # -- helpers: choosing shapes ------------------------------------------------------------

@@ -22,7 +22,8 @@ from derivgen.api import build
 from derivgen.expr import to_source
 from derivgen.forms import ShapeMismatch
 from derivgen.nodes import Ref
-from derivgen.ops import OPS, applied
+from derivgen.op import applied
+from derivgen.ops import OPS
 from derivgen.assumptions import DECLARED
 from derivgen.render import _UNICODE_TEX
 from derivgen.shapes import Shape
