@@ -15,7 +15,7 @@ from __future__ import annotations
 from .assumptions import DECLARED
 from .derive import upstream_symbol
 from .expr import to_source
-from .nodes import Apply, Node, Ref
+from .nodes import Apply, Node, Ref, make
 from .forms import ShapeMismatch
 from .op import Op
 from .ops import FUNCTIONS, OPS
@@ -53,32 +53,35 @@ def _candidates(op: Op) -> list[tuple[Shape, ...]]:
                                                            (_SQUARE,) * op.arity])
 
 
-def _written(op: Op, args: tuple[Ref, ...], out: Shape, axis: int | None) -> str:
+def _written(op: Op, args: tuple[Node, ...], out: Shape, axis: int | None) -> str:
     """How the operator is written: ``A @ B``, ``A.T``, ``softmax(A, axis=0)``."""
     if op.is_function:      # written here so that a function of several arguments prints whole
         extra = "" if axis is None else f", axis={axis}"
-        return f"{op.name}({', '.join(a.name for a in args[:op.written])}{extra})"
+        return f"{op.name}({', '.join(to_source(a) for a in args[:op.written])}{extra})"
     return to_source(Apply(op.name, args, out, axis))
 
 
 def _form(op: Op, axis: int | None) -> dict:
     """The operator at one axis, applied to the first argument shapes it accepts."""
     for shapes in _candidates(op):
-        args = tuple(Ref(ARG_NAMES[i], "input", s) for i, s in enumerate(shapes))
+        refs = tuple(Ref(ARG_NAMES[i], "input", s) for i, s in enumerate(shapes))
+        # a condition is written as one: A > 0
+        args = tuple(make("greater", a, 0) if i in op.conditions else a
+                     for i, a in enumerate(refs))
         try:
             out = op.shape(shapes, axis)
             ans = Ref("ans", "step", out)
             g = upstream_symbol(ans)
-            labels = {a.name: a.shape.labels for a in args if a.shape.labels is not None}
+            labels = {a.name: a.shape.labels for a in refs if a.shape.labels is not None}
             rules: dict[str, Node | None] = {
                 a.name: None if rule is None else rule(g, ans, *args, axis=axis)
-                for a, rule in zip(args[:op.written], _padded(op.vjp, op.arity))}
+                for a, rule in zip(refs[:op.written], _padded(op.vjp, op.arity))}
         except ShapeMismatch:
             continue
         return {
             "axis": axis,
             "written": _written(op, args, out, axis),
-            "shapes": {a.name: str(a.shape) for a in args[:op.written]},
+            "shapes": {a.name: str(a.shape) for a in refs[:op.written]},
             "labels": labels,
             "output": str(out),
             "rules": {name: CONSTANT if name in labels else ZERO if node is None else

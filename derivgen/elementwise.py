@@ -22,7 +22,7 @@ from sympy.matrices.exceptions import NonInvertibleMatrixError
 
 from .errors import ProblemError
 from .nodes import Const, Node, Ref
-from .ops import OPS
+from .ops import CONSTANTS, OPS
 from .problem import Problem
 from .shapes import dim_size
 from .sources import display_name
@@ -35,6 +35,8 @@ def sympy_value(node: Node, env: Mapping[str, sp.Matrix], sizes: Mapping[str, in
     if isinstance(node, Const):
         return sp.Matrix([[sp.Rational(repr(node.value))]])
     if isinstance(node, Ref):
+        if node.kind == "constant":
+            return sp.Matrix([[CONSTANTS[node.name].sympy()]])
         return sp.Matrix([[sp.Integer(sizes[node.name])]]) if node.kind == "dim" else env[node.name]
     return OPS[node.op].sympy([sympy_value(a, env, sizes) for a in node.args], node.axis)
 

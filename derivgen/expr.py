@@ -26,8 +26,8 @@ from .nodes import Apply, Const, Node, Ref, names
 from .lazy import np
 from .forms import ShapeMismatch
 from .op import label_arguments
-from .ops import FUNCTIONS, OPS
-from .shapes import Shape
+from .ops import CONSTANTS, FUNCTIONS, OPS
+from .shapes import SCALAR, Shape
 
 MAX_LENGTH = 2000      # characters in one expression
 MAX_DEPTH = 100        # nesting of the syntax tree (and of brackets)
@@ -43,10 +43,12 @@ class Binding:
 
 
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
-           ast.Pow: "pow", ast.MatMult: "matmul"}
+           ast.Pow: "pow", ast.MatMult: "matmul", ast.BitAnd: "logical_and",
+           ast.BitOr: "logical_or"}
+_COMPARE = {ast.Gt: "greater", ast.GtE: "greater_equal", ast.Lt: "less", ast.LtE: "less_equal",
+            ast.Eq: "equal", ast.NotEq: "not_equal"}
 _REFUSED_BINARY = {ast.Mod: "'%'", ast.FloorDiv: "'//'", ast.LShift: "'<<'",
-                   ast.RShift: "'>>'", ast.BitOr: "'|'", ast.BitAnd: "'&'",
-                   ast.BitXor: "'^' (write powers as **)"}
+                   ast.RShift: "'>>'", ast.BitXor: "'^' (write powers as **)"}
 _REFUSED_UNARY = {ast.UAdd: "unary '+'", ast.Not: "'not'", ast.Invert: "'~'"}
 _REFUSED_NODES = {
     ast.Subscript: "subscripts such as A[0]",
@@ -54,8 +56,7 @@ _REFUSED_NODES = {
     ast.Lambda: "lambda expressions",
     ast.ListComp: "comprehensions", ast.SetComp: "comprehensions",
     ast.DictComp: "comprehensions", ast.GeneratorExp: "comprehensions",
-    ast.Compare: "comparisons (write step(x) for 'x > 0')",
-    ast.BoolOp: "'and' and 'or'",
+    ast.BoolOp: "'and' and 'or' (join conditions with & and |, each in brackets)",
     ast.IfExp: "conditional expressions",
     ast.List: "lists", ast.Tuple: "tuples", ast.Set: "sets", ast.Dict: "dicts",
     ast.JoinedStr: "strings", ast.FormattedValue: "strings",
@@ -98,6 +99,9 @@ def parse(text: str, scope: Mapping[str, Binding], *, later: Collection[str] = (
     if node.shape.labels is not None:
         raise ExprError(f"{body.strip()} holds class labels, not numbers: " + _USE_LABELS,
                         offset=lead)
+    if _is_condition(node):
+        raise ExprError(f"{body.strip()} is a condition, not a number: use it in "
+                        "where(condition, a, b)", offset=lead)
     return node
 
 
@@ -164,6 +168,14 @@ class _Parser:
                     self.fail(self.after(left), f"operator {_REFUSED_BINARY[type(op)]} is not "
                                                 "part of the expression language")
                 return self.apply(node, _BINARY[type(op)], (left, right))
+            case ast.Compare(left=left, ops=[op], comparators=[right]) if type(op) in _COMPARE:
+                return self.apply(node, _COMPARE[type(op)], (left, right))
+            case ast.Compare(ops=[_, _, *_]):
+                self.fail(node, f"{self.text(node)}: comparisons are not chained; write each "
+                                "in brackets, joined by &: (a < b) & (b < c)")
+            case ast.Compare():
+                self.fail(node, f"{self.text(node)}: 'in' and 'is' are not part of the "
+                                "expression language")
             case ast.UnaryOp(op=ast.USub(), operand=operand):
                 return self.apply(node, "neg", (operand,))
             case ast.UnaryOp(op=op):
@@ -195,6 +207,8 @@ class _Parser:
         return Const(value)
 
     def name(self, node: ast.Name, name: str) -> Ref:
+        if name in CONSTANTS:
+            return Ref(name, "constant", SCALAR)
         if name in self.scope:
             binding = self.scope[name]
             return Ref(name, binding.kind, binding.shape)
@@ -259,6 +273,7 @@ class _Parser:
         op = OPS[op_name]
         children = tuple(self.visit(a) for a in args)
         self.labels_in_place(op, children, args)
+        self.conditions_in_place(op, children, args)
         children += tuple(build(tuple(c.shape for c in children)) for build in op.implicit)
         if op_name == "pow" and not names(children[1]):
             # a constant exponent: 2 ** 100000 or 10 ** 10 ** 10 is a number sympy
@@ -284,6 +299,24 @@ class _Parser:
             if n in takes and child.shape.labels is None:
                 self.fail(arg, f"{op.name}() takes class labels as argument {n + 1}: an input "
                                "declared with labels = ...")
+
+
+    def conditions_in_place(self, op, children: tuple[Node, ...], args: tuple[ast.AST, ...]):
+        """Truth values (comparisons, & and |) are conditions, 1 or 0: they appear only
+        where an operator takes a condition, and there nothing else does."""
+        for n, (child, arg) in enumerate(zip(children, args)):
+            truth = _is_condition(child)
+            if truth and n not in op.conditions:
+                self.fail(arg, f"{self.text(arg)} is a condition, not a number: use it in "
+                               "where(condition, a, b)")
+            if n in op.conditions and not truth:
+                what = "where()" if op.is_function else f"'{op.symbol}'"
+                self.fail(arg, f"{what} takes a condition here, such as a > b, not "
+                               f"{self.text(arg)}")
+
+
+def _is_condition(node: Node) -> bool:
+    return isinstance(node, Apply) and OPS[node.op].boolean
 
 
 _USE_LABELS = "use them in " + ", ".join(

@@ -20,10 +20,12 @@ def same(shapes, axis):
 
 
 def elementwise(shapes, axis):
-    a, b = shapes
-    out = broadcast(a, b)
-    if out is None:
-        raise ShapeMismatch(f"shapes do not broadcast ({{0}} is {a}, {{1}} is {b})")
+    out = shapes[0]
+    for shape in shapes[1:]:
+        out = broadcast(out, shape)
+        if out is None:
+            given = ", ".join(f"{{{n}}} is {s}" for n, s in enumerate(shapes))
+            raise ShapeMismatch(f"shapes do not broadcast ({given})")
     return out
 
 
@@ -82,12 +84,11 @@ def entrywise(f):
 
 
 def entrywise2(f):
-    """The sympy form of an element-wise function of two matrices, with broadcasting."""
+    """The sympy form of an element-wise function of two (or more) matrices, with
+    broadcasting."""
     def form(ms, axis):
-        a, b = ms
-        rows, cols = max(a.rows, b.rows), max(a.cols, b.cols)
-        return sp.Matrix(rows, cols, lambda i, j: f(a[i % a.rows, j % a.cols],
-                                                    b[i % b.rows, j % b.cols]))
+        rows, cols = max(m.rows for m in ms), max(m.cols for m in ms)
+        return sp.Matrix(rows, cols, lambda i, j: f(*(m[i % m.rows, j % m.cols] for m in ms)))
     return form
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from .latex import LatexPrinter, latex_name, subscripted
+from .latex import LatexPrinter, latex_name, relation, subscripted
 from .nodes import Apply, Const, Node, Ref
 from .op import count
 from .ops import OPS
@@ -63,8 +63,11 @@ class IndexPrinter:
         if isinstance(node, Const):
             return self.matrix.doprint(node), 5
         if isinstance(node, Ref):
-            return (self.indexed(node, i, j) if node.kind != "dim" else self.matrix.doprint(node)), 5
+            number = node.kind in ("dim", "constant")
+            return (self.matrix.doprint(node) if number else self.indexed(node, i, j)), 5
         op, args = node.op, node.args
+        if OPS[op].boolean:
+            return f"\\left[{relation(node, lambda x: self.entry(x, i, j))}\\right]", 5
         if op in ("add", "sub"):
             sign = " + " if op == "add" else " - "
             return self.term(args[0], i, j, 1) + sign + self.term(args[1], i, j, 2), 1
@@ -108,6 +111,8 @@ class IndexPrinter:
             return f"\\delta_{{{i}{j}}}", 5
         if op == "ones_like":
             return "1", 5
+        if op == "zeros_like":
+            return "0", 5
         # det, logdet, inv: matrix functions with no entry-wise formula of their own
         return self.indexed(node, i, j), 5
 

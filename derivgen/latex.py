@@ -17,7 +17,7 @@ from fractions import Fraction
 
 from .expr import ATOM, mixes_products
 from .nodes import Apply, Const, Node, Ref
-from .ops import OPS
+from .ops import CONSTANTS, OPS
 
 LINE_LENGTH = 90             # characters of LaTeX on one line of a broken equation
 MAX_WRITTEN_ENTRIES = 16     # matrices larger than this are shown with their corners and dots
@@ -119,8 +119,8 @@ class LatexPrinter:
                 return 2
             if node.op == "div" and node.args[1].shape.is_scalar:
                 return ATOM             # a fraction needs no brackets
-            if node.op in ("ones_like", "eye_like"):
-                return ATOM             # printed as a single symbol
+            if node.op in ("ones_like", "zeros_like", "eye_like") or OPS[node.op].boolean:
+                return ATOM             # printed as a single symbol, or in brackets
             return OPS[node.op].precedence
         if isinstance(node, Const) and node.value < 0:
             return OPS["neg"].precedence
@@ -139,7 +139,7 @@ class LatexPrinter:
         return repr(node.value)
 
     def _print_Ref(self, node: Ref) -> str:
-        return self.name(node.name)
+        return CONSTANTS[node.name].latex if node.kind == "constant" else self.name(node.name)
 
     def name(self, name: str) -> str:
         """How a name is typeset: as the problem's ``latex`` key says, else by itself."""
@@ -150,6 +150,8 @@ class LatexPrinter:
         return self.name(node.name) if isinstance(node, Ref) else f"\\left({self.doprint(node)}\\right)"
 
     def _print_Apply(self, node: Apply) -> str:
+        if OPS[node.op].boolean:            # a truth value: the Iverson bracket [a > b]
+            return f"\\left[{relation(node, self._print)}\\right]"
         return getattr(self, f"_print_{node.op}", self._print_function)(node)
 
     # -- operators ---------------------------------------------------------------------
@@ -239,6 +241,9 @@ class LatexPrinter:
     def _print_ones_like(self, node):
         return r"\mathbf{1}"
 
+    def _print_zeros_like(self, node):
+        return r"\mathbf{0}"
+
     def _print_eye_like(self, node):
         return "I"
 
@@ -249,6 +254,22 @@ class LatexPrinter:
             name += f"_{{{_AXIS[node.axis]}}}"
         written = node.args[:OPS[node.op].written]
         return f"{name}\\left({', '.join(self._print(a) for a in written)}\\right)"
+
+
+def relation(node: Apply, operand) -> str:
+    """A condition as written inside its Iverson bracket, its operands by ``operand``:
+    a > b, a \\leq b, a > 0 \\land b < 1 (an ∨ inside an ∧ bracketed)."""
+    op = OPS[node.op]
+    a, b = node.args
+    if not op.conditions:
+        return f"{operand(a)} {op.latex} {operand(b)}"
+
+    def part(x: Apply) -> str:
+        text = relation(x, operand)
+        inner = OPS[x.op]
+        return f"\\left({text}\\right)" if inner.conditions and inner.precedence < op.precedence \
+            else text
+    return f"{part(a)} {op.latex} {part(b)}"
 
 
 def _scalar_product(node: Apply) -> bool:

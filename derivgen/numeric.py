@@ -31,7 +31,7 @@ import numpy as np
 
 from .assumptions import draw
 from .nodes import Apply, Const, Node, Ref, walk
-from .ops import OPS
+from .ops import CONSTANTS, OPS
 from .problem import Problem
 from .shapes import dim_size
 
@@ -73,6 +73,8 @@ def evaluate(node: Node, values: Mapping[str, np.ndarray], sizes: Mapping[str, i
     if isinstance(node, Const):
         return np.array([[float(node.value)]])
     if isinstance(node, Ref):
+        if node.kind == "constant":
+            return np.array([[CONSTANTS[node.name].numpy]])
         return np.array([[float(sizes[node.name])]]) if node.kind == "dim" else values[node.name]
     args = [evaluate(a, values, sizes) for a in node.args]
     try:

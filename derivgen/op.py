@@ -50,6 +50,9 @@ rule next to its derivative (as in HIPS/autograd and micrograd):
 ``shape_only``
     for a constant such as a matrix of ones: its value depends on its argument's
     shape alone, so a rule holding it still only rescales or spreads G;
+``boolean``, ``conditions``
+    whether the operator's values are truth values, 1 or 0 (a comparison), and which
+    of its arguments must be such (where's first): truth values appear only there;
 ``examples``
     argument shapes to show and test the operator with, where the generic ones (equal
     shapes, broadcast pairs, a matrix product) do not fit it: labels, for instance;
@@ -101,6 +104,8 @@ class Op:
     shape_only: bool = False    # its value depends on its argument's shape alone (ones, I)
     condition: str | None = None    # what a formula holding it assumes of its argument
     symmetric: bool = False     # a square value of it is symmetric whatever its argument
+    boolean: bool = False       # its values are truth values: 1 where it holds, else 0
+    conditions: frozenset[int] = frozenset()    # the arguments that are truth values
     examples: tuple[tuple[Shape, ...], ...] = ()    # argument shapes that fit it, to show it
     implicit: tuple[Callable, ...] = ()    # the last arguments, from the written ones' shapes
 
@@ -144,11 +149,13 @@ def applied(op: Op, args, axis=None):
 
 def example(op: Op, names, axis=None):
     """``op`` applied to matrices with the given ``names``, of the first of its example
-    shapes (else n×n) that it takes at ``axis``; None if it takes none."""
+    shapes (else n×n) that it takes at ``axis`` (a condition written A > 0); None if it
+    takes none."""
     for shapes in op.examples or ((Shape("n", "n"),) * op.arity,):
+        args = [Ref(n, "input", s) for n, s in zip(names, shapes[:op.written])]
+        args = [make("greater", a, 0) if n in op.conditions else a for n, a in enumerate(args)]
         try:
-            return applied(op, [Ref(n, "input", s) for n, s in zip(names, shapes[:op.written])],
-                           axis)
+            return applied(op, args, axis)
         except ShapeMismatch:
             continue
     return None

@@ -10,6 +10,10 @@ the parser, the engine and the registry-driven tests pick it up.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from .forms import (diag_shape, elementwise, entrywise, entrywise2, matmul_shape, numpy_diag,
                     numpy_logdet, numpy_logsumexp, numpy_reduce, numpy_softmax, reduce_shape,
                     same, square, square_to_scalar, sympy_diag, sympy_logsumexp, sympy_reduce,
@@ -225,6 +229,9 @@ _ALL = [
     Op("ones_like", 1, same, lambda vs, axis: np.ones_like(vs[0]),
        lambda ms, axis: sp.ones(ms[0].rows, ms[0].cols), (None,),
        "a matrix of ones, of the shape its place needs", index=(None,), shape_only=True),
+    Op("zeros_like", 1, same, lambda vs, axis: np.zeros_like(vs[0]),
+       lambda ms, axis: sp.zeros(ms[0].rows, ms[0].cols), (None,),
+       "a matrix of zeros, of the shape of its argument", index=(None,), shape_only=True),
     Op("eye_like", 1, square, lambda vs, axis: np.eye(vs[0].shape[0]),
        lambda ms, axis: sp.eye(ms[0].rows), (None,),
        "the identity matrix, of the size its place needs", index=(None,), shape_only=True),
@@ -233,3 +240,17 @@ _ALL = [
 OPS: dict[str, Op] = {op.name: op for op in _ALL}
 SHAPE_RULES.update((op.name, op.shape) for op in _ALL)
 FUNCTIONS: dict[str, Op] = {op.name: op for op in _ALL if op.is_function}
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A number the language names: its value in sympy and NumPy, and its LaTeX."""
+    name: str
+    sympy: Callable
+    numpy: float
+    latex: str
+
+
+CONSTANTS: dict[str, Constant] = {c.name: c for c in (
+    Constant("pi", lambda: sp.pi, math.pi, r"\pi"),
+)}

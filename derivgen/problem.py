@@ -24,7 +24,7 @@ from .errors import DerivgenError, ExprError, ProblemError, did_you_mean
 from .expr import Binding, parse
 from .latex import latex_name, unsafe_tex
 from .nodes import Apply, Node, names, walk
-from .ops import FUNCTIONS, OPS
+from .ops import CONSTANTS, FUNCTIONS, OPS
 from .shapes import SCALAR, Shape
 from .sources import breaks_lines, display_name, problem_name, read_problem
 
@@ -223,7 +223,7 @@ class _Loader:
         if not _NAME.match(name):
             self.fail(path, f"'{name}' is not a valid name: use letters, digits and _, "
                             "starting with a letter")
-        if name in FUNCTIONS or keyword.iskeyword(name):
+        if name in FUNCTIONS or name in CONSTANTS or keyword.iskeyword(name):
             self.fail(path, f"'{name}' is a reserved word of the expression language")
         if name in self.where:
             first = self.where[name]

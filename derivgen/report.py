@@ -62,20 +62,23 @@ def context(d: Derivation) -> dict:
 
 def _notation(d: Derivation, printer: LatexPrinter) -> dict:
     """Each operation the report writes, in the registry's order: how it is written
-    (applied to two matrices whose names the problem does not use, once per axis
-    form used) and what it means."""
+    (applied to matrices whose names the problem does not use, once per axis form
+    used) and what it means."""
     shown = [s.expr for s in d.problem.steps.values()] + [g.expr for g in d.gradients.values()]
     for item in d.backward.order:
         shown += [item.upstream, item.rule, item.result] if isinstance(item, Link) else \
             [item.value, *item.parts]
     used = {(n.op, n.axis) for node in shown for n in walk(node) if isinstance(n, Apply)}
-    # two names written unlike any of the problem's: A and B, else another pair
+    # two names written unlike any of the problem's: A and B, else another pair (three,
+    # A, B and C, where an operation takes three)
     written = {printer.name(n) for n in (*d.problem.dims, *d.problem.inputs, *d.problem.steps)}
-    pairs = itertools.chain(["AB", "PQ", "UV", "MK", "EF"],
-                            ((f"P{k}", f"Q{k}") for k in itertools.count(1)))
-    a, b = next(pair for pair in pairs if not {printer.name(n) for n in pair} & written)
-    return {"a": printer.name(a), "b": printer.name(b), "operations": [
-        {"symbol": ", \\quad ".join(printer.doprint(example(op, (a, b), axis))
+    three = any(OPS[n].written > 2 for n, _ in used)
+    choices = itertools.chain(["ABC", "PQR", "UVW", "MKE"] if three else ["AB", "PQ", "UV", "MK", "EF"],
+                              (tuple(f"{x}{k}" for x in "PQR"[:2 + three]) for k in itertools.count(1)))
+    names = next(c for c in choices if not {printer.name(n) for n in c} & written)
+    return {"a": printer.name(names[0]), "b": printer.name(names[1]),
+            "c": printer.name(names[2]) if three else "", "operations": [
+        {"symbol": ", \\quad ".join(printer.doprint(example(op, names, axis))
                                     for axis in (None, 0, 1) if (name, axis) in used),
          "meaning": op.doc}
         for name, op in OPS.items() if any(u == name for u, _ in used)]}

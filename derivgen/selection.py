@@ -1,17 +1,25 @@
 """Operators that select (entries of :mod:`derivgen.ops`' registry): entries picked by
-integer class labels, rows looked up by them, and the one-hot matrix of labels.
+integer class labels, rows looked up by them, the one-hot matrix of labels; and
+piecewise choices: comparisons, where and clip.
 
 Labels count from 0, as in NumPy, while rows are numbered from 1 on paper: label c
 names row c + 1. A labels input is constant: its rules are None.
+
+A comparison's value is a truth value, 1 where it holds and 0 elsewhere (an Iverson
+bracket [a > b]); it is piecewise constant, so its derivative is 0 almost
+everywhere. Truth values appear only as conditions: where's first argument, and
+the operands of & and |. A piecewise function's derivative holds off the
+boundaries between its pieces, where the numeric checks' random points fall.
 """
 
 from __future__ import annotations
 
-from .forms import (numpy_one_hot, numpy_take, numpy_take_along_axis, one_hot_shape,
-                    sympy_one_hot, sympy_take, sympy_take_along_axis, take_along_axis_shape,
-                    take_shape)
-from .nodes import dim_node
-from .op import Op, applied, delta
+from .forms import (elementwise, entrywise2, numpy_one_hot, numpy_take, numpy_take_along_axis,
+                    one_hot_shape, sympy_one_hot, sympy_take, sympy_take_along_axis,
+                    take_along_axis_shape, take_shape)
+from .lazy import np, sp
+from .nodes import dim_node, make
+from .op import Op, applied, delta, diagonal, unbroadcast
 from .shapes import SCALAR, Shape
 
 ONE_HOT = Op(
@@ -30,7 +38,78 @@ def one_hot(y):
     return applied(ONE_HOT, [y])
 
 
+def where(c, a, b):
+    return make("where", c, a, b)
+
+
+_TRUTH = frozenset({"binary"})       # a truth value's square is itself
+_TRUTHS = ("binary", "binary")       # the arguments of & and |
+
+
+def _comparison(name, symbol, tex, numpy_f, sympy_f):
+    return Op(name, 2, elementwise, lambda vs, axis: numpy_f(*vs).astype(float),
+              entrywise2(sympy_f), (None, None),
+              f"1 where A {symbol} B, else 0, entry by entry", symbol=symbol, precedence=-3,
+              latex=tex, domain=(None, None), index=(None, None), entrywise=True,
+              boolean=True, facts=lambda node: _TRUTH)
+
+
+def _is(x):
+    """Piecewise 1 where the relation x holds, else 0 (sympy's form of a comparison that
+    may be an equality, whose boundary is all of it)."""
+    return sp.Piecewise((1, x), (0, True))
+
+
 SELECTION = [
+    # comparisons: Heaviside(a − b, 0) is 1 where a > b, Heaviside(a − b, 1) where a ≥ b
+    _comparison("greater", ">", ">", np.greater, lambda a, b: sp.Heaviside(a - b, 0)),
+    _comparison("greater_equal", ">=", r"\geq", np.greater_equal,
+                lambda a, b: sp.Heaviside(a - b, 1)),
+    _comparison("less", "<", "<", np.less, lambda a, b: sp.Heaviside(b - a, 0)),
+    _comparison("less_equal", "<=", r"\leq", np.less_equal, lambda a, b: sp.Heaviside(b - a, 1)),
+    _comparison("equal", "==", "=", np.equal, lambda a, b: _is(sp.Eq(a, b))),
+    _comparison("not_equal", "!=", r"\neq", np.not_equal, lambda a, b: _is(sp.Ne(a, b))),
+    # both conditions, either condition: d(a b) = b da + a db, d(a + b − a b) = (1 − b) da + ...
+    Op("logical_and", 2, elementwise, lambda vs, axis: vs[0] * vs[1], entrywise2(lambda a, b: a * b),
+       (lambda g, ans, a, b, axis: unbroadcast(where(b, g, 0), a),
+        lambda g, ans, a, b, axis: unbroadcast(where(a, g, 0), b)),
+       "both conditions hold", symbol="&", precedence=-1, latex=r"\land", domain=_TRUTHS,
+       index=(diagonal(lambda o, a, b: b), diagonal(lambda o, a, b: a)), entrywise=True,
+       boolean=True, conditions=frozenset({0, 1}), facts=lambda node: _TRUTH),
+    Op("logical_or", 2, elementwise, lambda vs, axis: vs[0] + vs[1] - vs[0] * vs[1],
+       entrywise2(lambda a, b: a + b - a * b),
+       (lambda g, ans, a, b, axis: unbroadcast(where(b, 0, g), a),
+        lambda g, ans, a, b, axis: unbroadcast(where(a, 0, g), b)),
+       "either condition holds", symbol="|", precedence=-2, latex=r"\lor", domain=_TRUTHS,
+       index=(diagonal(lambda o, a, b: 1 - b), diagonal(lambda o, a, b: 1 - a)), entrywise=True,
+       boolean=True, conditions=frozenset({0, 1}), facts=lambda node: _TRUTH),
+    # where(c, a, b) = c a + (1 − c) b: the gradient goes to a where c holds, to b elsewhere
+    Op("where", 3, elementwise, lambda vs, axis: np.where(vs[0] > 0.5, vs[1], vs[2]),
+       entrywise2(lambda c, a, b: c * a + (1 - c) * b),
+       (None, lambda g, ans, c, a, b, axis: unbroadcast(where(c, g, 0), a),
+        lambda g, ans, c, a, b, axis: unbroadcast(where(c, 0, g), b)),
+       "a choice between two values, entry by entry: the first where the condition holds, "
+       "the second elsewhere",
+       latex=r"\operatorname{where}", domain=("binary", None, None), entrywise=True,
+       conditions=frozenset({0}),
+       index=(None, diagonal(lambda o, c, a, b: c), diagonal(lambda o, c, a, b: 1 - c))),
+    # clip(x, lo, hi) = min(max(x, lo), hi), as NumPy has it (hi wins where lo > hi); the
+    # rules are sympy's own derivatives of that form
+    Op("clip", 3, elementwise, lambda vs, axis: np.minimum(np.maximum(vs[0], vs[1]), vs[2]),
+       entrywise2(lambda x, lo, hi: sp.Min(sp.Max(x, lo), hi)),
+       (lambda g, ans, x, lo, hi, axis: g * make("step", x - lo) *
+        make("step", hi - make("maximum", x, lo)),
+        lambda g, ans, x, lo, hi, axis: unbroadcast(
+            g * make("step", lo - x) * make("step", hi - make("maximum", x, lo)), lo),
+        lambda g, ans, x, lo, hi, axis: unbroadcast(
+            g * make("step", make("maximum", x, lo) - hi), hi)),
+       "each entry held between a lower and an upper bound (the upper one where they cross)",
+       latex=r"\operatorname{clip}", domain=(None, None, None), entrywise=True,
+       index=(diagonal(lambda o, x, lo, hi: sp.Heaviside(x - lo) * sp.Heaviside(hi - sp.Max(x, lo))),
+              diagonal(lambda o, x, lo, hi: sp.Heaviside(lo - x) * sp.Heaviside(hi - sp.Max(x, lo))),
+              diagonal(lambda o, x, lo, hi: sp.Heaviside(sp.Max(x, lo) - hi)))),
+
+
     # picking entries, rows or columns by label spreads the gradient back to where it
     # was picked, adding up where labels repeat
     Op("take_along_axis", 2, take_along_axis_shape, numpy_take_along_axis,

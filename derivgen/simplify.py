@@ -23,8 +23,10 @@ records each assumption a rewrite used, for the report.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 
+import numpy as np
 import sympy as sp
 
 from .assumptions import (SUMS_TO_ONE, SUMS_TO_ZERO, Reason, closure, lower_powers,
@@ -146,7 +148,7 @@ class Simplifier:
         ±1 (y ⊙ y = 1) lowered, each property used noted."""
         powers = powers_of({atom: self.facts_of(node) for atom, node in self.node_of.items()
                             if isinstance(node, Ref) and node.name in self.labelled
-                            or isinstance(node, Apply) and node.op == "one_hot"})
+                            or isinstance(node, Apply)})
         lowered, bases = lower_powers(expr, powers)
         for base in bases:
             self.note(Reason(self.node_of[base], powers[base].name))
@@ -222,7 +224,7 @@ class Simplifier:
     # -- nodes to sympy ------------------------------------------------------------
     def atom(self, node: Node) -> sp.Symbol:
         if node not in self.symbol_of:
-            if isinstance(node, Ref) and node.kind == "dim":
+            if isinstance(node, Ref) and node.kind in ("dim", "constant"):
                 symbol = sp.Symbol(node.name, positive=True)
             else:
                 positive = isinstance(node, Ref) and "positive" in self.facts.get(node.name, ())
@@ -254,6 +256,11 @@ class Simplifier:
             return -self.to_sympy(args[0], transposed)
         if op == "ones_like":
             return sp.Integer(1)
+        if op == "zeros_like":
+            return sp.Integer(0)
+        if op == "where":           # c a + (1 − c) b, for a condition c of 1 or 0
+            c, a, b = (self.to_sympy(x, transposed) for x in args)
+            return c * a + (1 - c) * b
         if OPS[op].scalar:         # an element-wise function: known algebra, or f(x)
             f = OPS[op].scalar if OPS[op].algebra else sp.Function(op)
             return f(self.to_sympy(args[0], transposed))
@@ -276,6 +283,10 @@ class Simplifier:
             return self.to_sympy(make(op, make("transpose", args[0]), axis=1 - axis))
         if op == "eye_like":
             return self.atom(make(op, args[0]))
+        if OPS[op].boolean and not OPS[op].conditions:
+            known = self.truth_of_binary(node)
+            if known is not None:
+                return known
         inner = tuple(self.simplify(a) for a in args)
         built = Apply(op, inner, node.shape, axis)
         if transposed and OPS[op].symmetric and node.shape.is_square:     # diag(w)ᵀ = diag(w)
@@ -287,6 +298,21 @@ class Simplifier:
                 self.note(Reason(inner[0], "symmetric"))
             return self.atom(built if symmetric else make("transpose", built))
         return self.atom(built)
+
+    def truth_of_binary(self, node: Apply) -> sp.Expr | None:
+        """A comparison of a matrix X of 0s and 1s with a number, written in X itself:
+        [X = 1] is X, [X = 0] is 1 − X (its value at X = 0, plus X times the change)."""
+        x, number = node.args
+        if isinstance(x, Const):
+            x, number = number, x
+        if not isinstance(number, Const) or "binary" not in self.facts_of(x):
+            return None
+        self.note(Reason(x, "binary"))
+        at = [float(OPS[node.op].numpy([np.full((1, 1), v), np.full((1, 1), number.value)]
+                                       if node.args[0] is x else
+                                       [np.full((1, 1), number.value), np.full((1, 1), v)],
+                                       None)[0, 0]) for v in (0, 1)]
+        return sp.Integer(round(at[0])) + sp.Integer(round(at[1] - at[0])) * self.to_sympy(x)
 
     def split_scalar(self, node: Node) -> tuple[sp.Expr, Node]:
         """``node`` as (scalar factor, matrix rest), with the rest shaped like node."""
@@ -408,6 +434,9 @@ class Simplifier:
 
     # -- sympy to nodes ----------------------------------------------------------------
     def from_sympy(self, expr: sp.Expr) -> Node:
+        condition = self.condition_in(expr)
+        if condition is not None:
+            return self.where(expr, condition)
         if isinstance(expr, sp.Symbol):
             return self.node_of[expr]
         if expr.is_Number:
@@ -435,6 +464,25 @@ class Simplifier:
         if isinstance(expr, sp.Function) and getattr(OPS.get(expr.func.__name__), "scalar", None):
             return make(expr.func.__name__, self.from_sympy(expr.args[0]))
         raise ValueError(f"no matrix form for {expr}")
+
+    def condition_in(self, expr: sp.Expr) -> sp.Symbol | None:
+        """The first (as written) condition, a truth value of 1 or 0, that ``expr`` holds."""
+        held = [s for s in expr.free_symbols if s in self.node_of and
+                isinstance(self.node_of[s], Apply) and OPS[self.node_of[s].op].boolean]
+        return min(held, key=lambda s: self.rank.get(s, len(self.rank)), default=None)
+
+    def where(self, expr: sp.Expr, c: sp.Symbol) -> Node:
+        """An expression holding a condition c, which is 1 or 0, as where(c, its value
+        at c = 1, its value at c = 0): the language's only use of a condition."""
+        held, otherwise = (sp.factor_terms(expr.xreplace({c: v})) for v in (1, 0))
+        if held == otherwise:
+            return self.from_sympy(held)
+        # a factor both pieces share stays outside: where(c, r, δ sign(r)) / N
+        shared = Counter(sp.Mul.make_args(held)) & Counter(sp.Mul.make_args(otherwise))
+        common = sp.Mul(*shared.elements())
+        chosen = make("where", self.node_of[c], self.from_sympy(held / common),
+                      self.from_sympy(otherwise / common))
+        return chosen if common == 1 else self.from_sympy(common * self.atom(chosen))
 
     def product(self, expr: sp.Mul) -> Node:
         """c · Π numerator / Π denominator, written -x * y / (z * w) for a negative c."""

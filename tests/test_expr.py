@@ -5,7 +5,7 @@ import pytest
 
 from derivgen.errors import ExprError, ShapeError
 from derivgen.expr import Binding, parse, to_source
-from derivgen.nodes import Const, Ref, names
+from derivgen.nodes import Const, Ref, names, walk
 from derivgen.op import example
 from derivgen.ops import FUNCTIONS
 from derivgen.shapes import SCALAR, Shape
@@ -137,8 +137,15 @@ def test_shape_errors(text, message, offset):
     ("None", "None values are not part of the expression language", 0),
     ("2j", "2j values are not part of the expression language", 0),
     ("W if s else W", "conditional expressions are not part of the expression language", 0),
-    ("s < 1", "comparisons (write step(x) for 'x > 0') are not part of the expression language", 0),
-    ("s and s", "'and' and 'or' are not part of the expression language", 0),
+    ("s < 1", "s < 1 is a condition, not a number: use it in where(condition, a, b)", 0),
+    ("(s > 0) * s", "s > 0 is a condition, not a number: use it in where(condition, a, b)", 1),
+    ("0 < s < 1", "0 < s < 1: comparisons are not chained; write each in brackets, joined by "
+                  "&: (a < b) & (b < c)", 0),
+    ("s in s", "s in s: 'in' and 'is' are not part of the expression language", 0),
+    ("where(s, s, s)", "where() takes a condition here, such as a > b, not s", 6),
+    ("where((s > 0) & s, s, s)", "'&' takes a condition here, such as a > b, not s", 16),
+    ("s and s", "'and' and 'or' (join conditions with & and |, each in brackets) are not part "
+                "of the expression language", 0),
     ("(s, s)", "tuples are not part of the expression language", 0),
     ("(s := 1)", "assignments are not part of the expression language", 1),
     ("(Y) % 2", "operator '%' is not part of the expression language", 4),
@@ -229,8 +236,10 @@ def test_every_registered_function_parses():
     to itself and prints back as written (its unwritten arguments unwritten)."""
     for name, op in FUNCTIONS.items():
         axis = 0 if op.axis == "required" else None
-        node = example(op, [f"A{n}" for n in range(op.written)], axis)
-        scope = {a.name: Binding("input", a.shape) for a in node.args[:op.written]}
+        names = [f"A{n}" for n in range(op.written)]
+        node = example(op, names, axis)
+        scope = {a.name: Binding("input", a.shape) for a in walk(node) if isinstance(a, Ref)}
+        args = [f"{a} > 0" if n in op.conditions else a for n, a in enumerate(names)]
         written = to_source(node)
-        assert written == f"{name}({', '.join(scope)}{'' if axis is None else ', axis=0'})"
+        assert written == f"{name}({', '.join(args)}{'' if axis is None else ', axis=0'})"
         assert parse(written, scope) == node

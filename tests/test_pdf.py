@@ -21,7 +21,7 @@ from conftest import SOFTMAX
 from derivgen.api import build
 from derivgen.expr import to_source
 from derivgen.forms import ShapeMismatch
-from derivgen.nodes import Ref
+from derivgen.nodes import Ref, make
 from derivgen.op import applied
 from derivgen.ops import OPS
 from derivgen.assumptions import DECLARED
@@ -74,15 +74,18 @@ def everything_problem() -> str:
     for op in OPS.values():
         for axis in AXES[op.axis]:
             args = []
-            for rule, shape in zip(op.vjp, shapes_for(op, axis)[:op.written]):
+            for n, (rule, shape) in enumerate(zip(op.vjp, shapes_for(op, axis)[:op.written])):
                 name = f"a{len(inputs) + 1}"
+                condition = n in op.conditions          # written as one: a > 0
                 kind = ('labels = "n"' if shape.labels else
-                        f"constant = {str(rule is None).lower()}")
+                        f"constant = {str(rule is None or condition).lower()}")
                 inputs[name] = (f'{{ shape = [{dim(shape.rows)}, {dim(shape.cols)}], {kind}, '
                                 f'description = {toml_string(op.doc)} }}')
-                args.append(Ref(name, "input", shape))
+                arg = Ref(name, "input", shape)
+                args.append(make("greater", arg, 0) if condition else arg)
             step = f"s{len(steps) + 1}"
-            steps[step] = to_source(applied(op, args, axis))
+            value = to_source(applied(op, args, axis))
+            steps[step] = f"where({value}, 1, 0)" if op.boolean else value   # a number
             terms.append(f"sum({step})")
     for assumption in DECLARED:
         name, partner = f"y{len(inputs) + 1}", f"a{len(inputs) + 2}"

@@ -328,8 +328,8 @@ CASES = [
          "error: p.toml:13:7: steps.L: sum() takes 1 argument, 2 given; give the axis as axis=0 "
          "or axis=1"),
     case("expr-comparison", step("W @ X > 0"),
-         "error: p.toml:11:6: steps.S: comparisons (write step(x) for 'x > 0') are not part of "
-         "the expression language"),
+         "error: p.toml:11:6: steps.S: W @ X > 0 is a condition, not a number: use it in "
+         "where(condition, a, b)"),
     case("expr-modulo", step("W @ X % 2"),
          "error: p.toml:11:12: steps.S: operator '%' is not part of the expression language"),
     case("expr-5000-parentheses", step("(" * 5000 + "W @ X" + ")" * 5000),
