@@ -67,8 +67,10 @@ def make(op: str, *args: "Node | int | float", axis: int | None = None) -> Node:
     nodes = tuple(a if isinstance(a, Const | Ref | Apply) else Const(a) for a in args)
     if op in _INTEGER_ARITHMETIC and all(isinstance(n, Const) for n in nodes):
         value = _INTEGER_ARITHMETIC[op](*(n.value for n in nodes))
-        if value == int(value):         # a rule's exponent b − 1 at b = 2 is 1, not 2 − 1
+        if value == int(value) >= 0:    # a rule's exponent b − 1 at b = 2 is 1, not 2 − 1
             return Const(int(value))
+        if value == int(value):         # -2 as the language reads it: the negation of 2
+            return Apply("neg", (Const(int(-value)),), SHAPE_RULES["neg"]((SCALAR,), None))
     if op == "mul" and len(nodes) == 2 and Const(1) in nodes:     # G 𝟏 at G = 1 is 𝟏
         return nodes[1] if nodes[0] == Const(1) else nodes[0]
     return Apply(op, nodes, SHAPE_RULES[op](tuple(n.shape for n in nodes), axis), axis)

@@ -124,7 +124,7 @@ class Prover:
                 stated = sp.ones(*truth.shape) * stated[0, 0]
             for k in range(truth.rows):
                 for l in range(truth.cols):
-                    if not _vanishes(_prepare(stated[k, l] - truth[k, l])):
+                    if not _vanishes(almost_everywhere_form(stated[k, l] - truth[k, l])):
                         raise RuleError(f"the rule for argument {arg + 1} of {op_name} gives "
                                         f"{stated[k, l]} at entry ({k + 1}, {l + 1}); sympy's "
                                         f"derivative gives {truth[k, l]}")
@@ -149,7 +149,7 @@ class Prover:
                 formula = partial_matrix(op, arg, node.axis, matrices, c, d)
                 for (a, b) in np.ndindex(*out.shape):
                     value = formula[a, b]
-                    if not _vanishes(_prepare(value - truth[(a, b)].get((c, d), 0))):
+                    if not _vanishes(almost_everywhere_form(value - truth[(a, b)].get((c, d), 0))):
                         raise RuleError(f"the index form of the rule for argument {arg + 1} of "
                                         f"{op_name} gives {value} for entry ({a + 1}, {b + 1}) "
                                         f"and ({c + 1}, {d + 1}); sympy's derivative gives "
@@ -213,7 +213,7 @@ class Prover:
         holds both the latest step's entries and what they are made of (A beside e^S, a
         definition the simplifier folded into a name), with that step's entries
         replaced by their definitions; the costly common-denominator proof last."""
-        expr = _prepare(expr)
+        expr = almost_everywhere_form(expr)
         if laurent.vanishes(expr):              # zero whatever the facts: no need to use them
             return True
         known = self.substitutions if substitutions is None else substitutions
@@ -228,7 +228,7 @@ class Prover:
         while self.ew.mixes_latest_step(expr):
             if laurent.vanishes(expr):          # sympy's slower tests wait for the last form
                 return True
-            expr = _prepare(self.ew.unfold(expr)).xreplace(known)
+            expr = almost_everywhere_form(self.ew.unfold(expr)).xreplace(known)
         return _vanishes(expr)
 
 
@@ -293,14 +293,47 @@ def _fresh_arguments(node: Apply, sizes: Mapping[str, int], domain, repeat: bool
     return tuple(fresh), env, tuple(key)
 
 
-def _prepare(expr: sp.Expr) -> sp.Expr:
+def almost_everywhere_form(expr: sp.Expr) -> sp.Expr:
+    """``expr`` as it holds almost everywhere, in one form: no DiracDelta, a step's value
+    at 0 and the side of a sign written one way, each piece read in its region."""
     expr = almost_everywhere(expr)
     if expr.has(sp.sign):       # sign is odd: sign(y − P) is −sign(P − y), written one way
         expr = expr.replace(
             lambda e: isinstance(e, sp.sign) and e.args[0].could_extract_minus_sign(),
             lambda e: -sp.sign(-e.args[0]))
-    return expr.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x)) if expr.has(sp.Heaviside) \
-        else expr
+    if not expr.has(sp.Heaviside):
+        return expr
+    # a step's value at 0 does not matter (almost everywhere); each piece is read within
+    # its region; and step(−x) is 1 − step(x) off 0, written one way
+    expr = _within_regions(expr.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x)))
+    return expr.replace(
+        lambda e: isinstance(e, sp.Heaviside) and e.args[0].could_extract_minus_sign(),
+        lambda e: 1 - sp.Heaviside(-e.args[0]))
+
+
+def _within_regions(expr: sp.Expr) -> sp.Expr:
+    """Each term of ``expr`` read in the region its steps select: a factor step(a − b)
+    says a > b there (elsewhere the term is 0), so max(a, b) is a and min(a, b) is b in
+    the rest of the term. Piecewise functions (clip, maximum) are proven region by region."""
+    if not expr.has(sp.Max, sp.Min):
+        return expr
+
+    def term(t: sp.Expr) -> sp.Expr:
+        larger = {}
+        for factor in sp.Mul.make_args(t):
+            base = factor.base if factor.is_Pow else factor
+            if isinstance(base, sp.Heaviside):
+                larger[sp.expand(base.args[0])] = True
+        picked = {}
+        for m in t.atoms(sp.Max, sp.Min):
+            if len(m.args) != 2:
+                continue
+            a, b = m.args
+            big = a if sp.expand(a - b) in larger else b if sp.expand(b - a) in larger else None
+            if big is not None:
+                picked[m] = big if isinstance(m, sp.Max) else (b if big is a else a)
+        return t.xreplace(picked) if picked else t
+    return sp.Add(*(term(t) for t in sp.Add.make_args(sp.expand(expr))))
 
 
 def _vanishes(expr: sp.Expr) -> bool:

@@ -62,13 +62,14 @@ def _is(x):
 
 SELECTION = [
     # comparisons: Heaviside(a − b, 0) is 1 where a > b, Heaviside(a − b, 1) where a ≥ b
-    _comparison("greater", ">", ">", np.greater, lambda a, b: sp.Heaviside(a - b, 0)),
-    _comparison("greater_equal", ">=", r"\geq", np.greater_equal,
+    _comparison("greater", ">", ">", lambda a, b: a > b, lambda a, b: sp.Heaviside(a - b, 0)),
+    _comparison("greater_equal", ">=", r"\geq", lambda a, b: a >= b,
                 lambda a, b: sp.Heaviside(a - b, 1)),
-    _comparison("less", "<", "<", np.less, lambda a, b: sp.Heaviside(b - a, 0)),
-    _comparison("less_equal", "<=", r"\leq", np.less_equal, lambda a, b: sp.Heaviside(b - a, 1)),
-    _comparison("equal", "==", "=", np.equal, lambda a, b: _is(sp.Eq(a, b))),
-    _comparison("not_equal", "!=", r"\neq", np.not_equal, lambda a, b: _is(sp.Ne(a, b))),
+    _comparison("less", "<", "<", lambda a, b: a < b, lambda a, b: sp.Heaviside(b - a, 0)),
+    _comparison("less_equal", "<=", r"\leq", lambda a, b: a <= b,
+                lambda a, b: sp.Heaviside(b - a, 1)),
+    _comparison("equal", "==", "=", lambda a, b: a == b, lambda a, b: _is(sp.Eq(a, b))),
+    _comparison("not_equal", "!=", r"\neq", lambda a, b: a != b, lambda a, b: _is(sp.Ne(a, b))),
     # both conditions, either condition: d(a b) = b da + a db, d(a + b − a b) = (1 − b) da + ...
     Op("logical_and", 2, elementwise, lambda vs, axis: vs[0] * vs[1], entrywise2(lambda a, b: a * b),
        (lambda g, ans, a, b, axis: unbroadcast(where(b, g, 0), a),
@@ -93,20 +94,19 @@ SELECTION = [
        latex=r"\operatorname{where}", domain=("binary", None, None), entrywise=True,
        conditions=frozenset({0}),
        index=(None, diagonal(lambda o, c, a, b: c), diagonal(lambda o, c, a, b: 1 - c))),
-    # clip(x, lo, hi) = min(max(x, lo), hi), as NumPy has it (hi wins where lo > hi); the
-    # rules are sympy's own derivatives of that form
+    # clip(x, lo, hi) = min(max(x, lo), hi), as NumPy has it (hi wins where lo > hi): x
+    # passes where lo < x < hi, lo where x < lo < hi, hi where max(x, lo) > hi
     Op("clip", 3, elementwise, lambda vs, axis: np.minimum(np.maximum(vs[0], vs[1]), vs[2]),
        entrywise2(lambda x, lo, hi: sp.Min(sp.Max(x, lo), hi)),
-       (lambda g, ans, x, lo, hi, axis: g * make("step", x - lo) *
-        make("step", hi - make("maximum", x, lo)),
+       (lambda g, ans, x, lo, hi, axis: g * make("step", x - lo) * make("step", hi - x),
         lambda g, ans, x, lo, hi, axis: unbroadcast(
-            g * make("step", lo - x) * make("step", hi - make("maximum", x, lo)), lo),
+            g * make("step", lo - x) * make("step", hi - lo), lo),
         lambda g, ans, x, lo, hi, axis: unbroadcast(
             g * make("step", make("maximum", x, lo) - hi), hi)),
        "each entry held between a lower and an upper bound (the upper one where they cross)",
        latex=r"\operatorname{clip}", domain=(None, None, None), entrywise=True,
-       index=(diagonal(lambda o, x, lo, hi: sp.Heaviside(x - lo) * sp.Heaviside(hi - sp.Max(x, lo))),
-              diagonal(lambda o, x, lo, hi: sp.Heaviside(lo - x) * sp.Heaviside(hi - sp.Max(x, lo))),
+       index=(diagonal(lambda o, x, lo, hi: sp.Heaviside(x - lo) * sp.Heaviside(hi - x)),
+              diagonal(lambda o, x, lo, hi: sp.Heaviside(lo - x) * sp.Heaviside(hi - lo)),
               diagonal(lambda o, x, lo, hi: sp.Heaviside(sp.Max(x, lo) - hi)))),
 
 

@@ -287,7 +287,9 @@ class Simplifier:
             known = self.truth_of_binary(node)
             if known is not None:
                 return known
-        inner = tuple(self.simplify(a) for a in args)
+        # conditions stay as written: [|r| <= delta], not where(|r| <= delta, 1, 0)
+        inner = tuple(a if n in OPS[op].conditions else self.simplify(a)
+                      for n, a in enumerate(args))
         built = Apply(op, inner, node.shape, axis)
         if transposed and OPS[op].symmetric and node.shape.is_square:     # diag(w)ᵀ = diag(w)
             return self.atom(built)
@@ -477,8 +479,12 @@ class Simplifier:
         held, otherwise = (sp.factor_terms(expr.xreplace({c: v})) for v in (1, 0))
         if held == otherwise:
             return self.from_sympy(held)
-        # a factor both pieces share stays outside: where(c, r, δ sign(r)) / N
+        # a factor both pieces share stays outside: where(c, r, δ sign(r)) / N; beside 0,
+        # the other piece's scalar factors: where(c, 0, sign(r)) / N
         shared = Counter(sp.Mul.make_args(held)) & Counter(sp.Mul.make_args(otherwise))
+        if 0 in (held, otherwise):
+            scalar, _ = self.split_scalar_expr(held + otherwise)
+            shared = Counter(sp.Mul.make_args(scalar))
         common = sp.Mul(*shared.elements())
         chosen = make("where", self.node_of[c], self.from_sympy(held / common),
                       self.from_sympy(otherwise / common))
@@ -490,8 +496,9 @@ class Simplifier:
         p, q = sp.fraction(abs(coeff))
         num = [f for f in factors if not (f.is_Pow and f.exp.is_negative)]
         den = [1 / f for f in factors if f.is_Pow and f.exp.is_negative]
-        num_nodes = ([Const(int(p))] if p != 1 else []) + [
-            self.from_sympy(f) for f in sorted(num, key=self.order)]
+        num_nodes = ([Const(int(p))] if p != 1 else []) + [   # a scalar leads: δ sign(r)
+            self.from_sympy(f) for f in sorted(num, key=lambda f: (not self.is_scalar(f),
+                                                                  self.order(f)))]
         den_nodes = ([Const(int(q))] if q != 1 else []) + [
             self.from_sympy(f) for f in sorted(den, key=self.order)]
         num_nodes = num_nodes or [Const(1)]
@@ -499,6 +506,11 @@ class Simplifier:
             num_nodes[0] = make("neg", num_nodes[0])
         out = chain("mul", num_nodes)
         return make("div", out, chain("mul", den_nodes)) if den_nodes else out
+
+    def is_scalar(self, expr: sp.Expr) -> bool:
+        """Whether every atom of ``expr`` is 1×1 (a dim, a scalar input)."""
+        return all(s in self.node_of and self.node_of[s].shape.is_scalar
+                   for s in expr.free_symbols)
 
     def order(self, expr: sp.Expr) -> tuple:
         """Sort key: positive terms first, then by where their first atom stood in the

@@ -32,6 +32,7 @@ from derivgen.numeric import evaluate
 from derivgen.forms import ShapeMismatch
 from derivgen.op import Op, label_arguments
 from derivgen.ops import OPS
+from derivgen.prove import almost_everywhere_form
 from derivgen.shapes import Shape, dim_size
 
 # -- helpers: choosing shapes ------------------------------------------------------------
@@ -171,9 +172,9 @@ def unwritten(case: Case, i: int, value):
 
 
 def normalise(expr: sp.Expr) -> sp.Expr:
-    """Derivatives almost everywhere: drop DiracDelta, forget Heaviside's value at 0."""
-    expr = expr.replace(sp.DiracDelta, lambda *a: sp.Integer(0))
-    return expr.replace(sp.Heaviside, lambda x, *h: sp.Heaviside(x))
+    """Derivatives almost everywhere, as the prover reads them (DiracDelta dropped, a
+    step's value at 0 forgotten, clip's pieces each in its region)."""
+    return almost_everywhere_form(expr)
 
 
 def is_zero(expr: sp.Expr) -> bool:

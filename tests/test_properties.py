@@ -62,8 +62,9 @@ def test_well_formed_trees_parse_or_fail_on_shapes_and_print_back(text):
         return
     except ExprError as e:
         # the generator may give an axis to a function without one, or none where one is
-        # needed, and labels where numbers are wanted or the other way round
-        assert "axis" in e.message or "class labels" in e.message, e.message
+        # needed, and labels or conditions where numbers are wanted or the other way round
+        assert "axis" in e.message or "class labels" in e.message or "condition" in e.message, \
+            e.message
         return
     assert parse(to_source(node), SCOPE) == node
 
