@@ -129,6 +129,13 @@ SUMS_TO_ONE = {a.sums[0]: n for n, a in REGISTRY.items() if a.sums and a.sums[1]
 SUMS_TO_ZERO = {a.sums[0]: n for n, a in REGISTRY.items() if a.sums and a.sums[1] == 0}
 
 
+def transposed(name: str) -> str:
+    """The property a matrix's transpose has for each of its own: rows for columns."""
+    swap = {"columns": "rows", "rows": "columns"}
+    head, _, tail = name.rpartition("_")
+    return f"{head}_{swap[tail]}" if tail in swap else name
+
+
 def closure(names: Iterable[str]) -> frozenset[str]:
     """The properties and everything they imply (one-hot columns are probability columns)."""
     found, todo = set(), list(names)

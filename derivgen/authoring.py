@@ -43,7 +43,7 @@ _AXES = {"none": (None,), "optional": (None, 0, 1), "required": (0, 1)}
 _AXIS_POLICY = {
     "none": "none",
     "optional": "optional (none: all entries; axis=0: each column; axis=1: each row)",
-    "required": "required (axis=0: each column; axis=1: each row)",
+    "required": "required (axis=0 or axis=1, as the description says)",
 }
 
 
@@ -55,7 +55,7 @@ def _candidates(op: Op) -> list[tuple[Shape, ...]]:
 
 def _written(op: Op, args: tuple[Node, ...], out: Shape, axis: int | None) -> str:
     """How the operator is written: ``A @ B``, ``A.T``, ``softmax(A, axis=0)``."""
-    if op.is_function:      # written here so that a function of several arguments prints whole
+    if op.is_function and not op.span:  # a function of several arguments printed whole
         extra = "" if axis is None else f", axis={axis}"
         return f"{op.name}({', '.join(to_source(a) for a in args[:op.written])}{extra})"
     return to_source(Apply(op.name, args, out, axis))
@@ -69,18 +69,19 @@ def _form(op: Op, axis: int | None) -> dict:
         args = tuple(make("greater", a, 0) if i in op.conditions else a
                      for i, a in enumerate(refs))
         try:
-            out = op.shape(shapes, axis)
+            param = op.span(shapes, axis) if op.span else axis     # a slice's span, say
+            out = op.shape(shapes, param)
             ans = Ref("ans", "step", out)
             g = upstream_symbol(ans)
             labels = {a.name: a.shape.labels for a in refs if a.shape.labels is not None}
             rules: dict[str, Node | None] = {
-                a.name: None if rule is None else rule(g, ans, *args, axis=axis)
+                a.name: None if rule is None else rule(g, ans, *args, axis=param)
                 for a, rule in zip(refs[:op.written], _padded(op.vjp, op.arity))}
         except ShapeMismatch:
             continue
         return {
             "axis": axis,
-            "written": _written(op, args, out, axis),
+            "written": _written(op, args, out, param),
             "shapes": {a.name: str(a.shape) for a in refs[:op.written]},
             "labels": labels,
             "output": str(out),

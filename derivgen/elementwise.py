@@ -22,6 +22,7 @@ from sympy.matrices.exceptions import NonInvertibleMatrixError
 
 from .errors import ProblemError
 from .nodes import Const, Node, Ref
+from .op import at_sizes
 from .ops import CONSTANTS, OPS
 from .problem import Problem
 from .shapes import dim_size
@@ -38,7 +39,8 @@ def sympy_value(node: Node, env: Mapping[str, sp.Matrix], sizes: Mapping[str, in
         if node.kind == "constant":
             return sp.Matrix([[CONSTANTS[node.name].sympy()]])
         return sp.Matrix([[sp.Integer(sizes[node.name])]]) if node.kind == "dim" else env[node.name]
-    return OPS[node.op].sympy([sympy_value(a, env, sizes) for a in node.args], node.axis)
+    return OPS[node.op].sympy([sympy_value(a, env, sizes) for a in node.args],
+                              at_sizes(node.axis, sizes))
 
 
 def almost_everywhere(derivative: sp.Expr) -> sp.Expr:

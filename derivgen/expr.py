@@ -27,7 +27,7 @@ from .lazy import np
 from .forms import ShapeMismatch
 from .op import label_arguments
 from .ops import CONSTANTS, FUNCTIONS, OPS
-from .shapes import SCALAR, Shape
+from .shapes import SCALAR, Dim, Shape, Span, dim_add, dim_scale
 
 MAX_LENGTH = 2000      # characters in one expression
 MAX_DEPTH = 100        # nesting of the syntax tree (and of brackets)
@@ -51,8 +51,7 @@ _REFUSED_BINARY = {ast.Mod: "'%'", ast.FloorDiv: "'//'", ast.LShift: "'<<'",
                    ast.RShift: "'>>'", ast.BitXor: "'^' (write powers as **)"}
 _REFUSED_UNARY = {ast.UAdd: "unary '+'", ast.Not: "'not'", ast.Invert: "'~'"}
 _REFUSED_NODES = {
-    ast.Subscript: "subscripts such as A[0]",
-    ast.Slice: "slices",
+    ast.Slice: "slices outside brackets",
     ast.Lambda: "lambda expressions",
     ast.ListComp: "comprehensions", ast.SetComp: "comprehensions",
     ast.DictComp: "comprehensions", ast.GeneratorExp: "comprehensions",
@@ -187,6 +186,8 @@ class _Parser:
                                              "attribute is .T (transpose)")
             case ast.Call():
                 return self.call(node)
+            case ast.Subscript():
+                return self.subscript(node)
         what = _REFUSED_NODES.get(type(node), f"'{type(node).__name__}'")
         self.fail(node, f"{what} are not part of the expression language")
 
@@ -247,6 +248,11 @@ class _Parser:
                     and kw.value.value in (0, 1)):
                 self.fail(kw.value, "axis must be 0 (over each column) or 1 (over each row)")
             axis = kw.value.value
+        if op.listed:
+            if axis is None:
+                self.fail(node, f"{name}() needs axis=0 (one above the other) or axis=1 (side "
+                                "by side)")
+            return self.listed(node, op, axis)
         if len(node.args) != op.written:
             hint = "; give the axis as axis=0 or axis=1" if op.axis != "none" else ""
             self.fail(node, f"{name}() takes {op.written} argument{'s' * (op.written > 1)}, "
@@ -281,12 +287,75 @@ class _Parser:
             if not _constant_value(children[1]) <= MAX_EXPONENT:
                 self.fail(args[1], f"exponent {self.text(args[1])} is too large: a constant "
                                    f"exponent is at most {MAX_EXPONENT} in size")
+        if op.span:
+            axis = op.span(tuple(c.shape for c in children), axis)
+        return self.built(node, op_name, children, axis, [self.text(a) for a in args])
+
+    def built(self, node: ast.AST, op_name: str, children: tuple[Node, ...], axis,
+              texts: list[str]) -> Apply:
+        """The operator's node, its shape by its rule; a mismatch refused at ``node``."""
         try:
-            shape = op.shape(tuple(c.shape for c in children), axis)
+            shape = OPS[op_name].shape(tuple(c.shape for c in children), axis)
         except ShapeMismatch as e:
-            message = str(e).format(*(self.text(a) for a in args))
-            self.fail(node, f"{self.text(node)}: {message}", ShapeError)
+            self.fail(node, f"{self.text(node)}: {str(e).format(*texts)}", ShapeError)
         return Apply(op_name, children, shape, axis)
+
+    def subscript(self, node: ast.Subscript) -> Apply:
+        """X[:, a:b], X[a:b, :], X[:, j]: rows or columns of a matrix, bounds written in
+        dims (X[:, 2*H:3*H], X[0:T-1, :]); an omitted bound is the start or the end, a
+        single index keeps the matrix 2-D (X[:, 0] is a column)."""
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if len(parts) == 1 and isinstance(parts[0], ast.Name) and parts[0].id in self.scope \
+                and self.scope[parts[0].id].shape.labels is not None:
+            self.fail(node, f"{self.text(node)}: to pick by labels write take_along_axis("
+                            f"{self.text(node.value)}, {parts[0].id}, axis=0) (one entry per "
+                            f"column) or take({self.text(node.value)}, {parts[0].id}, axis=0) "
+                            "(whole rows)")
+        if len(parts) != 2:
+            self.fail(node, f"{self.text(node)}: index both axes, as X[:, 0:H] or X[0:T-1, :]; "
+                            "every value is a matrix, of rank 2")
+        out = self.visit(node.value)
+        for axis, part in enumerate(parts):
+            if isinstance(part, ast.Slice) and part.step is not None:
+                self.fail(part.step, "a slice takes no step")
+            if isinstance(part, ast.Slice) and part.lower is None and part.upper is None:
+                continue                    # ':' the whole axis
+            end = out.shape.rows if axis == 0 else out.shape.cols
+            if isinstance(part, ast.Slice):
+                start = self.bound(part.lower) if part.lower else 0
+                stop = self.bound(part.upper) if part.upper else end
+            else:
+                start = self.bound(part)
+                stop = dim_add(start, 1)
+            out = self.built(node, "slice", (out,), Span(axis, start, stop),
+                             [self.text(node.value)])
+        return out
+
+    def bound(self, node: ast.AST) -> Dim:
+        """A slice bound: a whole number, a dim, or their sum (2*H, T - 1)."""
+        try:
+            return dim_expression(node, lambda name: name in self.scope and
+                                  self.scope[name].kind == "dim")
+        except _NotADim as e:
+            self.fail(e.node, f"{self.text(e.node)}: {e.why}")
+
+    def listed(self, node: ast.Call, op, axis) -> Apply:
+        """``concat([A, B, C], axis=1)``: the parts joined two at a time, left to right."""
+        if len(node.args) != 1 or not isinstance(node.args[0], ast.List) or \
+                len(node.args[0].elts) < 2:
+            self.fail(node, f"{op.name}() takes a list of two or more matrices: "
+                            f"{op.name}([A, B], axis=1)")
+        items = node.args[0].elts
+        parts = [self.visit(a) for a in items]
+        for part, item in zip(parts, items):
+            self.labels_in_place(op, (part,), (item,))
+            self.conditions_in_place(op, (part,), (item,))
+        out, joined = parts[0], self.text(items[0])
+        for part, item in zip(parts[1:], items[1:]):
+            out = self.built(node, op.name, (out, part), op.span((out.shape, part.shape), axis),
+                             [joined, self.text(item)])
+            joined += ", " + self.text(item)
+        return out
 
 
     def labels_in_place(self, op, children: tuple[Node, ...], args: tuple[ast.AST, ...]) -> None:
@@ -322,6 +391,47 @@ def _is_condition(node: Node) -> bool:
 _USE_LABELS = "use them in " + ", ".join(
     f"{name}()" for name, op in FUNCTIONS.items() if label_arguments(op))
 
+class _NotADim(Exception):
+    def __init__(self, node: ast.AST, why: str) -> None:
+        super().__init__(why)
+        self.node, self.why = node, why
+
+
+def dim_expression(node: ast.AST, is_dim) -> Dim:
+    """A dimension written in the language: a whole number ≥ 0, a dim (``is_dim(name)``),
+    or a sum of them, each term perhaps times a number: 4*H, T - 1, 2*(H + 1)."""
+    match node:
+        case ast.Constant(value=value) if type(value) is int and value >= 0:
+            return value
+        case ast.Name(id=name) if is_dim(name):
+            return name
+        case ast.BinOp(op=ast.Add() | ast.Sub() as op, left=left, right=right):
+            return dim_add(dim_expression(left, is_dim), dim_expression(right, is_dim),
+                           1 if isinstance(op, ast.Add) else -1)
+        case ast.BinOp(op=ast.Mult(), left=left, right=right):
+            a, b = dim_expression(left, is_dim), dim_expression(right, is_dim)
+            if not isinstance(a, int) and not isinstance(b, int):
+                raise _NotADim(node, "a dimension is a sum of dims times whole numbers")
+            return dim_scale(a, b) if isinstance(a, int) else dim_scale(b, a)
+        case ast.Name(id=name):
+            raise _NotADim(node, f"'{name}' is not a dim")
+        case ast.UnaryOp(op=ast.USub()):
+            raise _NotADim(node, "rows and columns count from 0: no negative bounds")
+    raise _NotADim(node, "a dimension is a whole number, a dim, or a sum of them "
+                         "(0, H, 2*H, T - 1)")
+
+
+def parse_dim(text: str, dims: Collection[str]) -> Dim:
+    """A dimension written as text (``"4*H"`` in a shape); ExprError with the offset."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+        return dim_expression(tree.body, lambda name: name in dims)
+    except SyntaxError:
+        raise ExprError("cannot parse this dimension", offset=0) from None
+    except _NotADim as e:
+        raise ExprError(e.why, offset=getattr(e.node, "col_offset", 0)) from None
+
+
 _ARITHMETIC = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
                "div": operator.truediv, "pow": operator.pow, "neg": operator.neg}
 
@@ -334,7 +444,8 @@ def _constant_value(node: Node) -> float:
     try:
         if node.op in _ARITHMETIC:
             return abs(_ARITHMETIC[node.op](*values))
-        return abs(float(OPS[node.op].numpy([np.full((1, 1), v) for v in values], node.axis)[0, 0]))
+        return abs(float(OPS[node.op].numpy([np.full((1, 1), v) for v in values],
+                                            node.axis)[0, 0]))
     except (ArithmeticError, ValueError):
         return math.inf
 
@@ -387,5 +498,18 @@ def to_source(node: Node) -> str:
     if node.op == "transpose":
         arg = node.args[0]
         return wrapped(arg, _precedence(arg) < prec or isinstance(arg, Const)) + ".T"
+    if node.op == "slice":
+        arg, span = node.args[0], node.axis
+        piece = f"{span.start}:{span.stop}"
+        return wrapped(arg, _precedence(arg) < prec or isinstance(arg, Const)) + \
+            (f"[{piece}, :]" if span.axis == 0 else f"[:, {piece}]")
+    if op.listed:       # a chain of joins along one axis is one list
+        parts, left = [node.args[1]], node.args[0]
+        while isinstance(left, Apply) and left.op == node.op and left.axis.axis == node.axis.axis:
+            parts.append(left.args[1])
+            left = left.args[0]
+        parts.append(left)
+        written = ", ".join(to_source(p) for p in reversed(parts))
+        return f"{node.op}([{written}], axis={node.axis.axis})"
     axis = "" if node.axis is None else f", axis={node.axis}"
     return f"{node.op}({', '.join(to_source(a) for a in node.args[:op.written])}{axis})"

@@ -6,7 +6,7 @@ or each row, softmax, log-sum-exp)."""
 from __future__ import annotations
 
 from .lazy import np, sp
-from .shapes import SCALAR, Shape, broadcast
+from .shapes import SCALAR, Shape, broadcast, dim_add, surely_below
 
 
 class ShapeMismatch(Exception):
@@ -225,3 +225,47 @@ def numpy_one_hot(vs, axis):
     y, classes = vs[0].astype(int), int(vs[1][0, 0])
     return (np.arange(classes)[:, None] == y).astype(float) if y.shape[0] == 1 else \
         (y == np.arange(classes)[None, :]).astype(float)
+
+
+# -- slices and joins: a node's axis is a Span (derivgen.shapes), its bounds numbers here --
+
+def slice_shape(shapes, span):
+    """Rows (columns) start..stop−1: as many as stop − start, the other side kept."""
+    x = shapes[0]
+    end = x.rows if span.axis == 0 else x.cols
+    if span.start == span.stop or surely_below(span.stop, span.start):
+        raise ShapeMismatch(f"the slice {span.start}:{span.stop} of {{0}} is empty")
+    if surely_below(end, span.stop):
+        raise ShapeMismatch(f"{{0}} is {x}: the slice {span.start}:{span.stop} ends beyond its "
+                            f"{end} {'rows' if span.axis == 0 else 'columns'}")
+    return Shape(span.length, x.cols) if span.axis == 0 else Shape(x.rows, span.length)
+
+
+def concat_shape(shapes, span):
+    """A beside B (axis 1: the same rows) or above it (axis 0: the same columns)."""
+    a, b = shapes
+    keep = (a.cols, b.cols) if span.axis == 0 else (a.rows, b.rows)
+    if keep[0] != keep[1]:
+        side = "columns" if span.axis == 0 else "rows"
+        raise ShapeMismatch(f"joined along axis {span.axis}, the parts need the same {side} "
+                            f"({{0}} is {a}, {{1}} is {b})")
+    return Shape(dim_add(a.rows, b.rows), a.cols) if span.axis == 0 else \
+        Shape(a.rows, dim_add(a.cols, b.cols))
+
+
+def sympy_slice(ms, span):
+    m = ms[0]
+    return m[span.start:span.stop, :] if span.axis == 0 else m[:, span.start:span.stop]
+
+
+def numpy_slice(vs, span):
+    v = vs[0]
+    return v[span.start:span.stop, :] if span.axis == 0 else v[:, span.start:span.stop]
+
+
+def sympy_concat(ms, span):
+    return sp.Matrix.vstack(*ms) if span.axis == 0 else sp.Matrix.hstack(*ms)
+
+
+def numpy_concat(vs, span):
+    return np.concatenate(vs, axis=span.axis)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from .latex import LatexPrinter, latex_name, relation, subscripted
+from .latex import LatexPrinter, dim_latex, latex_name, relation, subscripted
+from .shapes import dim_add
 from .nodes import Apply, Const, Node, Ref
 from .op import count
 from .ops import OPS
@@ -51,8 +52,10 @@ class IndexPrinter:
         """A leaf (or a bracketed whole) with the indices its shape carries."""
         base = self.names.get(node.name) or latex_name(node.name) if isinstance(node, Ref) \
             else f"\\left({self.matrix.doprint(node)}\\right)"
-        rows, cols = node.shape.rows != 1, node.shape.cols != 1
-        return subscripted(base, (i if rows else "") + (j if cols else ""))
+        kept = [k for k, n in ((i, node.shape.rows), (j, node.shape.cols)) if n != 1]
+        # indices that are letters run together (W_ij); sums are set apart (Z_{i, j + H})
+        return subscripted(base, ",\\, ".join(kept) if any(len(k) > 1 for k in kept)
+                           else "".join(kept))
 
     def entry(self, node: Node, i: str, j: str, prec: int = 0) -> str:
         text, own = self._entry(node, i, j)
@@ -100,6 +103,12 @@ class IndexPrinter:
             vector = args[0].shape.cols == 1 or args[0].shape.rows == 1
             return (f"\\delta_{{{i}{j}}} {self.entry(args[0], i, i, 2)}" if vector
                     else self.entry(args[0], i, i)), 2 if vector else 5
+        if op == "slice":           # rows (columns) from a + 1 on: X_{i, j + a}; one: X_{i, a+1}
+            span, x = node.axis, args[0]
+            at = dim_latex(dim_add(span.start, 1)) if span.length == 1 else None
+            shifted = lambda k: at or (k if span.start == 0 else f"{k} + {dim_latex(span.start)}")
+            return (self.entry(x, shifted(i), j) if span.axis == 0 else
+                    self.entry(x, i, shifted(j))), 5
         if op in ("take_along_axis", "take", "one_hot"):
             return self._by_label(node, i, j), 5
         if op in ("sum", "mean", "logsumexp", "softmax", "norm"):

@@ -18,6 +18,7 @@ from fractions import Fraction
 from .expr import ATOM, mixes_products
 from .nodes import Apply, Const, Node, Ref
 from .ops import CONSTANTS, OPS
+from .shapes import Dim, DimSum, Shape, dim_add, linear
 
 LINE_LENGTH = 90             # characters of LaTeX on one line of a broken equation
 MAX_WRITTEN_ENTRIES = 16     # matrices larger than this are shown with their corners and dots
@@ -77,6 +78,25 @@ def latex_name(name: str) -> str:
     return f"\\mathrm{{{name.replace('_', chr(92) + '_')}}}"
 
 
+def dim_latex(d: Dim) -> str:
+    """A dimension in LaTeX: N, 3, 4H, T - 1."""
+    if not isinstance(d, DimSum):
+        return str(d)
+    terms, const = linear(d)
+    text = ""
+    for name, k in terms.items():
+        word = name if abs(k) == 1 else f"{abs(k)}{name}"
+        text += (f" {'-' if k < 0 else '+'} " if text else "-" if k < 0 else "") + word
+    return text + (f" {'-' if const < 0 else '+'} {abs(const)}" if const else "")
+
+
+def shape_latex(shape: Shape) -> str:
+    """r \\times c, a sum bracketed: T \\times (4H)."""
+    def one(d: Dim) -> str:
+        return f"\\left({dim_latex(d)}\\right)" if isinstance(d, DimSum) else dim_latex(d)
+    return f"{one(shape.rows)} \\times {one(shape.cols)}"
+
+
 def scientific(x: float) -> str:
     r"""A positive number as LaTeX in scientific notation: ``10^{-8}``, ``5 \cdot 10^{-4}``,
     ``0.5``."""
@@ -119,7 +139,8 @@ class LatexPrinter:
                 return 2
             if node.op == "div" and node.args[1].shape.is_scalar:
                 return ATOM             # a fraction needs no brackets
-            if node.op in ("ones_like", "zeros_like", "eye_like") or OPS[node.op].boolean:
+            if node.op in ("ones_like", "zeros_like", "eye_like", "concat") or \
+                    OPS[node.op].boolean:
                 return ATOM             # printed as a single symbol, or in brackets
             return OPS[node.op].precedence
         if isinstance(node, Const) and node.value < 0:
@@ -237,6 +258,24 @@ class LatexPrinter:
         w, labels = node.args
         picked = self.name(labels.name) if isinstance(labels, Ref) else self.doprint(labels)
         return subscripted(self.operand(w), f"{picked},\\,:" if node.axis == 0 else f":,\\,{picked}")
+
+    def _print_slice(self, node):
+        """Rows (columns) a+1 to b, counted from 1: X_{:, H+1:2H}; one of them, X_{:, 1}."""
+        span = node.axis
+        first = dim_latex(dim_add(span.start, 1))
+        rows = first if span.length == 1 else f"{first}:{dim_latex(span.stop)}"
+        return subscripted(self.operand(node.args[0]),
+                           f"{rows},\\,:" if span.axis == 0 else f":,\\,{rows}")
+
+    def _print_concat(self, node):
+        """The parts side by side, [A  B  C], or one above the other."""
+        parts, left = [node.args[1]], node.args[0]
+        while isinstance(left, Apply) and left.op == "concat" and left.axis.axis == node.axis.axis:
+            parts.append(left.args[1])
+            left = left.args[0]
+        parts.append(left)
+        sep = " \\\\ " if node.axis.axis == 0 else " & "
+        return f"\\begin{{bmatrix}} {sep.join(self._print(p) for p in reversed(parts))} \\end{{bmatrix}}"
 
     def _print_ones_like(self, node):
         return r"\mathbf{1}"

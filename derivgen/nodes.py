@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .shapes import SCALAR, Shape
+from .shapes import SCALAR, Dim, Shape, linear
 
 SHAPE_RULES: dict[str, Callable] = {}     # operator name -> shape(shapes, axis), from ops.py
 
@@ -90,9 +90,19 @@ def chain(op: str, nodes: list[Node]) -> Node:
     return out
 
 
-def dim_node(dim: str | int) -> Node:
-    """A dimension as a number in an expression: a dim's name, or a literal size."""
-    return Ref(dim, "dim", SCALAR) if isinstance(dim, str) else Const(dim)
+def dim_node(d: Dim) -> Node:
+    """A dimension as a number in an expression: a dim's name, a literal size, or their
+    sum (4 * H, T - 1)."""
+    if isinstance(d, str | int):
+        return Ref(d, "dim", SCALAR) if isinstance(d, str) else Const(d)
+    terms, const = linear(d)
+    parts = [Ref(n, "dim", SCALAR) if k == 1 else make("mul", Const(abs(k)), Ref(n, "dim", SCALAR))
+             for n, k in terms.items()]
+    signs = [k > 0 for k in terms.values()]
+    out = parts[0] if signs[0] else make("neg", parts[0])
+    for part, positive in zip(parts[1:], signs[1:]):
+        out = make("add" if positive else "sub", out, part)
+    return out if not const else make("add" if const > 0 else "sub", out, Const(abs(const)))
 
 
 def walk(node: Node) -> Iterator[Node]:

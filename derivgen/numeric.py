@@ -31,6 +31,7 @@ import numpy as np
 
 from .assumptions import draw
 from .nodes import Apply, Const, Node, Ref, walk
+from .op import at_sizes
 from .ops import CONSTANTS, OPS
 from .problem import Problem
 from .shapes import dim_size
@@ -78,7 +79,7 @@ def evaluate(node: Node, values: Mapping[str, np.ndarray], sizes: Mapping[str, i
         return np.array([[float(sizes[node.name])]]) if node.kind == "dim" else values[node.name]
     args = [evaluate(a, values, sizes) for a in node.args]
     try:
-        return OPS[node.op].numpy(args, node.axis)
+        return OPS[node.op].numpy(args, at_sizes(node.axis, sizes))
     except np.linalg.LinAlgError:       # a singular matrix at this point: no value here
         return np.full(node.shape.size(sizes), np.nan)
 

@@ -53,6 +53,14 @@ rule next to its derivative (as in HIPS/autograd and micrograd):
 ``boolean``, ``conditions``
     whether the operator's values are truth values, 1 or 0 (a comparison), and which
     of its arguments must be such (where's first): truth values appear only there;
+``span``
+    for an operator acting on a :class:`~derivgen.shapes.Span` of rows or columns
+    (a slice, a join), whose node carries the span where others carry an axis: the
+    span it takes, from its arguments' shapes and an axis (a join's follows from
+    them; a slice's is an example, its last rows or columns);
+``listed``
+    written with its arguments in one list, two or more: ``concat([A, B, C], axis=1)``
+    (a chain of joins of two);
 ``examples``
     argument shapes to show and test the operator with, where the generic ones (equal
     shapes, broadcast pairs, a matrix product) do not fit it: labels, for instance;
@@ -70,14 +78,14 @@ The registry itself is :mod:`derivgen.ops` (with :mod:`derivgen.selection`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from .forms import ShapeMismatch
 from .lazy import sp
 from .nodes import Ref, dim_node, make
-from .shapes import Shape
+from .shapes import Shape, Span
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,8 @@ class Op:
     symmetric: bool = False     # a square value of it is symmetric whatever its argument
     boolean: bool = False       # its values are truth values: 1 where it holds, else 0
     conditions: frozenset[int] = frozenset()    # the arguments that are truth values
+    span: Callable | None = None    # (shapes, axis) -> the Span its node carries
+    listed: bool = False        # written with one list of its arguments: concat([A, B, C])
     examples: tuple[tuple[Shape, ...], ...] = ()    # argument shapes that fit it, to show it
     implicit: tuple[Callable, ...] = ()    # the last arguments, from the written ones' shapes
 
@@ -142,9 +152,17 @@ def spread(g, like):
 
 
 def applied(op: Op, args, axis=None):
-    """``op`` applied to the arguments the language writes, the unwritten ones built."""
+    """``op`` applied to the arguments the language writes, the unwritten ones built (and
+    for an operator on a span, the span its arguments give at ``axis``)."""
     shapes = tuple(a.shape for a in args)
+    if op.span and not isinstance(axis, Span):
+        axis = op.span(shapes, axis)
     return make(op.name, *args, *(build(shapes) for build in op.implicit), axis=axis)
+
+
+def at_sizes(axis, sizes: Mapping):
+    """A node's axis as its forms take it: a span's bounds as numbers at ``sizes``."""
+    return axis.at(sizes) if isinstance(axis, Span) else axis
 
 
 def example(op: Op, names, axis=None):

@@ -21,11 +21,11 @@ from typing import Any, NoReturn
 from . import tomlpos
 from .assumptions import DECLARED, SQUARE, conflict
 from .errors import DerivgenError, ExprError, ProblemError, did_you_mean
-from .expr import Binding, parse
+from .expr import Binding, parse, parse_dim, to_source
 from .latex import latex_name, unsafe_tex
 from .nodes import Apply, Node, names, walk
 from .ops import CONSTANTS, FUNCTIONS, OPS
-from .shapes import SCALAR, Shape
+from .shapes import SCALAR, Shape, dim_size
 from .sources import breaks_lines, display_name, problem_name, read_problem
 
 # What the engine can do in the time a build has (derivgen.budget): every entry of
@@ -313,8 +313,13 @@ class _Loader:
             self.typed(d, path + (i,), (str, int))
             if isinstance(d, int) and d < 1:
                 self.fail(path + (i,), f"a size must be positive, got {d}")
-            if isinstance(d, str) and d not in dims:
+            if isinstance(d, str) and d not in dims and _NAME.match(d):
                 self.fail(path + (i,), f"unknown dim '{d}'" + did_you_mean(d, dims))
+            if isinstance(d, str) and d not in dims:        # arithmetic of dims: "4*H"
+                try:
+                    d = parse_dim(d, dims)
+                except ExprError as e:
+                    raise self.locate(e, path + (i,), e.offset) from None
             parts.append(d)
         parts += [1] * (2 - len(parts))
         return Shape(*parts)
@@ -360,11 +365,18 @@ class _Loader:
     def fits(self, inputs: Mapping[str, Input], steps: Mapping[str, Step],
              sizes: Mapping[str, int], limit: int, where: str) -> None:
         """Refuse any input, step or part of a step with more than ``limit`` entries."""
+        for name, step in steps.items():        # a slice's own words first
+            for node in walk(step.expr):
+                if isinstance(node, Apply) and node.op == "slice":
+                    self.within(node, sizes, ("steps", name), where)
         items = [(("inputs", n, "shape"), n, i.shape) for n, i in inputs.items()]
         items += [(("steps", n), n if sub is s.expr else f"a part of {n}", sub.shape)
                   for n, s in steps.items() for sub in walk(s.expr)]
         for path, what, shape in items:
             rows, cols = shape.size(sizes)
+            if rows < 1 or cols < 1:
+                self.fail(path, f"{what} is {shape} = {rows}×{cols} at the {where} sizes: a "
+                                "matrix has at least one row and one column")
             if rows * cols <= limit:
                 continue
             if where == "[dims]":
@@ -385,6 +397,17 @@ class _Loader:
                               f"sizes: derivgen writes it out entry by entry up to "
                               f"{largest}×{largest}; keep [dims] small and give large sizes in "
                               "[check].sizes")
+
+    def within(self, node: Apply, sizes: Mapping[str, int], path: KeyPath, where: str) -> None:
+        """A slice's bounds lie inside what it slices, at these sizes."""
+        span, x = node.axis, node.args[0]
+        end = (x.shape.rows if span.axis == 0 else x.shape.cols)
+        start, stop, n = (dim_size(d, sizes) for d in (span.start, span.stop, end))
+        if not 0 <= start < stop <= n:
+            what = "rows" if span.axis == 0 else "columns"
+            self.fail(path, f"{to_source(node)} is {what} {start} to {stop} at the {where} "
+                            f"sizes, of the {n} of {to_source(x)}: a slice needs 0 <= start < "
+                            f"stop <= {n}")
 
     def steps(self, table: dict, scope: dict[str, Binding]) -> dict[str, Step]:
         if len(table) > MAX_STEPS:

@@ -40,7 +40,7 @@ from .elementwise import (Elementwise, almost_everywhere, label_values, overlay,
                           sympy_value)
 from .nodes import Apply, Const, Node, Ref, names
 from .numeric import evaluate, valid_point
-from .op import partial_matrix
+from .op import at_sizes, partial_matrix
 from .ops import OPS
 from .problem import Problem
 from .shapes import dim_size
@@ -140,13 +140,14 @@ class Prover:
             if key + (arg,) in self._indices:
                 continue
             args = [sympy_value(a, env, sizes) for a in fresh]
-            out = op.sympy(args, node.axis)
+            axis = at_sizes(node.axis, sizes)
+            out = op.sympy(args, axis)
             truth = partials(out, args[arg])
             matrices = {"_out": out} | {f"_x{n}": m for n, m in enumerate(args)}
             if op_name in ("det", "logdet"):
                 matrices["_x0^{-1}"] = args[0].inv(method="ADJ")
             for (c, d) in np.ndindex(*args[arg].shape):
-                formula = partial_matrix(op, arg, node.axis, matrices, c, d)
+                formula = partial_matrix(op, arg, axis, matrices, c, d)
                 for (a, b) in np.ndindex(*out.shape):
                     value = formula[a, b]
                     if not _vanishes(almost_everywhere_form(value - truth[(a, b)].get((c, d), 0))):

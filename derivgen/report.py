@@ -16,11 +16,12 @@ from .assumptions import REGISTRY
 from .derivation import Derivation, latex_names
 from .derive import Link
 from .index import IndexPrinter
-from .latex import LatexPrinter, aligned, bmatrix, latex_name, scientific, subscripted
+from .latex import LatexPrinter, aligned, bmatrix, latex_name, scientific, shape_latex, subscripted
 from .nodes import Apply, Node, Ref, walk
 from .numeric import fixed
 from .op import example
 from .ops import OPS
+from .shapes import Span
 
 
 def context(d: Derivation) -> dict:
@@ -34,8 +35,7 @@ def context(d: Derivation) -> dict:
 
     def shape(node_shape) -> dict:
         rows, cols = node_shape.size(problem.dims)
-        return {"names": f"{node_shape.rows} \\times {node_shape.cols}",
-                "sizes": f"{rows} \\times {cols}"}
+        return {"names": shape_latex(node_shape), "sizes": f"{rows} \\times {cols}"}
 
     return {
         "title": problem.title,
@@ -68,7 +68,8 @@ def _notation(d: Derivation, printer: LatexPrinter) -> dict:
     for item in d.backward.order:
         shown += [item.upstream, item.rule, item.result] if isinstance(item, Link) else \
             [item.value, *item.parts]
-    used = {(n.op, n.axis) for node in shown for n in walk(node) if isinstance(n, Apply)}
+    used = {(n.op, n.axis.axis if isinstance(n.axis, Span) else n.axis)   # a slice's axis
+            for node in shown for n in walk(node) if isinstance(n, Apply)}
     # two names written unlike any of the problem's: A and B, else another pair (three,
     # A, B and C, where an operation takes three)
     written = {printer.name(n) for n in (*d.problem.dims, *d.problem.inputs, *d.problem.steps)}
@@ -194,8 +195,8 @@ def _shape_check(formula: Node, target: Node) -> str:
     """The rule's shape worked out: (C × N)(N × D) = C × D for a matrix product, the
     shape of the variable the gradient is taken with respect to."""
     factors = list(_factors(formula))
-    sizes = "".join(f"\\left({f.shape.rows} \\times {f.shape.cols}\\right)" for f in factors)
-    result = f"{target.shape.rows} \\times {target.shape.cols}"
+    sizes = "".join(f"\\left({shape_latex(f.shape)}\\right)" for f in factors)
+    result = shape_latex(target.shape)
     return f"{sizes} = {result}" if len(factors) > 1 else result
 
 

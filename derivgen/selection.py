@@ -1,6 +1,6 @@
 """Operators that select (entries of :mod:`derivgen.ops`' registry): entries picked by
-integer class labels, rows looked up by them, the one-hot matrix of labels; and
-piecewise choices: comparisons, where and clip.
+integer class labels, rows looked up by them, the one-hot matrix of labels;
+piecewise choices: comparisons, where and clip; slices and joins.
 
 Labels count from 0, as in NumPy, while rows are numbered from 1 on paper: label c
 names row c + 1. A labels input is constant: its rules are None.
@@ -14,13 +14,14 @@ boundaries between its pieces, where the numeric checks' random points fall.
 
 from __future__ import annotations
 
-from .forms import (elementwise, entrywise2, numpy_one_hot, numpy_take, numpy_take_along_axis,
-                    one_hot_shape, sympy_one_hot, sympy_take, sympy_take_along_axis,
-                    take_along_axis_shape, take_shape)
+from .forms import (concat_shape, elementwise, entrywise2, numpy_concat, numpy_one_hot,
+                    numpy_slice, numpy_take, numpy_take_along_axis, one_hot_shape, slice_shape,
+                    sympy_concat, sympy_one_hot, sympy_slice, sympy_take,
+                    sympy_take_along_axis, take_along_axis_shape, take_shape)
 from .lazy import np, sp
 from .nodes import dim_node, make
 from .op import Op, applied, delta, diagonal, unbroadcast
-from .shapes import SCALAR, Shape
+from .shapes import SCALAR, Shape, Span, dim_add
 
 ONE_HOT = Op(
     "one_hot", 2, one_hot_shape, numpy_one_hot, sympy_one_hot, (None, None),
@@ -36,6 +37,37 @@ ONE_HOT = Op(
 def one_hot(y):
     """The one-hot matrix of the labels ``y``: one column (row) per label of a row (column)."""
     return applied(ONE_HOT, [y])
+
+
+def sliced(x, axis: int, start, stop):
+    """x[start:stop, :] (axis 0) or x[:, start:stop] (axis 1)."""
+    return make("slice", x, axis=Span(axis, start, stop))
+
+
+def concat(parts, axis: int):
+    """The parts side by side (axis 1) or stacked (axis 0): a chain of joins of two."""
+    out = parts[0]
+    for part in parts[1:]:
+        out = make("concat", out, part, axis=_join_span((out.shape, part.shape), axis))
+    return out
+
+
+def _join_span(shapes, axis):
+    """Where the second part of a join lies: after the first's rows (columns)."""
+    first = shapes[0].rows if axis == 0 else shapes[0].cols
+    second = shapes[1].rows if axis == 0 else shapes[1].cols
+    return Span(axis, first, dim_add(first, second))
+
+
+def _padded(g, x, span: Span):
+    """g placed in rows (columns) start..stop−1 of a matrix of zeros shaped like x: the
+    adjoint of slicing, written as a join with zero blocks (none where g reaches an end)."""
+    n = x.shape.rows if span.axis == 0 else x.shape.cols
+    blocks = [make("zeros_like", sliced(x, span.axis, 0, span.start))] if span.start != 0 else []
+    blocks += [g]
+    if span.stop != n:
+        blocks.append(make("zeros_like", sliced(x, span.axis, span.stop, n)))
+    return concat(blocks, span.axis)
 
 
 def where(c, a, b):
@@ -113,7 +145,10 @@ SELECTION = [
     # picking entries, rows or columns by label spreads the gradient back to where it
     # was picked, adding up where labels repeat
     Op("take_along_axis", 2, take_along_axis_shape, numpy_take_along_axis,
-       sympy_take_along_axis, (lambda g, ans, x, y, axis: one_hot(y) * g, None),
+       sympy_take_along_axis,
+       # one_hot of one label is a column: along the rows (axis=1) it lies as a row
+       (lambda g, ans, x, y, axis: (one_hot(y).T if axis == 1 and y.shape.rows == 1
+                                    else one_hot(y)) * g, None),
        "the entry each label picks from its column (from its row, with axis=1); labels "
        "count from 0, as in NumPy: label c picks row c + 1",
        axis="required", latex=r"\operatorname{pick}", domain=(None, None),
@@ -121,7 +156,8 @@ SELECTION = [
        index=(lambda o, a, i, j, k, l, axis, n: (
            delta(k, a[1][j, j]) * delta(j, l) if axis == 0 else
            delta(i, k) * delta(l, a[1][i, i])), None),
-       examples=((Shape("n", "c"), Shape(1, "c", "n")), (Shape("r", "n"), Shape("r", 1, "n")))),
+       examples=((Shape("n", "c"), Shape(1, "c", "n")), (Shape("r", "n"), Shape("r", 1, "n")),
+                 (Shape(1, "n"), Shape(1, 1, "n")))),
     # W[x] for labels x: the rule writes the scatter-add as a product with one_hot(x)
     Op("take", 2, take_shape, numpy_take, sympy_take,
        (lambda g, ans, w, x, axis: (
@@ -135,4 +171,27 @@ SELECTION = [
        examples=((Shape("n", "c"), Shape(1, "k", "n")), (Shape("n", "c"), Shape("k", 1, "n")),
                  (Shape("r", "n"), Shape(1, "k", "n")))),
     ONE_HOT,
+
+    # slices and joins: the gradient of a slice is G in its place among zeros; of a join,
+    # the slices of G each part's rows (columns) take
+    Op("slice", 1, slice_shape, numpy_slice, sympy_slice,
+       (lambda g, ans, x, axis: _padded(g, x, axis),),
+       "a slice: a run of rows or of columns (counted from 1 here, from 0 in NumPy's "
+       "A[a:b, :])", axis="required", symbol="[:]", precedence=5,
+       index=(lambda o, a, i, j, k, l, span, n: (
+           delta(k, i + span.start) * delta(j, l) if span.axis == 0 else
+           delta(i, k) * delta(l, j + span.start)),),
+       # an example: all but the first row (column)
+       span=lambda shapes, axis: Span(axis, 1, shapes[0].rows if axis == 0 else shapes[0].cols),
+       examples=((Shape("r", "c"),),)),
+    Op("concat", 2, concat_shape, numpy_concat, sympy_concat,
+       (lambda g, ans, a, b, axis: sliced(g, axis.axis, 0, axis.start),
+        lambda g, ans, a, b, axis: sliced(g, axis.axis, axis.start, axis.stop)),
+       "a join: matrices one above another or side by side (NumPy's concatenate)",
+       axis="required", domain=(None, None), listed=True,
+       index=(lambda o, a, i, j, k, l, span, n: delta(i, k) * delta(j, l),
+              lambda o, a, i, j, k, l, span, n: (
+                  delta(i, k + span.start) * delta(j, l) if span.axis == 0 else
+                  delta(i, k) * delta(j, l + span.start))),
+       span=_join_span),
 ]

@@ -29,12 +29,14 @@ from collections.abc import Mapping
 import numpy as np
 import sympy as sp
 
+from .blocks import added, parts, sliced_simply
 from .assumptions import (SUMS_TO_ONE, SUMS_TO_ZERO, Reason, closure, lower_powers,
-                          powers_of)
+                          powers_of, transposed)
 from .nodes import Apply, Const, Node, Ref, chain, dim_node, make, walk
 from .forms import ShapeMismatch
 from .op import count
 from .ops import OPS
+from .selection import concat
 from .shapes import SCALAR, Shape
 
 
@@ -111,6 +113,8 @@ class Simplifier:
         The same expression (an argument met again, a rule's repeated upstream) is
         simplified once; the assumptions it used are noted again each time."""
         like = node if like is None else like
+        if isinstance(node, Apply) and OPS[node.op].shape_only and node.shape == like.shape:
+            return node                 # zeros (ones) shaped like X: nothing shorter
         if (node, like) in self.done:
             best, reasons = self.done[(node, like)]
             for reason in reasons:
@@ -119,10 +123,10 @@ class Simplifier:
         outer_rank, self.rank = self.rank, {}
         outer_reasons, self.reasons = self.reasons, []
         expr = self.lower(self.to_sympy(node))
-        picked = self.pick(expr)
+        rewritten = [x for x in (self.pick(expr), self.join_blocks(expr)) if x != expr]
         best = None
         best_expr = None
-        for candidate in self.candidates(expr) + (self.candidates(picked) if picked != expr else []):
+        for candidate in self.candidates(expr) + [c for x in rewritten for c in self.candidates(x)]:
             try:
                 form = tidy(fit(self.from_sympy(candidate), like))
             except Exception:       # a form whose shapes do not fit our broadcasting rules
@@ -159,18 +163,17 @@ class Simplifier:
         the entries the labels pick: X ⊙ onehot(y) = pick(X, y) ⊙ onehot(y), a row (column)
         spread back over the one-hot columns (rows). So P ⊙ onehot(y) ⊘ pick(P, y) is
         onehot(y), and a column sum of onehot(y) ⊙ X is pick(X, y)."""
-        hots = {a: n for a, n in self.node_of.items()
-                if isinstance(n, Apply) and n.op == "one_hot" and a in expr.free_symbols}
+        hots = {a: hot for a, n in self.node_of.items()
+                if a in expr.free_symbols and (hot := _one_hot(n)) is not None}
         if not hots:
             return expr
         terms = []
         for term in sp.Add.make_args(sp.expand(expr)):
             factors = {f.base if f.is_Pow else f for f in sp.Mul.make_args(term)}
-            for hot, node in hots.items():
+            for hot, (labels, axis) in hots.items():
                 if hot not in factors:
                     continue
-                labels = node.args[0]
-                axis = 0 if labels.shape.rows == 1 else 1
+                node = self.node_of[hot]
                 full = {a for a in term.free_symbols - {hot}
                         if a in self.node_of and self.node_of[a].shape == node.shape}
                 if full:
@@ -180,10 +183,27 @@ class Simplifier:
             terms.append(term)
         return sp.Add(*terms)
 
+    def join_blocks(self, expr: sp.Expr) -> sp.Expr:
+        """Joins of the same layout added block by block: the gradient of a matrix
+        sliced into parts (an LSTM's gates) as the parts' gradients side by side."""
+        terms = sp.Add.make_args(expr)
+        joins = [t for t in terms if isinstance(self.node_of.get(t), Apply)
+                 and self.node_of[t].op == "concat"]
+        for axis in (0, 1):
+            same = [t for t in joins if self.node_of[t].axis.axis == axis]
+            merged = added([self.node_of[t] for t in same], axis) if len(same) > 1 else None
+            if merged is not None:      # each block's sum simplified on its own
+                pieces = [self.simplify(b.part) for b in parts(merged, axis)]
+                return expr - sp.Add(*same) + self.atom(concat(pieces, axis))
+        return expr
+
     def facts_of(self, node: Node) -> frozenset[str]:
-        """What is known of a name (its facts) or of an operator's output (the registry's)."""
+        """What is known of a name (its facts), of an operator's output (the registry's),
+        of a transpose (its argument's, columns for rows)."""
         if isinstance(node, Ref):
             return self.facts.get(node.name, frozenset())
+        if isinstance(node, Apply) and node.op == "transpose":
+            return frozenset(map(transposed, self.facts_of(node.args[0])))
         return closure(OPS[node.op].facts(node)) if isinstance(node, Apply) else frozenset()
 
     def candidates(self, expr: sp.Expr) -> list[sp.Expr]:
@@ -283,6 +303,10 @@ class Simplifier:
             return self.to_sympy(make(op, make("transpose", args[0]), axis=1 - axis))
         if op == "eye_like":
             return self.atom(make(op, args[0]))
+        if op == "slice":           # the part of a join it takes, a slice of what x slices
+            shorter = sliced_simply(self.simplify(args[0]), axis)
+            if shorter is not None:
+                return self.to_sympy(shorter, transposed)
         if OPS[op].boolean and not OPS[op].conditions:
             known = self.truth_of_binary(node)
             if known is not None:
@@ -426,9 +450,9 @@ class Simplifier:
             if all(len(g) < 2 for g in groups.values()):
                 continue
             total = sp.Add(*others)
-            for shared, parts in groups.items():
-                other = self.from_sympy(sp.Add(*(c * self.to_sympy(p) for c, p in parts)))
-                other = fit(other, parts[0][1])
+            for shared, factors in groups.items():
+                other = self.from_sympy(sp.Add(*(c * self.to_sympy(p) for c, p in factors)))
+                other = fit(other, factors[0][1])
                 pair = (shared, other) if side == 0 else (other, shared)
                 total += self.atom(make("matmul", *pair))
             return total
@@ -520,6 +544,18 @@ class Simplifier:
 
 
 # -- node helpers ----------------------------------------------------------------------
+
+def _one_hot(node: Node):
+    """(labels, the axis they pick along) for onehot(y), and for the transpose of one
+    label's one-hot column (a row); else None."""
+    if isinstance(node, Apply) and node.op == "one_hot":
+        labels = node.args[0]
+        return labels, 0 if labels.shape.rows == 1 else 1
+    if isinstance(node, Apply) and node.op == "transpose" and _one_hot(node.args[0]) and \
+            node.args[0].args[0].shape.is_scalar:
+        return node.args[0].args[0], 1
+    return None
+
 
 def _number(value: sp.Number) -> Node:
     if value.is_Integer:

@@ -22,11 +22,11 @@ from .derive import Backward, Link
 from .elementwise import Elementwise
 from .latex import LINE_LENGTH, LatexPrinter, aligned, bmatrix, subscripted
 from .nodes import Apply, Const, Node, Ref, walk
-from .op import local_partial, partial_matrix
+from .op import at_sizes, local_partial, partial_matrix
 from .ops import OPS
 from .problem import Problem
 from .prove import Composed, Prover
-from .shapes import Shape
+from .shapes import Shape, dim_size
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def _index_form(problem: Problem, rule: Link, printer: LatexPrinter) -> dict[str
              _Label(printer.operand(a)) if a.shape.labels is not None else
              sp.IndexedBase(printer.operand(a)) for a in rule.node.args]
     expr = local_partial(op, rule.arg, sp.IndexedBase(out_name), bases, i, j, k, l,
-                         rule.node.axis, _sizes(rule.target.shape, printer))
+                         at_sizes(rule.node.axis, _symbols(printer)), _sizes(rule.target.shape, printer))
 
     def latex(e: sp.Expr) -> str:
         # an entry of a name that is not a node (the inverse in det's partial) is shaped
@@ -153,8 +153,18 @@ class _Label:
 
 def _sizes(shape: Shape, printer: LatexPrinter) -> tuple:
     """A shape's sizes as the index form writes them: dims by name (δ_jl / N, not / 3)."""
-    return tuple(sp.Symbol(printer.name(d)) if isinstance(d, str) else d
-                 for d in (shape.rows, shape.cols))
+    return tuple(dim_size(d, _symbols(printer)) for d in (shape.rows, shape.cols))
+
+
+class _symbols(dict):
+    """Each dim as the symbol the index form writes it with."""
+
+    def __init__(self, printer: LatexPrinter) -> None:
+        super().__init__()
+        self.printer = printer
+
+    def __missing__(self, name: str) -> sp.Symbol:
+        return sp.Symbol(self.printer.name(name))
 
 
 def _entry(e: sp.Indexed, node: Node) -> sp.Expr:
@@ -223,7 +233,8 @@ def _registry_partial(prover: Prover, rule: Link, out: sp.Matrix, args: list[sp.
         return None
     matrices = {"_out": out} | {f"_x{n}": m for n, m in enumerate(args)}
     try:
-        registry = partial_matrix(op, rule.arg, rule.node.axis, matrices, 0, 0)
+        registry = partial_matrix(op, rule.arg, at_sizes(rule.node.axis, prover.problem.dims),
+                                  matrices, 0, 0)
     except KeyError:
         return None
     proven = all(r == t or prover.is_zero(r - t) for r, t in zip(registry, truth))
@@ -294,7 +305,7 @@ def _unnamed_entry(prover: Prover, rule: Link, entries: Entries, printer: LatexP
         for j in range(value.cols):
             entries.names[fresh[i, j]] = subscripted(operand, f"{i + 1},{j + 1}")
     args = [fresh if n == rule.arg else prover.value(a) for n, a in enumerate(rule.node.args)]
-    out = OPS[rule.op].sympy(args, rule.node.axis)
+    out = OPS[rule.op].sympy(args, at_sizes(rule.node.axis, prover.problem.dims))
     truth = out.applyfunc(lambda e: sp.diff(e, fresh[0, 0]))
     registry = _registry_partial(prover, rule, out, args, truth)
     return fresh[0, 0], truth if registry is None else registry, dict(zip(fresh, value))

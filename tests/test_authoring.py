@@ -9,7 +9,7 @@ import pytest
 
 from derivgen import authoring
 from derivgen.api import derive_file
-from derivgen.expr import Binding, parse, to_source
+from derivgen.expr import Binding, parse, parse_dim, to_source
 from derivgen.forms import same
 from derivgen.op import Op
 from derivgen.ops import OPS
@@ -73,8 +73,8 @@ def test_new_problem_escapes_the_name(tmp_path, name):
 # -- operators ------------------------------------------------------------------------------
 
 def shape_of(text: str) -> Shape:
-    rows, cols = text.split("×")
-    return Shape(*(int(d) if d.isdigit() else d for d in (rows, cols)))
+    """A shape as the listing writes it: r×c, (r - 1)×c."""
+    return Shape(*(parse_dim(d.strip("()"), "rckn") for d in text.split("×")))
 
 
 def labelled(shape: Shape, classes) -> Shape:

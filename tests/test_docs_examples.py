@@ -10,7 +10,7 @@ from conftest import ROOT
 from derivgen.expr import Binding, parse
 from derivgen.nodes import Apply, walk
 from derivgen.ops import OPS
-from derivgen.shapes import SCALAR, Shape
+from derivgen.shapes import SCALAR, Shape, dim_scale
 
 DOC = (ROOT / "docs" / "problem-format.md").read_text(encoding="utf-8")
 
@@ -43,6 +43,8 @@ SCOPE |= {
     "v": matrix("D", 1), "w": matrix("D", 1),
     "E": matrix("V", "D"), "x": matrix(1, "K", "V"),
     "R": matrix("N", "D"), "U": matrix("N", "H"), "M": matrix("D", "H"),
+    "Z4": matrix("N", dim_scale(4, "H")), "W3": matrix(dim_scale(3, "D"), "H"),
+    **{name: matrix("N", "D") for name in ("E1", "E2", "E3")},
     **{name: matrix(1, 1) for name in ("g", "c", "delta", "eps", "tau", "lam", "alpha")},
 }
 

@@ -128,7 +128,14 @@ def test_shape_errors(text, message, offset):
     ("np.mean(W, axis=1)", "'np.mean(...)' is not allowed; write mean(W, axis=1)", 0),
     ("W.shape", "attribute '.shape' is not allowed; the only attribute is .T (transpose)", 1),
     ("__import__('os')", "unknown function '__import__'", 0),
-    ("W[0]", "subscripts such as A[0] are not part of the expression language", 0),
+    ("W[0]", "W[0]: index both axes, as X[:, 0:H] or X[0:T-1, :]; every value is a matrix, "
+             "of rank 2", 0),
+    ("W[:, 0:D:2]", "a slice takes no step", 9),
+    ("W[:, -1]", "-1: rows and columns count from 0: no negative bounds", 5),
+    ("W[:, 0:X]", "X: 'X' is not a dim", 7),
+    ("concat(W, W)", "concat() needs axis=0 (one above the other) or axis=1 (side by side)", 0),
+    ("concat([W], axis=1)", "concat() takes a list of two or more matrices: concat([A, B], "
+                            "axis=1)", 0),
     ("lambda: W", "lambda expressions are not part of the expression language", 0),
     ("[w for w in W]", "comprehensions are not part of the expression language", 0),
     ("'W'", "strings are not part of the expression language", 0),
@@ -240,6 +247,7 @@ def test_every_registered_function_parses():
         node = example(op, names, axis)
         scope = {a.name: Binding("input", a.shape) for a in walk(node) if isinstance(a, Ref)}
         args = [f"{a} > 0" if n in op.conditions else a for n, a in enumerate(names)]
+        listed = f"[{', '.join(args)}]" if op.listed else ", ".join(args)
         written = to_source(node)
-        assert written == f"{name}({', '.join(args)}{'' if axis is None else ', axis=0'})"
+        assert written == f"{name}({listed}{'' if axis is None else ', axis=0'})"
         assert parse(written, scope) == node

@@ -9,7 +9,7 @@ import pytest
 import sympy as sp
 
 from derivgen.forms import ShapeMismatch
-from derivgen.op import inverse_of, label_arguments, local_partial
+from derivgen.op import at_sizes, inverse_of, label_arguments, local_partial
 from derivgen.ops import OPS
 from derivgen.prove import almost_everywhere_form
 from derivgen.elementwise import label_values
@@ -35,19 +35,18 @@ def cases():
 
 
 def accepted_shapes(op, axis):
-    for shapes in op.examples:          # an operator of labels, say
+    for shapes in [*op.examples, *(make(op.arity) for make in SHAPES)]:   # labels, say, first
         try:
-            op.shape(shapes, axis)
+            op.shape(shapes, param(op, shapes, axis))
             return shapes
         except ShapeMismatch:
             continue
-    for make in SHAPES:
-        try:
-            op.shape(make(op.arity), axis)
-            return make(op.arity)
-        except ShapeMismatch:
-            continue
     raise AssertionError(f"{op.name}: no candidate shape accepted")
+
+
+def param(op, shapes, axis):
+    """What the node carries: its axis, or the span an operator on a span takes."""
+    return op.span(shapes, axis) if op.span else axis
 
 
 def is_zero(expr) -> bool:
@@ -64,6 +63,7 @@ def test_index_formula_matches_the_derivative(name, arg, axis, repeat):
             sp.Matrix(*s.size(SIZES), lambda i, j, t=t: sp.Symbol(f"x{t}_{i}{j}", positive=True)
                       if positive else sp.Symbol(f"x{t}_{i}{j}", real=True))
             for t, s in enumerate(shapes)]
+    axis = at_sizes(param(op, shapes, axis), SIZES)     # a span's bounds as numbers
     out = op.sympy(args, axis)
     o, bases = sp.IndexedBase("o"), [sp.IndexedBase(f"a{t}") for t in range(op.arity)]
     values = {"o": out, **{b.label.name: m for b, m in zip(bases, args)}}

@@ -30,7 +30,7 @@ from derivgen.elementwise import almost_everywhere, label_values, partials, symp
 from derivgen.nodes import Ref
 from derivgen.numeric import evaluate
 from derivgen.forms import ShapeMismatch
-from derivgen.op import Op, label_arguments
+from derivgen.op import Op, at_sizes, label_arguments
 from derivgen.ops import OPS
 from derivgen.prove import almost_everywhere_form
 from derivgen.shapes import Shape, dim_size
@@ -74,10 +74,14 @@ def differentiable(op: Op) -> list[int]:
 
 def accepts(op: Op, shapes: tuple[Shape, ...], axis: int | None) -> bool:
     try:
-        op.shape(shapes, axis)
+        op.shape(shapes, param(op, shapes, axis))
     except ShapeMismatch:
         return False
     return True
+
+
+def param(op: Op, shapes, axis):
+    return op.span(shapes, axis) if op.span else axis
 
 
 def fmt(shape: Shape) -> str:
@@ -112,9 +116,19 @@ class Case:
     def rule_node(self):
         """The rule applied to symbolic arguments, upstream G and output ans."""
         op, args = OPS[self.op], self.refs()
-        out_shape = op.shape(self.shapes, self.axis)
+        out_shape = op.shape(self.shapes, self.param)
         g, ans = Ref("G", "grad", out_shape), Ref("ans", "step", out_shape)
-        return op.vjp[self.arg](g, ans, *args, axis=self.axis)
+        return op.vjp[self.arg](g, ans, *args, axis=self.param)
+
+    @property
+    def param(self):
+        """What the node carries: its axis, or the span an operator on a span takes."""
+        return param(OPS[self.op], self.shapes, self.axis)
+
+    @property
+    def at(self):
+        """The axis as the forms take it: a span's bounds as numbers."""
+        return at_sizes(self.param, self.sizes)
 
 
 def combinations(op: Op) -> list[tuple[tuple[Shape, ...], int | None]]:
@@ -227,7 +241,7 @@ def test_every_operator_is_covered():
 def test_rule_matches_exact_derivative(case: Case):
     op = OPS[case.op]
     args = symbolic_args(case)
-    out = op.sympy(args, case.axis)
+    out = op.sympy(args, case.at)
     g = symbols("G", out.rows, out.cols)
     env = {ARG_NAMES[i]: m for i, m in enumerate(args)} | {"G": g, "ans": out}
     claimed = sympy_value(case.rule_node(), env, case.sizes)
@@ -244,7 +258,7 @@ def test_the_provers_partials_are_sympys_derivatives(case: Case):
     """derivgen.elementwise.partials (with its shortcuts for products and quotients)
     gives exactly what sympy's diff gives, entry by entry."""
     args = symbolic_args(case)
-    out, wrt = OPS[case.op].sympy(args, case.axis), args[case.arg]
+    out, wrt = OPS[case.op].sympy(args, case.at), args[case.arg]
     table = partials(out, wrt)
     for (i, j), k, l in itertools.product(table, range(wrt.rows), range(wrt.cols)):
         exact = almost_everywhere(out[i, j].diff(wrt[k, l]))
@@ -255,7 +269,7 @@ def test_the_provers_partials_are_sympys_derivatives(case: Case):
 def test_zero_rule_means_zero_derivative_almost_everywhere(case: Case):
     op = OPS[case.op]
     args = symbolic_args(case)
-    out = op.sympy(args, case.axis)
+    out = op.sympy(args, case.at)
     for x in args[case.arg]:
         for entry in out:
             d = entry.diff(x)
@@ -267,7 +281,7 @@ def test_rule_matches_finite_differences(case: Case):
     op = OPS[case.op]
     rng = rng_for(case)
     args = numeric_args(case, rng)
-    out = op.numpy(args, case.axis)
+    out = op.numpy(args, case.at)
     g = rng.standard_normal(out.shape)
     values = {ARG_NAMES[i]: a for i, a in enumerate(args)} | {"G": g, "ans": out}
     claimed = evaluate(case.rule_node(), values, case.sizes)
@@ -276,7 +290,7 @@ def test_rule_matches_finite_differences(case: Case):
 
     def f(moved: np.ndarray) -> float:
         return float(np.sum(g * op.numpy([moved if i == case.arg else a
-                                          for i, a in enumerate(args)], case.axis)))
+                                          for i, a in enumerate(args)], case.at)))
 
     differences = np.zeros_like(x)
     for k, l in np.ndindex(*x.shape):
@@ -297,7 +311,7 @@ def test_shapes(case: Case):
     op = OPS[case.op]
     if case.arg is not None and op.vjp[case.arg] is not None:
         assert case.rule_node().shape == case.shapes[case.arg]
-    expected = op.shape(case.shapes, case.axis).size(case.sizes)
+    expected = op.shape(case.shapes, case.param).size(case.sizes)
     args = numeric_args(case, rng_for(case))
-    assert op.numpy(args, case.axis).shape == expected
-    assert op.sympy(symbolic_args(case), case.axis).shape == expected
+    assert op.numpy(args, case.at).shape == expected
+    assert op.sympy(symbolic_args(case), case.at).shape == expected

@@ -310,8 +310,27 @@ CASES = [
          "error: p.toml:11:7: steps.S: attribute '.__class__' is not allowed; the only attribute "
          "is .T (transpose)"),
     case("expr-subscript", step("W @ X[0]"),
-         "error: p.toml:11:10: steps.S: subscripts such as A[0] are not part of the expression "
-         "language"),
+         "error: p.toml:11:10: steps.S: X[0]: index both axes, as X[:, 0:H] or X[0:T-1, :]; "
+         "every value is a matrix, of rank 2"),
+    case("expr-slice-beyond", step("W @ X[:, 0:N+1]"),
+         "error: p.toml:11:10: steps.S: X[:, 0:N+1]: X is D×N: the slice 0:N + 1 ends beyond "
+         "its N columns"),
+    case("expr-slice-empty-at-the-sizes", step("W[:, 2:D] @ X[2:D, :]"),
+         "error: p.toml:11: steps.S: W[:, 2:D] is columns 2 to 2 at the [dims] sizes, of the 2 "
+         "of W: a slice needs 0 <= start < stop <= 2"),
+    case("expr-labels-as-index", labelled(loss="-sum(log(A[y])) / N"),
+         "error: p.toml:13:15: steps.L: A[y]: to pick by labels write take_along_axis(A, y, "
+         "axis=0) (one entry per column) or take(A, y, axis=0) (whole rows)"),
+    case("shape-arithmetic", edit('W = { shape = ["C", "D"] }', 'W = { shape = ["C", "2*D"] }'),
+         "error: p.toml:11:6: steps.S: W @ X: inner dimensions differ (W is C×(2*D), X is D×N)"),
+    case("shape-arithmetic-of-no-dim", edit('W = { shape = ["C", "D"] }',
+                                            'W = { shape = ["C", "2*E"] }'),
+         "error: p.toml:7:24: inputs.W.shape[1]: 'E' is not a dim"),
+    case("shape-arithmetic-not-positive", edit('W = { shape = ["C", "D"] }',     # adds line 8
+                                               'W = { shape = ["C", "D"] }\n'
+                                               'Z = { shape = ["D - 2"], constant = true }'),
+         "error: p.toml:8: inputs.Z.shape: Z is (D - 2)×1 = 0×1 at the [dims] sizes: a matrix "
+         "has at least one row and one column"),
     case("expr-lambda", step("lambda: W"),
          "error: p.toml:11:6: steps.S: lambda expressions are not part of the expression language"),
     case("expr-lambda-called", step("(lambda: W)() @ X"),
