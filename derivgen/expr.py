@@ -233,7 +233,8 @@ class _Parser:
         if name not in FUNCTIONS:
             if name in self.scope:
                 self.fail(node, f"'{name}' is not a function")
-            self.fail(node, f"unknown function '{name}'{did_you_mean(name, FUNCTIONS)}")
+            self.fail(node, f"unknown function '{name}'" + (_lacking(name) or
+                                                           did_you_mean(name, FUNCTIONS)))
         op = FUNCTIONS[name]
         axis = None
         for kw in node.keywords:
@@ -268,7 +269,7 @@ class _Parser:
         written = f"'{self.text(func)}(...)' is not allowed"
         if name not in FUNCTIONS:
             return (f"{written}; the expression language has no function '{name}'"
-                    f"{did_you_mean(name, FUNCTIONS)}")
+                    + (_lacking(name) or did_you_mean(name, FUNCTIONS)))
         module = isinstance(func.value, ast.Name) and func.value.id not in self.scope
         args = ([] if module else [owner]) + [self.text(a) for a in node.args] + \
             [self.text(k) for k in node.keywords]
@@ -390,6 +391,26 @@ def _is_condition(node: Node) -> bool:
 
 _USE_LABELS = "use them in " + ", ".join(
     f"{name}()" for name, op in FUNCTIONS.items() if label_arguments(op))
+
+# what courses write that the language says otherwise, or not at all (an operator
+# written with a symbol is found in the registry: matmul is @)
+_LACKING = {
+    "dot": "write A @ B",
+    "reshape": "every value keeps its shape: slice and join instead (X[:, 0:H], concat)",
+    "ravel": "every value keeps its shape: slice and join instead (X[:, 0:H], concat)",
+    "argmax": "an index is not differentiable; pick by labels with take_along_axis",
+    "argmin": "an index is not differentiable; pick by labels with take_along_axis",
+    "einsum": "write products with @ and *, sums with sum(..., axis=...)",
+}
+
+
+def _lacking(name: str) -> str:
+    """A hint for a function courses write that the language lacks: '; write A @ B'."""
+    op = OPS.get(name)
+    if op is not None and op.symbol:
+        return f"; write it with {op.symbol}"
+    return f"; {_LACKING[name]}" if name in _LACKING else ""
+
 
 class _NotADim(Exception):
     def __init__(self, node: ast.AST, why: str) -> None:

@@ -307,7 +307,8 @@ class _Loader:
 
     def shape(self, entries: list, path: KeyPath, dims: dict[str, int]) -> Shape:
         if len(entries) > 2:
-            self.fail(path, f"a shape has 0, 1 or 2 entries, got {len(entries)}")
+            self.fail(path, f"a shape has 0, 1 or 2 entries, got {len(entries)}: every value is "
+                            "a matrix; write a tensor of rank 3 as matrices, one input each")
         parts = []
         for i, d in enumerate(entries):
             self.typed(d, path + (i,), (str, int))

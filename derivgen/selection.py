@@ -14,10 +14,13 @@ boundaries between its pieces, where the numeric checks' random points fall.
 
 from __future__ import annotations
 
+import functools
+
 from .forms import (concat_shape, elementwise, entrywise2, numpy_concat, numpy_one_hot,
-                    numpy_slice, numpy_take, numpy_take_along_axis, one_hot_shape, slice_shape,
-                    sympy_concat, sympy_one_hot, sympy_slice, sympy_take,
-                    sympy_take_along_axis, take_along_axis_shape, take_shape)
+                    numpy_reduce, numpy_slice, numpy_take, numpy_take_along_axis, one_hot_shape,
+                    reduce_shape, slice_shape, sympy_concat, sympy_one_hot, sympy_reduce,
+                    sympy_slice, sympy_take, sympy_take_along_axis, take_along_axis_shape,
+                    take_shape)
 from .lazy import np, sp
 from .nodes import dim_node, make
 from .op import Op, applied, delta, diagonal, unbroadcast
@@ -92,6 +95,48 @@ def _is(x):
     return sp.Piecewise((1, x), (0, True))
 
 
+def _equal(a, b):
+    """[a = b], as sympy's EqualTo (defined on first use: the command line loads no sympy)."""
+    return _equal_to()(a, b)
+
+
+@functools.cache
+def _equal_to():
+    class EqualTo(sp.Function):
+        """[a = b], 1 or 0. Where b is the largest (smallest) of a and others it is
+        [a ≥ max of the others], written as sympy's derivative of Max writes it,
+        step(a − max(others)): they differ only where a ties with another, which random
+        points miss. Piecewise constant: its derivative is 0."""
+
+        @classmethod
+        def eval(cls, a, b):
+            for x, m in ((a, b), (b, a)):
+                if isinstance(m, sp.Max | sp.Min) and x in m.args:
+                    rest = type(m)(*(y for y in m.args if y != x))
+                    return sp.Heaviside(x - rest if isinstance(m, sp.Max) else rest - x)
+            if a == b:
+                return sp.Integer(1)
+            if (a - b).is_nonzero:
+                return sp.Integer(0)
+            return None
+
+        def fdiff(self, argindex=1):
+            return sp.Integer(0)
+    return EqualTo
+
+
+def _extreme(name, which, numpy_f, sympy_f):
+    """The largest (smallest) entry of all, of each column or of each row, NumPy's max
+    with keepdims: its gradient goes to where it is, [X = max(X)] ⊙ G (almost everywhere:
+    ties, which random points miss, would share it out)."""
+    return Op(name, 1, reduce_shape, numpy_reduce(numpy_f), sympy_reduce(lambda xs: sympy_f(*xs)),
+              (lambda g, ans, x, axis: where(make("equal", x, ans), g, 0),),
+              f"the {which} entry of all, of each column or of each row", axis="optional",
+              latex=rf"\{name}",
+              index=(lambda o, a, i, j, k, l, axis, n: _equal(a[0][k, l], o[i, j]) *
+                     {None: 1, 0: delta(j, l), 1: delta(i, k)}[axis],))
+
+
 SELECTION = [
     # comparisons: Heaviside(a − b, 0) is 1 where a > b, Heaviside(a − b, 1) where a ≥ b
     _comparison("greater", ">", ">", lambda a, b: a > b, lambda a, b: sp.Heaviside(a - b, 0)),
@@ -100,7 +145,7 @@ SELECTION = [
     _comparison("less", "<", "<", lambda a, b: a < b, lambda a, b: sp.Heaviside(b - a, 0)),
     _comparison("less_equal", "<=", r"\leq", lambda a, b: a <= b,
                 lambda a, b: sp.Heaviside(b - a, 1)),
-    _comparison("equal", "==", "=", lambda a, b: a == b, lambda a, b: _is(sp.Eq(a, b))),
+    _comparison("equal", "==", "=", lambda a, b: a == b, _equal),
     _comparison("not_equal", "!=", r"\neq", lambda a, b: a != b, lambda a, b: _is(sp.Ne(a, b))),
     # both conditions, either condition: d(a b) = b da + a db, d(a + b − a b) = (1 − b) da + ...
     Op("logical_and", 2, elementwise, lambda vs, axis: vs[0] * vs[1], entrywise2(lambda a, b: a * b),
@@ -171,6 +216,9 @@ SELECTION = [
        examples=((Shape("n", "c"), Shape(1, "k", "n")), (Shape("n", "c"), Shape("k", 1, "n")),
                  (Shape("r", "n"), Shape(1, "k", "n")))),
     ONE_HOT,
+
+    _extreme("max", "largest", lambda v, **kw: np.max(v, **kw), lambda *xs: sp.Max(*xs)),
+    _extreme("min", "smallest", lambda v, **kw: np.min(v, **kw), lambda *xs: sp.Min(*xs)),
 
     # slices and joins: the gradient of a slice is G in its place among zeros; of a join,
     # the slices of G each part's rows (columns) take

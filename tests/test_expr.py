@@ -123,8 +123,15 @@ def test_shape_errors(text, message, offset):
     ("np.exp(W)", "'np.exp(...)' is not allowed; write exp(W)", 0),
     ("W.sum()", "'W.sum(...)' is not allowed; write sum(W)", 0),
     ("(W @ X).sum(axis=0) / N", "'(W @ X).sum(...)' is not allowed; write sum(W @ X, axis=0)", 0),
-    ("np.max(W, axis=0)",
-     "'np.max(...)' is not allowed; the expression language has no function 'max'", 0),
+    ("np.max(W, axis=0)", "'np.max(...)' is not allowed; write max(W, axis=0)", 0),
+    ("np.reshape(W, (D, C))", "'np.reshape(...)' is not allowed; the expression language has no "
+                              "function 'reshape'; every value keeps its shape: slice and join "
+                              "instead (X[:, 0:H], concat)", 0),
+    ("np.argmax(W, axis=0)", "'np.argmax(...)' is not allowed; the expression language has no "
+                             "function 'argmax'; an index is not differentiable; pick by labels "
+                             "with take_along_axis", 0),
+    ("matmul(W, X)", "unknown function 'matmul'; write it with @", 0),
+    ("dot(W, X)", "unknown function 'dot'; write A @ B", 0),
     ("np.mean(W, axis=1)", "'np.mean(...)' is not allowed; write mean(W, axis=1)", 0),
     ("W.shape", "attribute '.shape' is not allowed; the only attribute is .T (transpose)", 1),
     ("__import__('os')", "unknown function '__import__'", 0),

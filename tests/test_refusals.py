@@ -206,7 +206,8 @@ CASES = [
     case("shape-unknown-dim", edit('W = { shape = ["C", "D"] }', 'W = { shape = ["C", "DD"] }'),
          "error: p.toml:7: inputs.W.shape[1]: unknown dim 'DD' (did you mean 'D'?)"),
     case("shape-three-entries", edit('W = { shape = ["C", "D"] }', 'W = { shape = ["C", "D", "N"] }'),
-         "error: p.toml:7: inputs.W.shape: a shape has 0, 1 or 2 entries, got 3"),
+         "error: p.toml:7: inputs.W.shape: a shape has 0, 1 or 2 entries, got 3: every value "
+         "is a matrix; write a tensor of rank 3 as matrices, one input each"),
     case("shape-size-zero", edit('W = { shape = ["C", "D"] }', 'W = { shape = ["C", 0] }'),
          "error: p.toml:7: inputs.W.shape[1]: a size must be positive, got 0"),
     case("shape-size-negative", edit('W = { shape = ["C", "D"] }', 'W = { shape = [-2, "D"] }'),
