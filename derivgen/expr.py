@@ -27,7 +27,7 @@ from .lazy import np
 from .forms import ShapeMismatch
 from .op import label_arguments
 from .ops import CONSTANTS, FUNCTIONS, OPS
-from .shapes import SCALAR, Dim, Shape, Span, dim_add, dim_scale
+from .shapes import SCALAR, Dim, Shape, Span, NotADim, dim_add, dim_expression
 
 MAX_LENGTH = 2000      # characters in one expression
 MAX_DEPTH = 100        # nesting of the syntax tree (and of brackets)
@@ -337,7 +337,7 @@ class _Parser:
         try:
             return dim_expression(node, lambda name: name in self.scope and
                                   self.scope[name].kind == "dim")
-        except _NotADim as e:
+        except NotADim as e:
             self.fail(e.node, f"{self.text(e.node)}: {e.why}")
 
     def listed(self, node: ast.Call, op, axis) -> Apply:
@@ -410,47 +410,6 @@ def _lacking(name: str) -> str:
     if op is not None and op.symbol:
         return f"; write it with {op.symbol}"
     return f"; {_LACKING[name]}" if name in _LACKING else ""
-
-
-class _NotADim(Exception):
-    def __init__(self, node: ast.AST, why: str) -> None:
-        super().__init__(why)
-        self.node, self.why = node, why
-
-
-def dim_expression(node: ast.AST, is_dim) -> Dim:
-    """A dimension written in the language: a whole number ≥ 0, a dim (``is_dim(name)``),
-    or a sum of them, each term perhaps times a number: 4*H, T - 1, 2*(H + 1)."""
-    match node:
-        case ast.Constant(value=value) if type(value) is int and value >= 0:
-            return value
-        case ast.Name(id=name) if is_dim(name):
-            return name
-        case ast.BinOp(op=ast.Add() | ast.Sub() as op, left=left, right=right):
-            return dim_add(dim_expression(left, is_dim), dim_expression(right, is_dim),
-                           1 if isinstance(op, ast.Add) else -1)
-        case ast.BinOp(op=ast.Mult(), left=left, right=right):
-            a, b = dim_expression(left, is_dim), dim_expression(right, is_dim)
-            if not isinstance(a, int) and not isinstance(b, int):
-                raise _NotADim(node, "a dimension is a sum of dims times whole numbers")
-            return dim_scale(a, b) if isinstance(a, int) else dim_scale(b, a)
-        case ast.Name(id=name):
-            raise _NotADim(node, f"'{name}' is not a dim")
-        case ast.UnaryOp(op=ast.USub()):
-            raise _NotADim(node, "rows and columns count from 0: no negative bounds")
-    raise _NotADim(node, "a dimension is a whole number, a dim, or a sum of them "
-                         "(0, H, 2*H, T - 1)")
-
-
-def parse_dim(text: str, dims: Collection[str]) -> Dim:
-    """A dimension written as text (``"4*H"`` in a shape); ExprError with the offset."""
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-        return dim_expression(tree.body, lambda name: name in dims)
-    except SyntaxError:
-        raise ExprError("cannot parse this dimension", offset=0) from None
-    except _NotADim as e:
-        raise ExprError(e.why, offset=getattr(e.node, "col_offset", 0)) from None
 
 
 _ARITHMETIC = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,

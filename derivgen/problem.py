@@ -21,11 +21,11 @@ from typing import Any, NoReturn
 from . import tomlpos
 from .assumptions import DECLARED, SQUARE, conflict
 from .errors import DerivgenError, ExprError, ProblemError, did_you_mean
-from .expr import Binding, parse, parse_dim, to_source
+from .expr import Binding, parse, to_source
 from .latex import latex_name, unsafe_tex
 from .nodes import Apply, Node, names, walk
 from .ops import CONSTANTS, FUNCTIONS, OPS
-from .shapes import SCALAR, Shape, dim_size
+from .shapes import SCALAR, Shape, dim_size, parse_dim
 from .sources import breaks_lines, display_name, problem_name, read_problem
 
 # What the engine can do in the time a build has (derivgen.budget): every entry of

@@ -10,8 +10,11 @@ because the problem author said they are different things; ``2*H`` is ``H + H``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ast
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+
+from .errors import ExprError
 
 
 @dataclass(frozen=True)
@@ -137,3 +140,48 @@ class Span:
     def at(self, dims: Mapping) -> "Span":
         """The span at given sizes: its bounds as numbers (or sympy expressions)."""
         return Span(self.axis, dim_size(self.start, dims), dim_size(self.stop, dims))
+
+
+# -- dimensions written as text: "4*H" in a shape, 2*H in a slice bound ----------------
+
+class NotADim(Exception):
+    """Text that is not a dimension, with the syntax node at fault and why."""
+
+    def __init__(self, node: ast.AST, why: str) -> None:
+        super().__init__(why)
+        self.node, self.why = node, why
+
+
+def dim_expression(node: ast.AST, is_dim) -> Dim:
+    """A dimension written in the language: a whole number ≥ 0, a dim (``is_dim(name)``),
+    or a sum of them, each term perhaps times a number: 4*H, T - 1, 2*(H + 1)."""
+    match node:
+        case ast.Constant(value=value) if type(value) is int and value >= 0:
+            return value
+        case ast.Name(id=name) if is_dim(name):
+            return name
+        case ast.BinOp(op=ast.Add() | ast.Sub() as op, left=left, right=right):
+            return dim_add(dim_expression(left, is_dim), dim_expression(right, is_dim),
+                           1 if isinstance(op, ast.Add) else -1)
+        case ast.BinOp(op=ast.Mult(), left=left, right=right):
+            a, b = dim_expression(left, is_dim), dim_expression(right, is_dim)
+            if not isinstance(a, int) and not isinstance(b, int):
+                raise NotADim(node, "a dimension is a sum of dims times whole numbers")
+            return dim_scale(a, b) if isinstance(a, int) else dim_scale(b, a)
+        case ast.Name(id=name):
+            raise NotADim(node, f"'{name}' is not a dim")
+        case ast.UnaryOp(op=ast.USub()):
+            raise NotADim(node, "rows and columns count from 0: no negative bounds")
+    raise NotADim(node, "a dimension is a whole number, a dim, or a sum of them "
+                         "(0, H, 2*H, T - 1)")
+
+
+def parse_dim(text: str, dims: Collection[str]) -> Dim:
+    """A dimension written as text (``"4*H"`` in a shape); ExprError with the offset."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+        return dim_expression(tree.body, lambda name: name in dims)
+    except SyntaxError:
+        raise ExprError("cannot parse this dimension", offset=0) from None
+    except NotADim as e:
+        raise ExprError(e.why, offset=getattr(e.node, "col_offset", 0)) from None

@@ -9,13 +9,13 @@ import pytest
 
 from derivgen import authoring
 from derivgen.api import derive_file
-from derivgen.expr import Binding, parse, parse_dim, to_source
+from derivgen.expr import Binding, parse, to_source
 from derivgen.forms import same
 from derivgen.op import Op
 from derivgen.ops import OPS
 from derivgen.assumptions import DECLARED
 from derivgen.problem import load
-from derivgen.shapes import SCALAR, Shape
+from derivgen.shapes import SCALAR, Shape, parse_dim
 
 # -- new_problem --------------------------------------------------------------------------
 

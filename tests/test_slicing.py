@@ -5,13 +5,14 @@ import pytest
 
 from derivgen.blocks import added, sliced_simply
 from derivgen.errors import ExprError
-from derivgen.expr import Binding, parse, parse_dim, to_source
+from derivgen.expr import Binding, parse, to_source
 from derivgen.index import IndexPrinter
 from derivgen.latex import LatexPrinter, shape_latex
 from derivgen.nodes import Ref, make
 from derivgen.ops import OPS
 from derivgen.selection import concat, sliced
-from derivgen.shapes import SCALAR, DimSum, Shape, Span, dim_add, dim_scale, dim_size, surely_below
+from derivgen.shapes import (SCALAR, DimSum, Shape, Span, dim_add, dim_scale, dim_size, parse_dim,
+                             surely_below)
 
 H4 = dim_scale(4, "H")
 SCOPE = {"H": Binding("dim", SCALAR), "N": Binding("dim", SCALAR), "T": Binding("dim", SCALAR),
