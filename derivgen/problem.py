@@ -25,7 +25,7 @@ from .expr import Binding, parse, to_source
 from .latex import latex_name, unsafe_tex
 from .nodes import Apply, Node, names, walk
 from .ops import CONSTANTS, FUNCTIONS, OPS
-from .shapes import SCALAR, Shape, dim_size, parse_dim
+from .shapes import SCALAR, NotADim, Shape, dim_size, parse_dim
 from .sources import breaks_lines, display_name, problem_name, read_problem
 
 # What the engine can do in the time a build has (derivgen.budget): every entry of
@@ -319,8 +319,8 @@ class _Loader:
             if isinstance(d, str) and d not in dims:        # arithmetic of dims: "4*H"
                 try:
                     d = parse_dim(d, dims)
-                except ExprError as e:
-                    raise self.locate(e, path + (i,), e.offset) from None
+                except NotADim as e:
+                    self.fail(path + (i,), e.why, offset=getattr(e.node, "col_offset", 0))
             parts.append(d)
         parts += [1] * (2 - len(parts))
         return Shape(*parts)

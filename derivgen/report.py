@@ -70,15 +70,17 @@ def _notation(d: Derivation, printer: LatexPrinter) -> dict:
             [item.value, *item.parts]
     used = {(n.op, n.axis.axis if isinstance(n.axis, Span) else n.axis)   # a slice's axis
             for node in shown for n in walk(node) if isinstance(n, Apply)}
-    # two names written unlike any of the problem's: A and B, else another pair (three,
-    # A, B and C, where an operation takes three)
+    # two names written unlike any of the problem's: A and B, else another pair, else any
+    # free letters (three, A, B and C, where an operation takes three)
     written = {printer.name(n) for n in (*d.problem.dims, *d.problem.inputs, *d.problem.steps)}
-    three = any(OPS[n].written > 2 for n, _ in used)
-    choices = itertools.chain(["ABC", "PQR", "UVW", "MKE"] if three else ["AB", "PQ", "UV", "MK", "EF"],
-                              (tuple(f"{x}{k}" for x in "PQR"[:2 + three]) for k in itertools.count(1)))
-    names = next(c for c in choices if not {printer.name(n) for n in c} & written)
+    count = 3 if any(OPS[n].written > 2 for n, _ in used) else 2
+    free = [x for x in "ABCDEFGHKLMNPQRSUVWXYZ" if printer.name(x) not in written]
+    choices = itertools.chain(["ABC", "PQR", "UVW", "MKE"] if count == 3 else
+                              ["AB", "PQ", "UV", "MK", "EF"], ["".join(free[:count])])
+    names = next(c for c in choices
+                 if len(c) == count and not {printer.name(n) for n in c} & written)
     return {"a": printer.name(names[0]), "b": printer.name(names[1]),
-            "c": printer.name(names[2]) if three else "", "operations": [
+            "c": printer.name(names[2]) if count == 3 else "", "operations": [
         {"symbol": ", \\quad ".join(printer.doprint(example(op, names, axis))
                                     for axis in (None, 0, 1) if (name, axis) in used),
          "meaning": op.doc}

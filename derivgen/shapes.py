@@ -14,8 +14,6 @@ import ast
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from .errors import ExprError
-
 
 @dataclass(frozen=True)
 class DimSum:
@@ -145,7 +143,7 @@ class Span:
 # -- dimensions written as text: "4*H" in a shape, 2*H in a slice bound ----------------
 
 class NotADim(Exception):
-    """Text that is not a dimension, with the syntax node at fault and why."""
+    """Text that is not a dimension, with the syntax node at fault (if any) and why."""
 
     def __init__(self, node: ast.AST, why: str) -> None:
         super().__init__(why)
@@ -177,11 +175,9 @@ def dim_expression(node: ast.AST, is_dim) -> Dim:
 
 
 def parse_dim(text: str, dims: Collection[str]) -> Dim:
-    """A dimension written as text (``"4*H"`` in a shape); ExprError with the offset."""
+    """A dimension written as text (``"4*H"`` in a shape); NotADim where it is not one."""
     try:
         tree = ast.parse(text.strip(), mode="eval")
-        return dim_expression(tree.body, lambda name: name in dims)
     except SyntaxError:
-        raise ExprError("cannot parse this dimension", offset=0) from None
-    except NotADim as e:
-        raise ExprError(e.why, offset=getattr(e.node, "col_offset", 0)) from None
+        raise NotADim(None, "cannot parse this dimension") from None
+    return dim_expression(tree.body, lambda name: name in dims)

@@ -54,7 +54,7 @@ def shapes_for(op, axis) -> tuple[Shape, ...]:
         shapes = tuple(Shape(*(d if d == 1 else "n" for d in (s.rows, s.cols)),
                              "n" if s.labels else None) for s in shapes)
         try:
-            op.shape(shapes, axis)
+            op.shape(shapes, op.span(shapes, axis) if op.span else axis)
             return shapes
         except ShapeMismatch:
             continue

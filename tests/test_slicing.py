@@ -4,14 +4,13 @@ are parsed, printed, typeset and simplified block by block."""
 import pytest
 
 from derivgen.blocks import added, sliced_simply
-from derivgen.errors import ExprError
 from derivgen.expr import Binding, parse, to_source
 from derivgen.index import IndexPrinter
 from derivgen.latex import LatexPrinter, shape_latex
 from derivgen.nodes import Ref, make
 from derivgen.ops import OPS
 from derivgen.selection import concat, sliced
-from derivgen.shapes import (SCALAR, DimSum, Shape, Span, dim_add, dim_scale, dim_size, parse_dim,
+from derivgen.shapes import (SCALAR, DimSum, NotADim, Shape, Span, dim_add, dim_scale, dim_size, parse_dim,
                              surely_below)
 
 H4 = dim_scale(4, "H")
@@ -32,7 +31,7 @@ def test_dimensions_add_up_in_one_normal_form():
     assert dim_size(dim_add(H4, 1), {"H": 3}) == 13
     assert surely_below("H", H4) and not surely_below("H", "N") and not surely_below("N", "H")
     assert parse_dim("2 * (H + 1)", {"H"}) == DimSum((("H", 2),), 2)
-    with pytest.raises(ExprError, match="a sum of dims times whole numbers"):
+    with pytest.raises(NotADim, match="a sum of dims times whole numbers"):
         parse_dim("H * H", {"H"})
 
 
