@@ -73,7 +73,15 @@ def make(op: str, *args: "Node | int | float", axis: int | None = None) -> Node:
             return Apply("neg", (Const(int(-value)),), SHAPE_RULES["neg"]((SCALAR,), None))
     if op == "mul" and len(nodes) == 2 and Const(1) in nodes:     # G 𝟏 at G = 1 is 𝟏
         return nodes[1] if nodes[0] == Const(1) else nodes[0]
+    if op in ("add", "sub") and nodes[1] == Const(0) and nodes[0].shape == _shape(op, nodes):
+        return nodes[0]                                             # a rule's a − b at b = 0
+    if op == "sub" and nodes[0] == Const(0) and nodes[1].shape == _shape(op, nodes):
+        return make("neg", nodes[1])                                # and at a = 0: −b
     return Apply(op, nodes, SHAPE_RULES[op](tuple(n.shape for n in nodes), axis), axis)
+
+
+def _shape(op: str, nodes) -> Shape:
+    return SHAPE_RULES[op](tuple(n.shape for n in nodes), None)
 
 
 # numbers a rule combines, folded when the result is a whole number (nothing is rounded)

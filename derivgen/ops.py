@@ -40,15 +40,16 @@ def _binary(name, symbol, precedence, numpy_f, sympy_f, rules, doc, locals_, pro
 
 def _extremum(name, which, numpy_f, sympy_f, latex):
     """max(a, b) or min(a, b) entry by entry: d = da where a is the {which} entry, db
-    where b is (a step each); almost everywhere, not where a = b, which the numeric
-    checks' random points miss."""
+    elsewhere, ties included (a step and one minus it): where a and b agree on a whole
+    region (PPO's min(r A, clip(r) A) inside the clip range) their derivatives agree
+    too, and the gradient must go to one of them, not to neither."""
     wins = (lambda a, b: a - b) if which == "larger" else (lambda a, b: b - a)
     return Op(name, 2, elementwise, lambda vs, axis: numpy_f(*vs), entrywise2(sympy_f),
               (lambda g, ans, a, b, axis: unbroadcast(g * make("step", wins(a, b)), a),
-               lambda g, ans, a, b, axis: unbroadcast(g * make("step", wins(b, a)), b)),
+               lambda g, ans, a, b, axis: unbroadcast(g * (1 - make("step", wins(a, b))), b)),
               f"the {which} of two entries, entry by entry, with broadcasting", latex=latex,
               index=(diagonal(lambda o, a, b: sp.Heaviside(wins(a, b))),
-                     diagonal(lambda o, a, b: sp.Heaviside(wins(b, a)))),
+                     diagonal(lambda o, a, b: 1 - sp.Heaviside(wins(a, b)))),
               domain=(None, None), entrywise=True)
 
 # -- the registry ----------------------------------------------------------------------

@@ -160,6 +160,9 @@ class Simplifier(SelectionRules):
         if sp.count_ops(expr) < 80:
             forms += [sp.factor(expr), sp.expand(expr), sp.factor_terms(sp.expand(expr))]
         forms += [self.collect_products(f) for f in forms]
+        if expr.has(_STEP):     # 1 − step(−x) is step(x) off 0: whichever reads shorter
+            flips = {f: 1 - _STEP(-f.args[0]) for f in expr.atoms(_STEP)}
+            forms.append(sp.expand(expr.xreplace(flips)))
         return forms
 
     def fold(self, expr: sp.Expr) -> sp.Expr:
@@ -455,6 +458,9 @@ class Simplifier(SelectionRules):
 
 
 # -- node helpers ----------------------------------------------------------------------
+
+_STEP = sp.Function("step")     # the unit step in the algebra (it has none of its own)
+
 
 def _number(value: sp.Number) -> Node:
     if value.is_Integer:

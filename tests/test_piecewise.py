@@ -5,7 +5,9 @@ import sympy as sp
 
 from derivgen.expr import Binding, parse, to_source
 from derivgen.index import IndexPrinter
+from derivgen.derivation import derive
 from derivgen.latex import LatexPrinter
+from derivgen.problem import load
 from derivgen.prove import almost_everywhere_form
 from derivgen.shapes import SCALAR, Shape
 from derivgen.simplify import Simplifier
@@ -59,3 +61,29 @@ def test_each_piece_is_proven_in_its_region():
     assert sp.expand(almost_everywhere_form(sympys - registry)) == 0
     # and a step of a negated argument is one minus the step: [a ≥ b] = 1 − [a < b]
     assert sp.expand(almost_everywhere_form(sp.Heaviside(x - lo, 1) + sp.Heaviside(lo - x, 0) - 1)) == 0
+
+
+PPO = """
+title = "PPO"
+[dims]
+N = 4
+[inputs]
+logp = { shape = [1, "N"] }
+old = { shape = [1, "N"], constant = true }
+adv = { shape = [1, "N"], constant = true }
+eps = { shape = [], constant = true, assume = ["positive"] }
+[steps]
+r = "exp(logp - old)"
+L = "-mean(minimum(r * adv, clip(r, 1 - eps, 1 + eps) * adv))"
+[derive]
+of = "L"
+wrt = ["logp"]
+"""
+
+
+def test_a_tie_on_a_whole_region_gives_the_gradient_to_one_side(problem_file):
+    """Inside the clip range r A and clip(r) A are equal: minimum's derivative must go to
+    one of them. It once went to neither, and the numeric check refused the result."""
+    d = derive(load(problem_file(PPO)))
+    assert d.gradients["logp"].numeric.passed(d.problem.check.rtol)
+    assert d.gradients["logp"].numeric.entries > 0
