@@ -40,9 +40,9 @@ def sliced_simply(x: Node, span: Span) -> Node | None:
         inner = x.axis
         return sliced(x.args[0], span.axis, dim_add(inner.start, span.start),
                       dim_add(inner.start, span.stop))
-    return next((b.part for b in parts(x, span.axis)
-                 if b.start == span.start and b.stop == span.stop and len(parts(x, span.axis)) > 1),
-                None)
+    blocks = parts(x, span.axis)
+    return next((b.part for b in blocks
+                 if len(blocks) > 1 and (b.start, b.stop) == (span.start, span.stop)), None)
 
 
 def _zero(block: Block, start: Dim, stop: Dim, axis: int) -> Node:
@@ -71,20 +71,24 @@ def added(joins: list[Node], axis: int) -> Node | None:
     for start, stop in zip(cuts, cuts[1:]):
         total = None
         for layout in layouts:
-            block = next(b for b in layout if not surely_below(start, b.start)
-                         and not surely_below(b.stop, stop))
+            block = _covering(layout, start, stop)
             if is_zero_block(block.part):
                 continue
             if (block.start, block.stop) != (start, stop):
                 return None             # a part that is not zeros would be cut
             total = block.part if total is None else make("add", total, block.part)
-        if total is None:
-            first = next(b for b in layouts[0] if not surely_below(start, b.start)
-                         and not surely_below(b.stop, stop))
-            total = _zero(first, start, stop, axis) if (first.start, first.stop) != (start, stop) \
-                else first.part
+        if total is None:               # zeros in every join: the first one's, cut to size
+            first = _covering(layouts[0], start, stop)
+            total = first.part if (first.start, first.stop) == (start, stop) else \
+                _zero(first, start, stop, axis)
         pieces.append(total)
     return concat(pieces, axis)
+
+
+def _covering(layout: list[Block], start: Dim, stop: Dim) -> Block:
+    """The block of a layout that rows (columns) start..stop−1 lie in."""
+    return next(b for b in layout if not surely_below(start, b.start)
+                and not surely_below(b.stop, stop))
 
 
 class _Unordered(Exception):
