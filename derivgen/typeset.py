@@ -223,11 +223,12 @@ def _one_entry(prover: Prover, rule: Link, definitions: list) -> sp.Matrix:
 
 
 def _registry_partial(prover: Prover, rule: Link, out: sp.Matrix, args: list[sp.Matrix],
-                      truth: sp.Matrix) -> sp.Matrix | None:
+                      truth: sp.Matrix, written: dict | None = None) -> sp.Matrix | None:
     """∂out/∂arg_{1,1} from the registry's index form, with ``out`` and ``args`` the
     matrices its entries are read from, where proven equal entry by entry to sympy's
-    partials ``truth``; else None (no index form, one holding entries of a matrix with
-    no name such as an inverse, or one not proven)."""
+    partials ``truth`` (``out``'s entries replaced by ``written`` for the proof, when
+    they are names); else None (no index form, one holding entries of a matrix with no
+    name such as an inverse, or one not proven)."""
     op = OPS[rule.op]
     if op.index[rule.arg] is None:
         return None
@@ -237,7 +238,8 @@ def _registry_partial(prover: Prover, rule: Link, out: sp.Matrix, args: list[sp.
                                   matrices, 0, 0)
     except KeyError:
         return None
-    proven = all(r == t or prover.is_zero(r - t) for r, t in zip(registry, truth))
+    stated = registry.xreplace(written or {})
+    proven = all(r == t or prover.is_zero(r - t) for r, t in zip(stated, truth))
     return registry if proven else None
 
 
@@ -307,7 +309,14 @@ def _unnamed_entry(prover: Prover, rule: Link, entries: Entries, printer: LatexP
     args = [fresh if n == rule.arg else prover.value(a) for n, a in enumerate(rule.node.args)]
     out = OPS[rule.op].sympy(args, at_sizes(rule.node.axis, prover.problem.dims))
     truth = out.applyfunc(lambda e: sp.diff(e, fresh[0, 0]))
-    registry = _registry_partial(prover, rule, out, args, truth)
+    # where the output is a step, in its named entries: P_{1,1}(1 − P_{1,1}) for P =
+    # softmax(p W), not the exponentials of (p W)_{1,1}
+    named = prover.ew.symbols[rule.output.name] if isinstance(rule.output, Ref) and \
+        rule.output.name in prover.problem.steps else None
+    registry = None if named is None else \
+        _registry_partial(prover, rule, named, args, truth, dict(zip(named, out)))
+    registry = registry if registry is not None else \
+        _registry_partial(prover, rule, out, args, truth)
     return fresh[0, 0], truth if registry is None else registry, dict(zip(fresh, value))
 
 
