@@ -88,6 +88,7 @@ def _notation(d: Derivation, printer: LatexPrinter) -> dict:
 
 
 INLINE_LENGTH = 80      # characters of LaTeX in a list item's formulas that fit one line
+_ORDINALS = ("first", "second", "third")
 
 
 def _backward(d: Derivation, printer: LatexPrinter, shape) -> list[dict]:
@@ -183,6 +184,10 @@ def _rule(d: Derivation, rule: Link, view: dict, printer: LatexPrinter, shape) -
     return {
         "step": name(rule.step), "op": rule.op, "doc": op.doc,
         "output": printer.operand(rule.output), "target": target,
+        # in words where the formula is longer than part of a line (inline math does
+        # not break): "its second argument"
+        "target_text": f"${target}$" if len(target) <= INLINE_LENGTH // 2 else
+        f"its {_ORDINALS[rule.arg]} argument" if op.written > 1 else "its argument",
         "target_entry": subscripted(target, "1,1"),
         "upstream": tex(rule.upstream), "rule": tex(rule.rule),
         "index": view["index"], "local": view["local"], "pattern": view["pattern"],
