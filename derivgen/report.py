@@ -135,6 +135,7 @@ def _carry(section: dict, rule: dict) -> None:
     # a line too long for a page (inline math does not break) shows its result displayed
     rule["display"] = len(rule["local"] or rule["index"]) + len(rule["rule"]) + \
         len(rule["result"]) + (len(rule["target"]) if rule["branch"] else 0) > INLINE_LENGTH
+    rule["long_local"] = len(rule["local"]) > INLINE_LENGTH    # the PDF displays it too
     blocks[-1]["brief"].append(rule)
     blocks[-1]["reasons"] += [r for r in rule["reasons"] if r not in blocks[-1]["reasons"]]
 
