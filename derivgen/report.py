@@ -266,7 +266,9 @@ def _verification(d: Derivation, tex, name) -> dict:
         "point": [{"name": name(n), "value": _numbers(rows)} for n, rows in d.point.items()],
         "end_to_end": [e for e in d.views.end_to_end if e["shown"]],
         "too_large": [e["name"] for e in d.views.end_to_end if not e["shown"]],
-        "claims": [{"name": name(n), "claim": tex(c.claim.expr),
+        # a claim longer than a line (inline math does not break) by its name alone
+        "claims": [{"name": name(n), "claim": "" if len(tex(c.claim.expr)) > 2 * INLINE_LENGTH
+                    else tex(c.claim.expr),
                     "verdict": "confirmed" if c.confirmed(rtol) else "refuted"}
                    for n, c in d.claims.items()],
     }
