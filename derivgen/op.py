@@ -41,6 +41,10 @@ rule next to its derivative (as in HIPS/autograd and micrograd):
 ``condition``
     what a formula holding the operator assumes of its argument, as the end of a
     sentence ("is invertible" for ``inv``): a result holding it states it;
+``reflection``
+    for an element-wise function, (a, b) with f(−x) = a + b f(x) (almost everywhere):
+    tanh (0, −1), the sigmoid (1, −1), cos (0, 1); the simplifier tries each sign of
+    an argument and keeps whichever reads shorter (σ(x), not 1 − σ(−x));
 ``entrywise``
     each output entry depends on the same entry of each argument alone (broadcasting
     aside), so its rule multiplies G entry by entry by one local derivative;
@@ -109,6 +113,7 @@ class Op:
     facts: Callable[[object], frozenset[str]] = lambda node: frozenset()
     max_size: int | None = None
     entrywise: bool = False     # out_ij depends on the arguments' entries ij alone
+    reflection: tuple[int, int] | None = None   # f(−x) = a + b f(x)
     shape_only: bool = False    # its value depends on its argument's shape alone (ones, I)
     condition: str | None = None    # what a formula holding it assumes of its argument
     symmetric: bool = False     # a square value of it is symmetric whatever its argument

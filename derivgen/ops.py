@@ -25,10 +25,11 @@ from .selection import SELECTION
 
 
 def _elementwise_fn(name, doc, latex, *, sympy, numpy, rule, local, domain=None,
-                    facts=frozenset(), algebra=False):
+                    facts=frozenset(), algebra=False, reflection=None):
     return Op(name, 1, same, lambda vs, axis: numpy(vs[0]), entrywise(sympy), (rule,), doc,
               index=(diagonal(local) if local else None,), latex=latex, domain=(domain,),
-              facts=lambda node: facts, scalar=sympy, algebra=algebra, entrywise=True)
+              facts=lambda node: facts, scalar=sympy, algebra=algebra, entrywise=True,
+              reflection=reflection)
 
 
 def _binary(name, symbol, precedence, numpy_f, sympy_f, rules, doc, locals_, product=None,
@@ -126,31 +127,36 @@ _ALL = [
                     local=lambda o, x: 1 / (1 + sp.exp(-x)), facts=frozenset({"positive"})),
     _elementwise_fn("tanh", "hyperbolic tangent of each entry", r"\tanh",
                     sympy=lambda x: sp.tanh(x), numpy=lambda v: np.tanh(v),
-                    rule=lambda g, ans, x, axis: g * (1 - ans ** 2), local=lambda o, x: 1 - o ** 2),
+                    rule=lambda g, ans, x, axis: g * (1 - ans ** 2), local=lambda o, x: 1 - o ** 2,
+                    reflection=(0, -1)),
     _elementwise_fn("sigmoid", "the logistic (sigmoid) function of each entry", r"\sigma",
                     sympy=sympy_sigmoid, numpy=lambda v: 1 / (1 + np.exp(-v)),
                     rule=lambda g, ans, x, axis: g * ans * (1 - ans),
-                    local=lambda o, x: o * (1 - o), facts=frozenset({"positive"})),
+                    local=lambda o, x: o * (1 - o), facts=frozenset({"positive"}),
+                    reflection=(1, -1)),
     _elementwise_fn("relu", "each entry, or 0 where it is negative", r"\operatorname{relu}",
                     sympy=lambda x: sp.Max(x, 0), numpy=lambda v: np.maximum(v, 0),
                     rule=lambda g, ans, x, axis: g * make("step", x),
                     local=lambda o, x: sp.Heaviside(x)),
     _elementwise_fn("abs", "absolute value of each entry", None,     # the printer draws |x|
                     sympy=lambda x: sp.Abs(x), numpy=lambda v: np.abs(v),
-                    rule=lambda g, ans, x, axis: g * make("sign", x), local=lambda o, x: sp.sign(x)),
+                    rule=lambda g, ans, x, axis: g * make("sign", x), local=lambda o, x: sp.sign(x),
+                    reflection=(0, 1)),
     _elementwise_fn("sin", "sine of each entry", r"\sin",
                     sympy=lambda x: sp.sin(x), numpy=lambda v: np.sin(v),
-                    rule=lambda g, ans, x, axis: g * make("cos", x), local=lambda o, x: sp.cos(x)),
+                    rule=lambda g, ans, x, axis: g * make("cos", x), local=lambda o, x: sp.cos(x),
+                    reflection=(0, -1)),
     _elementwise_fn("cos", "cosine of each entry", r"\cos",
                     sympy=lambda x: sp.cos(x), numpy=lambda v: np.cos(v),
                     rule=lambda g, ans, x, axis: -(g * make("sin", x)),
-                    local=lambda o, x: -sp.sin(x)),
+                    local=lambda o, x: -sp.sin(x), reflection=(0, 1)),
     # piecewise constant: the derivative is 0 wherever it exists
     _elementwise_fn("step", "1 where the entry is > 0, 0 elsewhere", r"\operatorname{step}",
                     sympy=lambda x: sp.Heaviside(x, 0), numpy=lambda v: (v > 0).astype(float),
-                    rule=None, local=None),
+                    rule=None, local=None, reflection=(1, -1)),
     _elementwise_fn("sign", "-1, 0 or 1: the sign of each entry", r"\operatorname{sign}",
-                    sympy=lambda x: sp.sign(x), numpy=lambda v: np.sign(v), rule=None, local=None),
+                    sympy=lambda x: sp.sign(x), numpy=lambda v: np.sign(v), rule=None, local=None,
+                    reflection=(0, -1)),
 
     # reductions: every entry summed receives the gradient of its sum
     Op("sum", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.sum(v, **kw)),

@@ -160,8 +160,10 @@ class Simplifier(SelectionRules):
         if sp.count_ops(expr) < 80:
             forms += [sp.factor(expr), sp.expand(expr), sp.factor_terms(sp.expand(expr))]
         forms += [self.collect_products(f) for f in forms]
-        if expr.has(_STEP):     # 1 − step(−x) is step(x) off 0: whichever reads shorter
-            flips = {f: 1 - _STEP(-f.args[0]) for f in expr.atoms(_STEP)}
+        # f(x) written as a + b f(−x) (1 − σ(−x) is σ(x)): whichever reads shorter
+        flips = {f: a + b * f.func(-f.args[0]) for f in expr.atoms(sp.Function)
+                 if (a_b := _reflection(f)) for a, b in [a_b]}
+        if flips:
             forms.append(sp.expand(expr.xreplace(flips)))
         return forms
 
@@ -459,7 +461,10 @@ class Simplifier(SelectionRules):
 
 # -- node helpers ----------------------------------------------------------------------
 
-_STEP = sp.Function("step")     # the unit step in the algebra (it has none of its own)
+def _reflection(f: sp.Expr) -> tuple[int, int] | None:
+    """(a, b) with f(−x) = a + b f(x), for a function the algebra holds as unknown f(x)."""
+    op = OPS.get(type(f).__name__)
+    return op.reflection if op is not None and not op.algebra else None
 
 
 def _number(value: sp.Number) -> Node:

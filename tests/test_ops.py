@@ -315,3 +315,12 @@ def test_shapes(case: Case):
     args = numeric_args(case, rng_for(case))
     assert op.numpy(args, case.at).shape == expected
     assert op.sympy(symbolic_args(case), case.at).shape == expected
+
+
+@pytest.mark.parametrize("name", [n for n, op in OPS.items() if op.reflection])
+def test_reflection_is_the_functions_own(name):
+    """f(−x) = a + b f(x), as the registry states it for the simplifier (almost
+    everywhere: a step's value at 0 aside)."""
+    op, x = OPS[name], sp.Symbol("x", real=True)
+    a, b = op.reflection
+    assert sp.simplify(almost_everywhere_form(op.scalar(-x) - a - b * op.scalar(x))) == 0
