@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .nodes import Apply, Node, make
-from .selection import concat, sliced
+from .selection import concat, joined, sliced
 from .shapes import Dim, Span, dim_add, surely_below
 
 
@@ -26,11 +26,12 @@ def is_zero_block(node: Node) -> bool:
 def parts(node: Node, axis: int) -> list[Block]:
     """The parts of a chain of joins along ``axis``, with where each lies; a node that
     is not such a join is one part."""
-    if isinstance(node, Apply) and node.op == "concat" and node.axis.axis == axis:
-        span = node.axis
-        return parts(node.args[0], axis) + [Block(span.start, span.stop, node.args[1])]
-    length = node.shape.rows if axis == 0 else node.shape.cols
-    return [Block(0, length, node)]
+    blocks, start = [], 0
+    for part in joined(node, axis):
+        stop = dim_add(start, part.shape.rows if axis == 0 else part.shape.cols)
+        blocks.append(Block(start, stop, part))
+        start = stop
+    return blocks
 
 
 def sliced_simply(x: Node, span: Span) -> Node | None:

@@ -27,6 +27,7 @@ from .lazy import np
 from .forms import ShapeMismatch
 from .op import label_arguments
 from .ops import CONSTANTS, FUNCTIONS, OPS
+from .selection import joined
 from .shapes import SCALAR, Dim, Shape, Span, NotADim, dim_add, dim_expression
 
 MAX_LENGTH = 2000      # characters in one expression
@@ -484,12 +485,7 @@ def to_source(node: Node) -> str:
         return wrapped(arg, _precedence(arg) < prec or isinstance(arg, Const)) + \
             (f"[{piece}, :]" if span.axis == 0 else f"[:, {piece}]")
     if op.listed:       # a chain of joins along one axis is one list
-        parts, left = [node.args[1]], node.args[0]
-        while isinstance(left, Apply) and left.op == node.op and left.axis.axis == node.axis.axis:
-            parts.append(left.args[1])
-            left = left.args[0]
-        parts.append(left)
-        written = ", ".join(to_source(p) for p in reversed(parts))
+        written = ", ".join(to_source(p) for p in joined(node, node.axis.axis))
         return f"{node.op}([{written}], axis={node.axis.axis})"
     axis = "" if node.axis is None else f", axis={node.axis}"
     return f"{node.op}({', '.join(to_source(a) for a in node.args[:op.written])}{axis})"

@@ -35,8 +35,9 @@ class IndexPrinter:
 
     def fresh(self) -> str:
         """An index letter not in use: k, l, m, ..., then k_{1}, k_{2}, ..."""
-        candidates = (*_LETTERS, *(f"k_{{{n}}}" for n in range(1, len(self.used | self.reserved) + 2)))
-        letter = next(c for c in candidates if c not in self.used | self.reserved)
+        taken = self.used | self.reserved
+        candidates = (*_LETTERS, *(f"k_{{{n}}}" for n in range(1, len(taken) + 2)))
+        letter = next(c for c in candidates if c not in taken)
         self.used.add(letter)
         return letter
 
@@ -50,8 +51,7 @@ class IndexPrinter:
 
     def indexed(self, node: Node, i: str, j: str) -> str:
         """A leaf (or a bracketed whole) with the indices its shape carries."""
-        base = self.names.get(node.name) or latex_name(node.name) if isinstance(node, Ref) \
-            else f"\\left({self.matrix.doprint(node)}\\right)"
+        base = self._base(node)
         kept = [k for k, n in ((i, node.shape.rows), (j, node.shape.cols)) if n != 1]
         # indices that are letters run together (W_ij); sums are set apart (Z_{i, j + H})
         return subscripted(base, ",\\, ".join(kept) if any(len(k) > 1 for k in kept)
@@ -142,9 +142,12 @@ class IndexPrinter:
 
     def indexed_at(self, node: Node, row: str, col: str) -> str:
         """Entry (row, col) of a matrix whose indices are expressions: X_{y_j + 1,\\, j}."""
-        base = self.names.get(node.name) or latex_name(node.name) if isinstance(node, Ref) \
+        return subscripted(self._base(node), f"{row},\\, {col}")
+
+    def _base(self, node: Node) -> str:
+        """What indices attach to: a name, or a bracketed expression."""
+        return self.names.get(node.name) or latex_name(node.name) if isinstance(node, Ref) \
             else f"\\left({self.matrix.doprint(node)}\\right)"
-        return subscripted(base, f"{row},\\, {col}")
 
     def _reduction(self, node: Apply, i: str, j: str) -> tuple[str, int]:
         arg, axis = node.args[0], node.axis

@@ -18,7 +18,8 @@ from fractions import Fraction
 from .expr import ATOM, mixes_products
 from .nodes import Apply, Const, Node, Ref
 from .ops import CONSTANTS, OPS
-from .shapes import Dim, DimSum, Shape, dim_add, linear
+from .selection import joined
+from .shapes import Dim, DimSum, Shape, dim_add
 
 LINE_LENGTH = 90             # characters of LaTeX on one line of a broken equation
 MAX_WRITTEN_ENTRIES = 16     # matrices larger than this are shown with their corners and dots
@@ -80,14 +81,7 @@ def latex_name(name: str) -> str:
 
 def dim_latex(d: Dim) -> str:
     """A dimension in LaTeX: N, 3, 4H, T - 1."""
-    if not isinstance(d, DimSum):
-        return str(d)
-    terms, const = linear(d)
-    text = ""
-    for name, k in terms.items():
-        word = name if abs(k) == 1 else f"{abs(k)}{name}"
-        text += (f" {'-' if k < 0 else '+'} " if text else "-" if k < 0 else "") + word
-    return text + (f" {'-' if const < 0 else '+'} {abs(const)}" if const else "")
+    return d.written("") if isinstance(d, DimSum) else str(d)
 
 
 def shape_latex(shape: Shape) -> str:
@@ -269,13 +263,9 @@ class LatexPrinter:
 
     def _print_concat(self, node):
         """The parts side by side, [A  B  C], or one above the other."""
-        parts, left = [node.args[1]], node.args[0]
-        while isinstance(left, Apply) and left.op == "concat" and left.axis.axis == node.axis.axis:
-            parts.append(left.args[1])
-            left = left.args[0]
-        parts.append(left)
+        parts = joined(node, node.axis.axis)
         sep = " \\\\ " if node.axis.axis == 0 else " & "
-        return f"\\begin{{bmatrix}} {sep.join(self._print(p) for p in reversed(parts))} \\end{{bmatrix}}"
+        return f"\\begin{{bmatrix}} {sep.join(self._print(p) for p in parts)} \\end{{bmatrix}}"
 
     def _print_ones_like(self, node):
         return r"\mathbf{1}"

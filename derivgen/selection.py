@@ -55,6 +55,14 @@ def concat(parts, axis: int):
     return out
 
 
+def joined(node, axis: int) -> list:
+    """The parts of a chain of joins along ``axis``, in order; a node that is no such
+    join is its one part."""
+    if getattr(node, "op", None) == "concat" and node.axis.axis == axis:
+        return joined(node.args[0], axis) + [node.args[1]]
+    return [node]
+
+
 def _join_span(shapes, axis):
     """Where the second part of a join lies: after the first's rows (columns)."""
     first = shapes[0].rows if axis == 0 else shapes[0].cols

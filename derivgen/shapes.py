@@ -24,9 +24,13 @@ class DimSum:
 
     def __str__(self) -> str:
         """In the language's own syntax: 4*H, 2*H + 1, T - 1."""
+        return self.written("*")
+
+    def written(self, times: str) -> str:
+        """The sum with ``times`` between a number and its dim: 4*H, or 4H in LaTeX."""
         text = ""
         for name, k in self.terms:
-            word = name if abs(k) == 1 else f"{abs(k)}*{name}"
+            word = name if abs(k) == 1 else f"{abs(k)}{times}{name}"
             text += (f" {'-' if k < 0 else '+'} " if text else "-" if k < 0 else "") + word
         return text + (f" {'-' if self.const < 0 else '+'} {abs(self.const)}" if self.const else "")
 

@@ -28,7 +28,8 @@ class SelectionRules:
     def lower(self, expr: sp.Expr) -> sp.Expr:
         """Powers of a matrix whose entries are 0 or 1 (y ⊙ y = y, one-hot labels too) or
         ±1 (y ⊙ y = 1) lowered, each property used noted."""
-        powers = powers_of({atom: self.facts_of(node) for atom, node in self.node_of.items()
+        held = ((a, self.node_of[a]) for a in expr.free_symbols if a in self.node_of)
+        powers = powers_of({atom: self.facts_of(node) for atom, node in held
                             if isinstance(node, Ref) and node.name in self.labelled
                             or isinstance(node, Apply)})
         lowered, bases = lower_powers(expr, powers)
@@ -70,10 +71,10 @@ class SelectionRules:
         if not isinstance(number, Const) or "binary" not in self.facts_of(x):
             return None
         self.note(Reason(x, "binary"))
-        at = [float(OPS[node.op].numpy([np.full((1, 1), v), np.full((1, 1), number.value)]
-                                       if node.args[0] is x else
-                                       [np.full((1, 1), number.value), np.full((1, 1), v)],
-                                       None)[0, 0]) for v in (0, 1)]
+        def value(v: int) -> float:             # the comparison where X is v
+            args = [np.full((1, 1), v if a is x else number.value) for a in node.args]
+            return float(OPS[node.op].numpy(args, None)[0, 0])
+        at = [value(0), value(1)]
         return sp.Integer(round(at[0])) + sp.Integer(round(at[1] - at[0])) * self.to_sympy(x)
 
     def condition_in(self, expr: sp.Expr) -> sp.Symbol | None:
