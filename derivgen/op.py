@@ -15,6 +15,12 @@ rule next to its derivative (as in HIPS/autograd and micrograd):
     contribution to that argument, as a matrix expression built from nodes,
     where ``g`` is the upstream gradient (shaped like ``ans``) and ``ans`` the
     operator's output. ``None`` means the derivative is zero almost everywhere;
+``jvp``
+    the same derivative forward, one rule per argument: ``rule(d, ans, *args, axis)``
+    is the differential of the output when that argument moves by ``d`` (shaped like
+    the argument; the result is shaped like the output): d(XY) = dX Y + X dY. ``None``
+    exactly where ``vjp`` is. An element-wise function's forward rule is its backward
+    one (both multiply by f′(x) entry by entry), so it is given once;
 ``index``
     per argument, the local partial ∂out_ij/∂arg_kl in index notation, as a
     sympy expression ``index(o, a, i, j, k, l, axis, n)`` over the indexed
@@ -101,6 +107,7 @@ class Op:
     sympy: Callable
     vjp: tuple[Callable | None, ...]
     doc: str
+    jvp: tuple[Callable | None, ...] = ()
     symbol: str | None = None   # how an operator (not a function) is written: '+', '@', '.T', ...
     precedence: int = 5
     product: Literal["matrix", "elementwise"] | None = None
@@ -149,6 +156,12 @@ def unbroadcast(g, like):
     if like.shape.is_scalar:
         return make("sum", g)
     return make("sum", g, axis=1 if like.shape.cols == 1 else 0)
+
+
+def stretched(d, like):
+    """``d`` broadcast to the shape of ``like`` (the adjoint of :func:`unbroadcast`): how
+    an argument's differential reaches an output it was broadcast into."""
+    return d if d.shape == like.shape else spread(d, like)
 
 
 def spread(g, like):

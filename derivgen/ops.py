@@ -20,22 +20,23 @@ from .forms import (diag_shape, elementwise, entrywise, entrywise2, matmul_shape
                     sympy_sigmoid, sympy_softmax)
 from .lazy import np, sp
 from .nodes import SHAPE_RULES, make
-from .op import Op, count, delta, diagonal, inverse_of, spread, unbroadcast
+from .op import Op, count, delta, diagonal, inverse_of, spread, stretched, unbroadcast
 from .selection import SELECTION
 
 
 def _elementwise_fn(name, doc, latex, *, sympy, numpy, rule, local, domain=None,
                     facts=frozenset(), algebra=False, reflection=None):
+    # forward and backward both multiply by f'(x) entry by entry: one rule serves both
     return Op(name, 1, same, lambda vs, axis: numpy(vs[0]), entrywise(sympy), (rule,), doc,
-              index=(diagonal(local) if local else None,), latex=latex, domain=(domain,),
+              jvp=(rule,), index=(diagonal(local) if local else None,), latex=latex, domain=(domain,),
               facts=lambda node: facts, scalar=sympy, algebra=algebra, entrywise=True,
               reflection=reflection)
 
 
-def _binary(name, symbol, precedence, numpy_f, sympy_f, rules, doc, locals_, product=None,
-            domain=(None, None)):
+def _binary(name, symbol, precedence, numpy_f, sympy_f, rules, forward, doc, locals_,
+            product=None, domain=(None, None)):
     return Op(name, 2, elementwise, lambda vs, axis: numpy_f(*vs), entrywise2(sympy_f), rules,
-              doc, symbol=symbol, precedence=precedence, product=product,
+              doc, jvp=forward, symbol=symbol, precedence=precedence, product=product,
               index=tuple(map(diagonal, locals_)), domain=domain, entrywise=True)
 
 
@@ -49,6 +50,8 @@ def _extremum(name, which, numpy_f, sympy_f, latex):
               (lambda g, ans, a, b, axis: unbroadcast(g * make("step", wins(a, b)), a),
                lambda g, ans, a, b, axis: unbroadcast(g * (1 - make("step", wins(a, b))), b)),
               f"the {which} of two entries, entry by entry, with broadcasting", latex=latex,
+              jvp=(lambda d, ans, a, b, axis: d * make("step", wins(a, b)),
+                   lambda d, ans, a, b, axis: d * (1 - make("step", wins(a, b)))),
               index=(diagonal(lambda o, a, b: sp.Heaviside(wins(a, b))),
                      diagonal(lambda o, a, b: 1 - sp.Heaviside(wins(a, b)))),
               domain=(None, None), entrywise=True)
@@ -60,27 +63,33 @@ _ALL = [
     _binary("add", "+", 1, lambda a, b: a + b, lambda a, b: a + b,
             (lambda g, ans, a, b, axis: unbroadcast(g, a),
              lambda g, ans, a, b, axis: unbroadcast(g, b)),
+            (lambda d, ans, a, b, axis: stretched(d, ans), lambda d, ans, a, b, axis: stretched(d, ans)),
             "element-wise sum, with broadcasting", (lambda o, a, b: 1, lambda o, a, b: 1)),
     _binary("sub", "-", 1, lambda a, b: a - b, lambda a, b: a - b,
             (lambda g, ans, a, b, axis: unbroadcast(g, a),
              lambda g, ans, a, b, axis: unbroadcast(-g, b)),
+            (lambda d, ans, a, b, axis: stretched(d, ans), lambda d, ans, a, b, axis: -stretched(d, ans)),
             "element-wise difference, with broadcasting", (lambda o, a, b: 1, lambda o, a, b: -1)),
     # d(a⊙b) = da⊙b + a⊙db
     _binary("mul", "*", 2, lambda a, b: a * b, lambda a, b: a * b,
             (lambda g, ans, a, b, axis: unbroadcast(g * b, a),
              lambda g, ans, a, b, axis: unbroadcast(g * a, b)),
+            (lambda d, ans, a, b, axis: d * b, lambda d, ans, a, b, axis: a * d),
             "element-wise (Hadamard) product, with broadcasting",
             (lambda o, a, b: b, lambda o, a, b: a), product="elementwise"),
     # d(a⊘b) = da⊘b − a⊙db⊘b²
     _binary("div", "/", 2, lambda a, b: a / b, lambda a, b: a / b,
             (lambda g, ans, a, b, axis: unbroadcast(g / b, a),
              lambda g, ans, a, b, axis: unbroadcast(-(g * a) / b ** 2, b)),
+            (lambda d, ans, a, b, axis: d / b, lambda d, ans, a, b, axis: -(a * d) / b ** 2),
             "element-wise quotient, with broadcasting",
             (lambda o, a, b: 1 / b, lambda o, a, b: -a / b ** 2), product="elementwise"),
     # d(a^b) = b⊙a^(b−1)⊙da + log(a)⊙a^b⊙db
     _binary("pow", "**", 4, lambda a, b: a ** b, lambda a, b: a ** b,
             (lambda g, ans, a, b, axis: unbroadcast(g * b * a ** (b - 1), a),
              lambda g, ans, a, b, axis: unbroadcast(g * make("log", a) * ans, b)),
+            (lambda d, ans, a, b, axis: b * a ** (b - 1) * d,
+             lambda d, ans, a, b, axis: make("log", a) * ans * d),
             "element-wise power, with broadcasting",
             (lambda o, a, b: b * a ** (b - 1), lambda o, a, b: sp.log(a) * o),
             domain=("positive", None)),
@@ -91,14 +100,16 @@ _ALL = [
     # C = AB: dL/dA = G Bᵀ, dL/dB = Aᵀ G
     Op("matmul", 2, matmul_shape, lambda vs, axis: vs[0] @ vs[1], lambda ms, axis: ms[0] * ms[1],
        (lambda g, ans, a, b, axis: g @ b.T, lambda g, ans, a, b, axis: a.T @ g),
-       "matrix product", symbol="@", precedence=2, product="matrix",
+       "matrix product", jvp=(lambda d, ans, a, b, axis: d @ b, lambda d, ans, a, b, axis: a @ d),
+       symbol="@", precedence=2, product="matrix",
        index=(lambda o, a, i, j, k, l, axis, n: delta(i, k) * a[1][l, j],
               lambda o, a, i, j, k, l, axis, n: a[0][i, k] * delta(j, l))),
     Op("neg", 1, same, lambda vs, axis: -vs[0], lambda ms, axis: -ms[0],
-       (lambda g, ans, x, axis: -g,), "negation", symbol="-", precedence=3,
+       (lambda g, ans, x, axis: -g,), "negation", jvp=(lambda d, ans, x, axis: -d,), symbol="-", precedence=3,
        index=(diagonal(lambda o, a: -1),), entrywise=True),
     Op("transpose", 1, lambda shapes, axis: shapes[0].T, lambda vs, axis: vs[0].T,
-       lambda ms, axis: ms[0].T, (lambda g, ans, x, axis: g.T,), "transpose", symbol=".T",
+       lambda ms, axis: ms[0].T, (lambda g, ans, x, axis: g.T,), "transpose",
+       jvp=(lambda d, ans, x, axis: d.T,), symbol=".T",
        index=(lambda o, a, i, j, k, l, axis, n: delta(i, l) * delta(j, k),)),
 
     # element-wise functions: dL/dx = G ⊙ f'(x), with f' written through the output where
@@ -162,11 +173,13 @@ _ALL = [
     Op("sum", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.sum(v, **kw)),
        sympy_reduce(lambda xs: sp.Add.fromiter(xs)), (lambda g, ans, x, axis: spread(g, x),),
        "sum of all entries, of each column or of each row", axis="optional",
+       jvp=(lambda d, ans, x, axis: make("sum", d, axis=axis),),
        index=(lambda o, a, i, j, k, l, axis, n: {None: 1, 0: delta(j, l), 1: delta(i, k)}[axis],)),
     Op("mean", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.mean(v, **kw)),
        sympy_reduce(lambda xs: sp.Add.fromiter(xs) / len(xs)),
        (lambda g, ans, x, axis: spread(g, x) / count(x, axis),),
        "mean of all entries, of each column or of each row", axis="optional",
+       jvp=(lambda d, ans, x, axis: make("mean", d, axis=axis),),
        latex=r"\operatorname{mean}",
        index=(lambda o, a, i, j, k, l, axis, n: {None: sp.Integer(1) / (n[0] * n[1]),
                                                  0: delta(j, l) / n[0],
@@ -175,6 +188,7 @@ _ALL = [
     Op("softmax", 1, same, numpy_softmax, sympy_softmax,
        (lambda g, ans, x, axis: ans * (g - make("sum", ans * g, axis=axis)),),
        "each column (or row) exponentiated and divided by its sum", axis="required",
+       jvp=(lambda d, ans, x, axis: ans * (d - make("sum", ans * d, axis=axis)),),
        latex=r"\operatorname{softmax}",
        index=(lambda o, a, i, j, k, l, axis, n: (
            delta(j, l) * o[i, j] * (delta(i, k) - o[k, j]) if axis == 0 else
@@ -185,6 +199,7 @@ _ALL = [
     Op("logsumexp", 1, reduce_shape, numpy_logsumexp, sympy_reduce(sympy_logsumexp),
        (lambda g, ans, x, axis: g * make("softmax", x, axis=axis),),
        "log of the sum of the exponentials of each column (or row)", axis="required",
+       jvp=(lambda d, ans, x, axis: make("sum", make("softmax", x, axis=axis) * d, axis=axis),),
        latex=r"\operatorname{logsumexp}",
        index=(lambda o, a, i, j, k, l, axis, n: (delta(j, l) if axis == 0 else delta(i, k)) *
               sp.exp(a[0][k, l] - o[i, j]),)),
@@ -194,7 +209,7 @@ _ALL = [
        sympy_reduce(lambda xs: sp.sqrt(sp.Add.fromiter(x ** 2 for x in xs))),
        (lambda g, ans, x, axis: g * x / ans,),
        "the Euclidean (Frobenius) norm of all entries, of each column or of each row",
-       axis="optional", condition="is not zero",
+       axis="optional", jvp=(lambda d, ans, x, axis: make("sum", x * d, axis=axis) / ans,), condition="is not zero",
        index=(lambda o, a, i, j, k, l, axis, n: a[0][k, l] / o[i, j] *
               {None: 1, 0: delta(j, l), 1: delta(i, k)}[axis],)),
     # diag(v) puts a vector on the diagonal; diag(M) reads a square matrix's diagonal:
@@ -204,6 +219,7 @@ _ALL = [
         else make("diag", g).T,),
        "a vector on the diagonal of a square matrix, or the diagonal of a square matrix "
        "as a column", latex=r"\operatorname{diag}", symmetric=True,
+       jvp=(lambda d, ans, x, axis: make("diag", d),),
        index=(lambda o, a, i, j, k, l, axis, n: (
            delta(i, j) * delta(i, k) if n[1] == 1 else delta(i, j) * delta(j, l)
            if n[0] == 1 else delta(i, k) * delta(i, l)),)),
@@ -211,11 +227,13 @@ _ALL = [
     Op("trace", 1, square_to_scalar, lambda vs, axis: np.trace(vs[0]).reshape(1, 1),
        lambda ms, axis: sp.Matrix([[ms[0].trace()]]),
        (lambda g, ans, x, axis: g * make("eye_like", x),), "sum of the diagonal of a square matrix",
+       jvp=(lambda d, ans, x, axis: make("trace", d),),
        latex=r"\operatorname{tr}",
        index=(lambda o, a, i, j, k, l, axis, n: delta(k, l),)),
     Op("det", 1, square_to_scalar, lambda vs, axis: np.linalg.det(vs[0]).reshape(1, 1),
        lambda ms, axis: sp.Matrix([[ms[0].det(method="berkowitz")]]),
        (lambda g, ans, x, axis: g * ans * make("inv", x).T,), "determinant of a square matrix",
+       jvp=(lambda d, ans, x, axis: ans * make("trace", make("inv", x) @ d),),
        latex=r"\det",
        index=(lambda o, a, i, j, k, l, axis, n: o[i, j] * inverse_of(a[0])[l, k],),
        domain=("well_conditioned",), max_size=4),
@@ -223,11 +241,13 @@ _ALL = [
        lambda ms, axis: sp.Matrix([[sp.log(ms[0].det(method="berkowitz"))]]),
        (lambda g, ans, x, axis: g * make("inv", x).T,),
        "log of the determinant of a square matrix", latex=r"\log\det",
+       jvp=(lambda d, ans, x, axis: make("trace", make("inv", x) @ d),),
        index=(lambda o, a, i, j, k, l, axis, n: inverse_of(a[0])[l, k],),
        domain=("positive_definite",), max_size=4),
     Op("inv", 1, square, lambda vs, axis: np.linalg.inv(vs[0]),
        lambda ms, axis: ms[0].inv(method="ADJ"),
        (lambda g, ans, x, axis: -(ans.T @ g @ ans.T),), "inverse of a square matrix",
+       jvp=(lambda d, ans, x, axis: -(ans @ d @ ans),),
        index=(lambda o, a, i, j, k, l, axis, n: -o[i, k] * o[l, j],),
        domain=("well_conditioned",), max_size=3, condition="is invertible"),
     *SELECTION,
@@ -235,13 +255,13 @@ _ALL = [
     # constants shaped like their argument: what reductions and traces differentiate to
     Op("ones_like", 1, same, lambda vs, axis: np.ones_like(vs[0]),
        lambda ms, axis: sp.ones(ms[0].rows, ms[0].cols), (None,),
-       "a matrix of ones, of the shape its place needs", index=(None,), shape_only=True),
+       "a matrix of ones, of the shape its place needs", index=(None,), shape_only=True, jvp=(None,)),
     Op("zeros_like", 1, same, lambda vs, axis: np.zeros_like(vs[0]),
        lambda ms, axis: sp.zeros(ms[0].rows, ms[0].cols), (None,),
-       "a matrix of zeros, of the shape of its argument", index=(None,), shape_only=True),
+       "a matrix of zeros, of the shape of its argument", index=(None,), shape_only=True, jvp=(None,)),
     Op("eye_like", 1, square, lambda vs, axis: np.eye(vs[0].shape[0]),
        lambda ms, axis: sp.eye(ms[0].rows), (None,),
-       "the identity matrix, of the size its place needs", index=(None,), shape_only=True),
+       "the identity matrix, of the size its place needs", index=(None,), shape_only=True, jvp=(None,)),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _ALL}

@@ -9,10 +9,12 @@ fails if it gets none.
 
 1. symbolic: the rule, evaluated entry by entry with sympy, equals the exact
    contraction  C_kl = Σ_ij G_ij ∂out_ij/∂arg_kl  (where the rule is None, the
-   derivative must be zero almost everywhere: DiracDelta terms only);
-2. numeric: the rule equals central finite differences of sum(G ⊙ op(args));
-3. shapes: the rule's node has the argument's shape, and the numeric and
-   element-wise forms produce the shape the shape rule announces.
+   derivative must be zero almost everywhere: DiracDelta terms only), and the
+   forward rule the directional derivative  dout_ij = Σ_kl ∂out_ij/∂arg_kl D_kl;
+2. numeric: the rule equals central finite differences of sum(G ⊙ op(args)), the
+   forward rule those of op(args) along a random direction D;
+3. shapes: the rule's node has the argument's shape, the forward rule's the output's,
+   and the numeric and element-wise forms produce the shape the shape rule announces.
 """
 
 from __future__ import annotations
@@ -119,6 +121,13 @@ class Case:
         out_shape = op.shape(self.shapes, self.param)
         g, ans = Ref("G", "grad", out_shape), Ref("ans", "step", out_shape)
         return op.vjp[self.arg](g, ans, *args, axis=self.param)
+
+    def forward_node(self):
+        """The forward rule applied to symbolic arguments, a direction D and output ans."""
+        op, args = OPS[self.op], self.refs()
+        out_shape = op.shape(self.shapes, self.param)
+        d, ans = Ref("D", "input", self.shapes[self.arg]), Ref("ans", "step", out_shape)
+        return op.jvp[self.arg](d, ans, *args, axis=self.param)
 
     @property
     def param(self):
@@ -229,6 +238,8 @@ def test_every_operator_is_covered():
     assert not missing, f"operators with no accepted candidate shapes, so no tests: {sorted(missing)}"
     for name, op in OPS.items():
         assert len(op.vjp) == op.arity, f"{name}: {len(op.vjp)} rules for {op.arity} arguments"
+        assert [r is None for r in op.jvp] == [r is None for r in op.vjp], (
+            f"{name}: a forward rule for each argument with a backward one, and only those")
         assert len(op.domain) in (0, op.arity), f"{name}: domain does not match the arity"
         for i in differentiable(op):
             cases = ZERO_CASES if op.vjp[i] is None else RULE_CASES
@@ -251,6 +262,45 @@ def test_rule_matches_exact_derivative(case: Case):
         for l in range(exact.cols):
             assert is_zero(claimed[k, l] - exact[k, l]), (
                 f"entry ({k + 1},{l + 1}): rule gives {claimed[k, l]}, exact is {exact[k, l]}")
+
+
+@pytest.mark.parametrize("case", params("forward exact", RULE_CASES))
+def test_forward_rule_is_the_directional_derivative(case: Case):
+    op = OPS[case.op]
+    args = symbolic_args(case)
+    out = op.sympy(args, case.at)
+    wrt = args[case.arg]
+    d = symbols("D", wrt.rows, wrt.cols)
+    env = {ARG_NAMES[i]: m for i, m in enumerate(args)} | {"D": d, "ans": out}
+    claimed = sympy_value(case.forward_node(), env, case.sizes)
+    assert claimed.shape == out.shape
+    for i, j in np.ndindex(*out.shape):
+        exact = sum((out[i, j].diff(x) * dx for x, dx in zip(wrt, d)), sp.Integer(0))
+        assert is_zero(claimed[i, j] - exact), (
+            f"entry ({i + 1},{j + 1}): forward rule gives {claimed[i, j]}, exact is {exact}")
+
+
+@pytest.mark.parametrize("case", params("forward numeric", RULE_CASES))
+def test_forward_rule_matches_finite_differences(case: Case):
+    op = OPS[case.op]
+    rng = rng_for(case)
+    args = numeric_args(case, rng)
+    out = op.numpy(args, case.at)
+    x = args[case.arg]
+    d = rng.standard_normal(x.shape)
+    values = {ARG_NAMES[i]: a for i, a in enumerate(args)} | {"D": d, "ans": out}
+    claimed = evaluate(case.forward_node(), values, case.sizes)
+    assert claimed.shape == out.shape
+
+    def f(t: float) -> np.ndarray:
+        return op.numpy([x + t * d if i == case.arg else a for i, a in enumerate(args)], case.at)
+
+    differences = (f(H) - f(-H)) / (2 * H)
+    scale = max(np.abs(claimed).max(), np.abs(differences).max(), 1e-3)
+    error = np.abs(claimed - differences) / scale
+    i, j = np.unravel_index(np.argmax(error), error.shape)
+    assert error[i, j] < RTOL, (f"entry ({i + 1},{j + 1}): forward rule {claimed[i, j]}, "
+                                f"finite difference {differences[i, j]}")
 
 
 @pytest.mark.parametrize("case", params("partials", RULE_CASES))
@@ -311,6 +361,7 @@ def test_shapes(case: Case):
     op = OPS[case.op]
     if case.arg is not None and op.vjp[case.arg] is not None:
         assert case.rule_node().shape == case.shapes[case.arg]
+        assert case.forward_node().shape == op.shape(case.shapes, case.param)
     expected = op.shape(case.shapes, case.param).size(case.sizes)
     args = numeric_args(case, rng_for(case))
     assert op.numpy(args, case.at).shape == expected
