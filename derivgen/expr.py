@@ -397,8 +397,9 @@ _USE_LABELS = "use them in " + ", ".join(
 # written with a symbol is found in the registry: matmul is @)
 _LACKING = {
     "dot": "write A @ B",
-    "reshape": "every value keeps its shape: slice and join instead (X[:, 0:H], concat)",
-    "ravel": "every value keeps its shape: slice and join instead (X[:, 0:H], concat)",
+    "reshape": "vec(X) stacks the columns into one, unvec(v, X) folds a column into the "
+               "shape of X; else slice and join (X[:, 0:H], concat)",
+    "ravel": "vec(X) stacks the columns into one; ravel's rows one after another are vec(X.T)",
     "argmax": "an index is not differentiable; pick by labels with take_along_axis",
     "argmin": "an index is not differentiable; pick by labels with take_along_axis",
     "einsum": "write products with @ and *, sums with sum(..., axis=...)",

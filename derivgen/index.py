@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from .latex import LatexPrinter, dim_latex, latex_name, relation, subscripted
-from .shapes import dim_add
+from .shapes import Dim, DimSum, dim_add
 from .nodes import Apply, Const, Node, Ref
 from .op import count
 from .ops import OPS
@@ -111,6 +111,8 @@ class IndexPrinter:
                     self.entry(x, i, shifted(j))), 5
         if op in ("take_along_axis", "take", "one_hot"):
             return self._by_label(node, i, j), 5
+        if op in ("vec", "unvec", "kron"):
+            return self._moved(node, i, j)
         if op in ("sum", "mean", "logsumexp", "softmax", "norm"):
             return self._reduction(node, i, j)
         if op == "trace":
@@ -139,6 +141,24 @@ class IndexPrinter:
             label = self.entry(y, i, i) if node.axis == 0 else self.entry(y, j, j)
         return self.indexed_at(x, label + " + 1", j) if node.axis == 0 else \
             self.indexed_at(x, i, label + " + 1")
+
+    def _moved(self, node: Apply, i: str, j: str) -> tuple[str, int]:
+        """An entry vec, unvec or kron moves, rows and columns counted from 1: vec(X)_{i}
+        is X_{(i - 1) mod m + 1, ⌈i / m⌉} for X of m rows, unvec(v, X)_{ij} is
+        v_{i + m (j - 1)}, and (A ⊗ B)_{ij} is A_{⌈i / p⌉, ⌈j / q⌉} B_{(i - 1) mod p + 1,
+        (j - 1) mod q + 1} for B p×q."""
+        x = node.args[0]
+        if node.op == "vec":
+            block, within = _split(i, x.shape.rows, x.shape.cols)
+            return self._entry(x, within, block)
+        if node.op == "unvec":
+            m, n = node.shape.rows, node.shape.cols
+            at = j if m == 1 else i if n == 1 else f"{i} + {_factor(m)} \\left({j} - 1\\right)"
+            return self._entry(x, at, "1")
+        b = node.args[1]
+        (ai, bi), (aj, bj) = (_split(i, b.shape.rows, x.shape.rows),
+                              _split(j, b.shape.cols, x.shape.cols))
+        return f"{self.entry(x, ai, aj, 2)} {self.entry(b, bi, bj, 2)}", 2
 
     def indexed_at(self, node: Node, row: str, col: str) -> str:
         """Entry (row, col) of a matrix whose indices are expressions: X_{y_j + 1,\\, j}."""
@@ -172,3 +192,19 @@ class IndexPrinter:
             return f"\\log {exps}", 3
         return f"\\frac{{e^{{{self.entry(arg, i, j)}}}}}{{{exps}}}", 5
 
+
+def _split(k: str, n: Dim, blocks: Dim) -> tuple[str, str]:
+    """Row (column) k of ``blocks`` blocks of n each, counted from 1, as (the block, the
+    row within it): (⌈k / n⌉, (k - 1) mod n + 1)."""
+    if blocks == 1:
+        return "1", k
+    if n == 1:
+        return k, "1"
+    grouped = k if " " not in k else f"\\left({k}\\right)"
+    return (f"\\left\\lceil {grouped} / {_factor(n)} \\right\\rceil",
+            f"\\left({k} - 1\\right) \\bmod {_factor(n)} + 1")
+
+
+def _factor(d: Dim) -> str:
+    """A dimension as a factor or a divisor: a sum or a product bracketed, (4H)."""
+    return f"\\left({dim_latex(d)}\\right)" if isinstance(d, DimSum) else dim_latex(d)

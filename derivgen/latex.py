@@ -11,6 +11,7 @@ by name. Names are typeset as the problem's ``latex`` keys say.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from fractions import Fraction
@@ -19,11 +20,13 @@ from .expr import ATOM, mixes_products
 from .nodes import Apply, Const, Node, Ref
 from .ops import CONSTANTS, OPS
 from .selection import joined
-from .shapes import Dim, DimSum, Shape, dim_add
+from .shapes import Dim, DimSum, Monomial, Shape, dim_add
 
 LINE_LENGTH = 90             # characters of LaTeX on one line of a broken equation
 MAX_WRITTEN_ENTRIES = 16     # matrices larger than this are shown with their corners and dots
 _AXIS = {0: r"\text{col}", 1: r"\text{row}"}
+# A \otimes B binds tighter than + and - (A \otimes B + C) but is bracketed in a product
+_KRON = 1.5
 
 
 # The TeX a problem file may write (``latex`` names, $math$ in its texts): math
@@ -80,8 +83,16 @@ def latex_name(name: str) -> str:
 
 
 def dim_latex(d: Dim) -> str:
-    """A dimension in LaTeX: N, 3, 4H, T - 1."""
-    return d.written("") if isinstance(d, DimSum) else str(d)
+    """A dimension in LaTeX: N, 3, 4H, T - 1, mp, n^{2}."""
+    return d.written(_monomial_latex, "") if isinstance(d, DimSum) else str(d)
+
+
+def _monomial_latex(names: Monomial) -> str:
+    r"""Dims multiplied, side by side as in 4H, a repeated one as a power: mp, mn^{2};
+    names longer than a letter set apart by a thin space (Tx\,H)."""
+    powers = [(name, len(list(run))) for name, run in itertools.groupby(names)]
+    sep = "" if all(len(name) == 1 for name, _ in powers) else r"\,"
+    return sep.join(name if k == 1 else f"{name}^{{{k}}}" for name, k in powers)
 
 
 def shape_latex(shape: Shape) -> str:
@@ -127,7 +138,7 @@ class LatexPrinter:
         return f"\\left({text}\\right)" if needs else text
 
     @staticmethod
-    def precedence(node: Node) -> int:
+    def precedence(node: Node) -> float:
         if isinstance(node, Apply):
             if node.op == "mul" and _scalar_product(node):
                 return 2
@@ -136,6 +147,8 @@ class LatexPrinter:
             if node.op in ("ones_like", "zeros_like", "eye_like", "concat") or \
                     OPS[node.op].boolean:
                 return ATOM             # printed as a single symbol, or in brackets
+            if node.op == "kron":
+                return _KRON
             return OPS[node.op].precedence
         if isinstance(node, Const) and node.value < 0:
             return OPS["neg"].precedence
@@ -190,6 +203,12 @@ class LatexPrinter:
 
     def _print_matmul(self, node):
         return self._binary(node, " ")
+
+    def _print_kron(self, node):
+        r"""A \otimes B, a factor bracketed unless it is a name, a power or a function
+        (transposed): B^{\top} \otimes A, \left(A B\right) \otimes C."""
+        a, b = (self._wrap(x, self.precedence(x) < OPS["pow"].precedence) for x in node.args)
+        return f"{a} \\otimes {b}"
 
     def _print_div(self, node):
         a, b = node.args

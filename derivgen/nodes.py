@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .shapes import SCALAR, Dim, Shape, linear
+from .shapes import SCALAR, Dim, Shape, polynomial
 
 SHAPE_RULES: dict[str, Callable] = {}     # operator name -> shape(shapes, axis), from ops.py
 
@@ -100,12 +100,13 @@ def chain(op: str, nodes: list[Node]) -> Node:
 
 def dim_node(d: Dim) -> Node:
     """A dimension as a number in an expression: a dim's name, a literal size, or their
-    sum (4 * H, T - 1)."""
+    sums and products (4 * H, T - 1, m * p)."""
     if isinstance(d, str | int):
         return Ref(d, "dim", SCALAR) if isinstance(d, str) else Const(d)
-    terms, const = linear(d)
-    parts = [Ref(n, "dim", SCALAR) if k == 1 else make("mul", Const(abs(k)), Ref(n, "dim", SCALAR))
-             for n, k in terms.items()]
+    terms, const = polynomial(d)
+    # a number times its dims, left to right: 2 * m * n
+    parts = [chain("mul", ([Const(abs(k))] if abs(k) != 1 else [])
+                   + [Ref(n, "dim", SCALAR) for n in names]) for names, k in terms.items()]
     signs = [k > 0 for k in terms.values()]
     out = parts[0] if signs[0] else make("neg", parts[0])
     for part, positive in zip(parts[1:], signs[1:]):

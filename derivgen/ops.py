@@ -22,6 +22,7 @@ from .lazy import np, sp
 from .nodes import SHAPE_RULES, make
 from .op import Op, count, delta, diagonal, inverse_of, spread, stretched, unbroadcast
 from .selection import SELECTION
+from .vectorize import VECTORIZE
 
 
 def _elementwise_fn(name, doc, latex, *, sympy, numpy, rule, local, domain=None,
@@ -251,6 +252,7 @@ _ALL = [
        index=(lambda o, a, i, j, k, l, axis, n: -o[i, k] * o[l, j],),
        domain=("well_conditioned",), max_size=3, condition="is invertible"),
     *SELECTION,
+    *VECTORIZE,
 
     # constants shaped like their argument: what reductions and traces differentiate to
     Op("ones_like", 1, same, lambda vs, axis: np.ones_like(vs[0]),

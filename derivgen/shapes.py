@@ -3,34 +3,44 @@
 Every value in derivgen is a matrix. A shape is a pair of dimensions, each
 either a dim *name* from the problem's ``[dims]`` table, a literal positive
 integer, or arithmetic of them (:class:`DimSum`: ``4*H``, ``T - 1``, what slices
-and joins make). Shapes are compared by name, never by size: with ``W`` C×D and
-``X`` E×N, ``W @ X`` is an error even when D and E happen to have the same size,
-because the problem author said they are different things; ``2*H`` is ``H + H``.
+and joins make; ``m*n``, the rows of vec of an m×n matrix). Shapes are compared by
+name, never by size: with ``W`` C×D and ``X`` E×N, ``W @ X`` is an error even when
+D and E happen to have the same size, because the problem author said they are
+different things; ``2*H`` is ``H + H`` and ``m*n`` is ``n*m``.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Collection, Mapping
+import itertools
+import math
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+
+Monomial = tuple[str, ...]      # dim names multiplied, sorted, repeated for powers: ("n", "n")
+# the terms of a product of dimensions, and the dims multiplied in one: a product of
+# sums, or a Kronecker product of Kronecker products, grows fast, and files may come
+# from strangers (twenty steps of S = kron(S, S) would multiply a million dims)
+MAX_PRODUCT = 64
 
 
 @dataclass(frozen=True)
 class DimSum:
-    """A dimension as a sum of dims times whole numbers plus a number: 4*H, T - 1.
-    Always in its one normal form (see :func:`dim`), so equal sums compare equal."""
-    terms: tuple[tuple[str, int], ...]      # (dim name, coefficient ≠ 0), by name
+    """A dimension as a polynomial in the dims with whole coefficients: 4*H, T - 1, m*p,
+    n*n + 1. Always in its one normal form (see :func:`dim`), so equal ones compare equal."""
+    terms: tuple[tuple[Monomial, int], ...]    # (monomial, coefficient ≠ 0), see _order
     const: int = 0
 
     def __str__(self) -> str:
-        """In the language's own syntax: 4*H, 2*H + 1, T - 1."""
-        return self.written("*")
+        """In the language's own syntax: 4*H, 2*H + 1, T - 1, m*p."""
+        return self.written("*".join, "*")
 
-    def written(self, times: str) -> str:
-        """The sum with ``times`` between a number and its dim: 4*H, or 4H in LaTeX."""
+    def written(self, monomial: Callable[[Monomial], str], times: str) -> str:
+        """The sum with each monomial as ``monomial`` writes it and ``times`` between a
+        number and its monomial: 4*H and m*p, or 4H and mp in LaTeX."""
         text = ""
-        for name, k in self.terms:
-            word = name if abs(k) == 1 else f"{abs(k)}{times}{name}"
+        for names, k in self.terms:
+            word = monomial(names) if abs(k) == 1 else f"{abs(k)}{times}{monomial(names)}"
             text += (f" {'-' if k < 0 else '+'} " if text else "-" if k < 0 else "") + word
         return text + (f" {'-' if self.const < 0 else '+'} {abs(self.const)}" if self.const else "")
 
@@ -38,39 +48,61 @@ class DimSum:
 Dim = str | int | DimSum
 
 
-def linear(d: Dim) -> tuple[dict[str, int], int]:
-    """A dimension as (coefficient of each dim, number)."""
+def polynomial(d: Dim) -> tuple[dict[Monomial, int], int]:
+    """A dimension as (coefficient of each monomial, number)."""
     if isinstance(d, DimSum):
         return dict(d.terms), d.const
-    return ({d: 1}, 0) if isinstance(d, str) else ({}, d)
+    return ({(d,): 1}, 0) if isinstance(d, str) else ({}, d)
 
 
-def dim(terms: Mapping[str, int], const: int) -> Dim:
+def _order(term: tuple[Monomial, int]):
+    """Terms of higher degree first (m*n + m + 1), then by their dims' names."""
+    return -len(term[0]), term[0]
+
+
+def dim(terms: Mapping[Monomial, int], const: int) -> Dim:
     """The normal form: a number, a dim's name, or a DimSum."""
-    terms = {name: k for name, k in sorted(terms.items()) if k}
+    terms = {names: k for names, k in sorted(terms.items(), key=_order) if k}
     if not terms:
         return const
-    if const == 0 and list(terms.values()) == [1]:
-        return next(iter(terms))
+    if const == 0 and list(terms.values()) == [1] and len(names := next(iter(terms))) == 1:
+        return names[0]
     return DimSum(tuple(terms.items()), const)
 
 
 def dim_add(a: Dim, b: Dim, sign: int = 1) -> Dim:
     """a + b (a − b with sign −1)."""
-    (ta, ca), (tb, cb) = linear(a), linear(b)
+    (ta, ca), (tb, cb) = polynomial(a), polynomial(b)
     return dim({n: ta.get(n, 0) + sign * tb.get(n, 0) for n in ta.keys() | tb.keys()},
                ca + sign * cb)
 
 
-def surely_below(a: Dim, b: Dim) -> bool:
-    """Whether a < b whatever the sizes of the dims (each at least 1)."""
-    terms, const = linear(dim_add(b, a, -1))
-    return all(k >= 0 for k in terms.values()) and sum(terms.values()) + const > 0
+def dim_mul(a: Dim, b: Dim) -> Dim:
+    """a · b: the rows of vec of an a×b matrix, of a Kronecker product's factors."""
+    (ta, ca), (tb, cb) = polynomial(a), polynomial(b)
+    product: dict[Monomial, int] = {}
+    # the number is the coefficient of the monomial of no dims, ()
+    for (ma, ka), (mb, kb) in itertools.product([*ta.items(), ((), ca)], [*tb.items(), ((), cb)]):
+        names = tuple(sorted(ma + mb))
+        product[names] = product.get(names, 0) + ka * kb
+    out = dim(product, product.pop((), 0))
+    terms = polynomial(out)[0]
+    if ta and tb and (len(terms) > MAX_PRODUCT or max(map(len, terms)) > MAX_PRODUCT):
+        raise NotADim(None, f"too large a dimension: a product of more than {MAX_PRODUCT} "
+                            f"terms, or of more than {MAX_PRODUCT} dims")
+    return out
 
 
 def dim_scale(k: int, a: Dim) -> Dim:
-    terms, const = linear(a)
-    return dim({n: k * c for n, c in terms.items()}, k * const)
+    """k · a for a whole number k: 4*H."""
+    return dim_mul(k, a)
+
+
+def surely_below(a: Dim, b: Dim) -> bool:
+    """Whether a < b whatever the sizes of the dims (each at least 1, so that a monomial
+    is at least 1 and a term with a positive coefficient at least that coefficient)."""
+    terms, const = polynomial(dim_add(b, a, -1))
+    return all(k >= 0 for k in terms.values()) and sum(terms.values()) + const > 0
 
 
 @dataclass(frozen=True)
@@ -102,10 +134,11 @@ class Shape:
 
 
 def dim_size(d: Dim, dims: Mapping):
-    """A dimension's size: a number, the size of the dim it names, or its sum (with
-    ``dims`` mapping names to sympy symbols, a symbolic size: 4 H)."""
-    terms, const = linear(d)
-    return sum((k * dims[name] for name, k in terms.items()), const)
+    """A dimension's size: a number, the size of the dim it names, or its polynomial's
+    value (with ``dims`` mapping names to sympy symbols, a symbolic size: 4 H, m p)."""
+    terms, const = polynomial(d)
+    return sum((k * math.prod(dims[name] for name in names) for names, k in terms.items()),
+               const)
 
 
 SCALAR = Shape(1, 1)
@@ -156,7 +189,7 @@ class NotADim(Exception):
 
 def dim_expression(node: ast.AST, is_dim) -> Dim:
     """A dimension written in the language: a whole number ≥ 0, a dim (``is_dim(name)``),
-    or a sum of them, each term perhaps times a number: 4*H, T - 1, 2*(H + 1)."""
+    or sums and products of them: 4*H, T - 1, 2*(H + 1), m*n."""
     match node:
         case ast.Constant(value=value) if type(value) is int and value >= 0:
             return value
@@ -167,15 +200,16 @@ def dim_expression(node: ast.AST, is_dim) -> Dim:
                            1 if isinstance(op, ast.Add) else -1)
         case ast.BinOp(op=ast.Mult(), left=left, right=right):
             a, b = dim_expression(left, is_dim), dim_expression(right, is_dim)
-            if not isinstance(a, int) and not isinstance(b, int):
-                raise NotADim(node, "a dimension is a sum of dims times whole numbers")
-            return dim_scale(a, b) if isinstance(a, int) else dim_scale(b, a)
+            try:
+                return dim_mul(a, b)
+            except NotADim as e:
+                raise NotADim(node, e.why) from None
         case ast.Name(id=name):
             raise NotADim(node, f"'{name}' is not a dim")
         case ast.UnaryOp(op=ast.USub()):
             raise NotADim(node, "rows and columns count from 0: no negative bounds")
-    raise NotADim(node, "a dimension is a whole number, a dim, or a sum of them "
-                         "(0, H, 2*H, T - 1)")
+    raise NotADim(node, "a dimension is a whole number, a dim, or sums and products of "
+                         "them (0, H, 2*H, T - 1, m*n)")
 
 
 def parse_dim(text: str, dims: Collection[str]) -> Dim:
@@ -185,3 +219,8 @@ def parse_dim(text: str, dims: Collection[str]) -> Dim:
     except SyntaxError:
         raise NotADim(None, "cannot parse this dimension") from None
     return dim_expression(tree.body, lambda name: name in dims)
+
+
+def vec_length(shape: Shape) -> Dim:
+    """How many entries vec of a matrix of ``shape`` has: rows times columns."""
+    return dim_mul(shape.rows, shape.cols)

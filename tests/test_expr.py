@@ -125,8 +125,9 @@ def test_shape_errors(text, message, offset):
     ("(W @ X).sum(axis=0) / N", "'(W @ X).sum(...)' is not allowed; write sum(W @ X, axis=0)", 0),
     ("np.max(W, axis=0)", "'np.max(...)' is not allowed; write max(W, axis=0)", 0),
     ("np.reshape(W, (D, C))", "'np.reshape(...)' is not allowed; the expression language has no "
-                              "function 'reshape'; every value keeps its shape: slice and join "
-                              "instead (X[:, 0:H], concat)", 0),
+                              "function 'reshape'; vec(X) stacks the columns into one, "
+                              "unvec(v, X) folds a column into the shape of X; else slice and "
+                              "join (X[:, 0:H], concat)", 0),
     ("np.argmax(W, axis=0)", "'np.argmax(...)' is not allowed; the expression language has no "
                              "function 'argmax'; an index is not differentiable; pick by labels "
                              "with take_along_axis", 0),
