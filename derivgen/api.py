@@ -133,6 +133,10 @@ def produce(path: Path, data: bytes, options: Options) -> tuple[dict, dict]:
     summary = {"gradients": len(derivation.gradients),
                "matrix_forms": sum(g.matrix_form for g in derivation.gradients.values()),
                "claims": len(derivation.claims)}
+    for key in ("jacobians", "hessians"):
+        maps = getattr(derivation, key)
+        summary[key] = len(maps)
+        summary[key + "_matrices"] = sum(lm.matrix is not None for lm in maps.values())
     return outputs, summary
 
 

@@ -208,8 +208,12 @@ def build(paths: tuple[Path, ...], options: api.Options, debug: bool, github: bo
             claims = (f", {plural(n['claims'], '[expect] claim')} confirmed"
                       if n["claims"] else "")
             written = ", ".join(map(str, outcome.written))
-            say(f"{api.display_name(outcome.path)}: {n['matrix_forms']} of "
-                f"{plural(n['gradients'], 'gradient')} in matrix form, all verified"
+            derived = [f"{n['matrix_forms']} of {plural(n['gradients'], 'gradient')} in "
+                       "matrix form"] if n["gradients"] else []
+            derived += [f"{plural(n[key], word)} ({n[key + '_matrices']} as a matrix)"
+                        for key, word in (("jacobians", "Jacobian"), ("hessians", "Hessian"))
+                        if n.get(key)]
+            say(f"{api.display_name(outcome.path)}: {', '.join(derived)}, all verified"
                 f"{claims} -> {written}")
 
     problems = api.find_problems(paths)

@@ -18,7 +18,8 @@ import numpy as np
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 
 from .assumptions import Reason
-from .derive import Backward, Link, Total, WrongSimplification, backward, grad_names
+from .derive import (Backward, Link, Total, WrongSimplification, backward, differential_names,
+                     directions, grad_names)
 from .errors import ProblemError, VerificationError
 from .expr import to_source
 from .latex import LatexPrinter, latex_name
@@ -28,6 +29,7 @@ from .problem import Claim, Problem
 from .prove import Composed, Prover, RuleError, Undefined
 from .shapes import Shape
 from .simplify import Simplifier, cost, facts_of, steps_of
+from .jacobian import LinearMap, linear_map
 from .sources import display_name
 from .typeset import Views, views
 
@@ -61,6 +63,8 @@ class Derivation:
     gradients: dict[str, GradientResult]      # the names in derive.wrt, in that order
     claims: dict[str, ClaimResult]
     point: dict[str, tuple[tuple[float, ...], ...]]   # the inputs at the first numeric check
+    jacobians: dict[str, LinearMap] = dataclasses.field(default_factory=dict)
+    hessians: dict[str, LinearMap] = dataclasses.field(default_factory=dict)
 
 
 def derive(problem: Problem) -> Derivation:
@@ -69,8 +73,10 @@ def derive(problem: Problem) -> Derivation:
     try:
         # the gradients' names are known before the pass: one per input and step
         grads = {n: Ref(g, "grad", problem.shape_of(n)) for n, g in grad_names(problem).items()}
-        prover = Prover(problem, facts, grads)
-        back = backward(problem, Simplifier(facts, steps_of(problem)), prover.equal)
+        moving = _moving(problem)
+        prover = Prover(problem, facts, grads | moving)
+        back = Backward([], {}) if problem.jacobian else \
+            backward(problem, Simplifier(facts, steps_of(problem)), prover.equal)
         for link in back.order:
             if isinstance(link, Link):
                 try:
@@ -96,23 +102,62 @@ def derive(problem: Problem) -> Derivation:
     check = problem.check
     gradient_values = _gradient_values(problem, back)
     formulas = {name: (lambda v, n=name: gradient_values(v, check.sizes)[grads[n].name])
-                for name in problem.wrt}
-    claims = {name: c.expr for name, c in problem.expect.items()}
+                for name in problem.gradients}
+    claimed = {name: c for name, c in problem.expect.items() if c.form == "gradient"}
     points = _points(problem)
     numeric = _numeric(problem, formulas, points, "")
-    numeric |= _numeric(problem, claims, points, "claim ")
+    numeric |= _numeric(problem, {n: c.expr for n, c in claimed.items()}, points, "claim ")
     gradients = {name: GradientResult(name, problem.shape_of(name), back.totals[name].value,
                                       _entries(problem, name), numeric[name],
-                                      _reasons(problem, back, name)) for name in problem.wrt}
+                                      _reasons(problem, back, name)) for name in problem.gradients}
     composed = Composed(prover, back)
     results = {name: ClaimResult(c, prover.equal_values(prover.value(c.expr), composed(name)),
-                                 numeric["claim " + name]) for name, c in problem.expect.items()}
+                                 numeric["claim " + name]) for name, c in claimed.items()}
     printer = LatexPrinter(latex_names(problem))
+    jacobians, hessians = _linear_maps(problem, prover, back, points, moving, formulas, results,
+                                       printer)
     point = {n: tuple(map(tuple, points[0][n].tolist())) for n in problem.inputs}
     derivation = Derivation(problem, back, views(problem, prover, back, printer, composed),
-                            gradients, results, point)
+                            gradients, {n: results[n] for n in problem.expect}, point,
+                            jacobians, hessians)
     _judge(derivation)
     return derivation
+
+
+def _moving(problem: Problem) -> dict[str, Ref]:
+    """The symbols of the forward passes: each direction dX, and each step's dS."""
+    moving = {v: Ref(d, "input", problem.shape_of(v)) for v, d in directions(problem).items()}
+    if moving:
+        moving |= {s: Ref(d, "input", problem.shape_of(s))
+                   for s, d in differential_names(problem).items()}
+    return {ref.name: ref for ref in moving.values()}
+
+
+def _linear_maps(problem: Problem, prover: Prover, back: Backward, points: list,
+                 moving: dict[str, Ref], gradient_formulas: dict, results: dict,
+                 printer: LatexPrinter):
+    """The Jacobians of a matrix ``of`` and the Hessians asked for, each with its claim
+    judged (into ``results``)."""
+    simplifier = Simplifier(facts_of(problem), steps_of(problem))
+    names = {s: moving[d] for s, d in differential_names(problem).items() if d in moving}
+    claims = {(c.variable, c.hessian): c for c in problem.expect.values() if c.form != "gradient"}
+    jacobians, hessians = {}, {}
+    for variable in (problem.wrt if problem.jacobian else ()):
+        jacobians[variable] = linear_map(
+            problem, prover, simplifier, "jacobian", variable, problem.of,
+            problem.steps[problem.of].expr, points, lambda values: values[problem.of], names,
+            printer, claims.get((variable, False)))
+    values = {t.grad.name: t.value for t in back.totals.values()}
+    for variable in problem.hessian:
+        gradient = substitute(back.totals[variable].value, values)
+        hessians[variable] = linear_map(
+            problem, prover, simplifier, "hessian", variable, back.totals[variable].grad.name,
+            gradient, points, lambda v, f=gradient_formulas[variable]: f(v), names,
+            printer, claims.get((variable, True)))
+    for lm in [*jacobians.values(), *hessians.values()]:
+        if lm.claim is not None:
+            results[lm.claim[0].name] = ClaimResult(*lm.claim)
+    return jacobians, hessians
 
 
 RESULT_COST = 30     # a result written out without the names G_S is at most this long
@@ -123,7 +168,7 @@ def _write_out(problem: Problem, back: Backward, prover: Prover, simplifier: Sim
     problem's textbook answer does ((A - Y) / N, not G_S): each G_S replaced by its
     proven value, the whole simplified, and the simplification proven."""
     values = {t.grad.name: t.value for t in back.totals.values()}
-    for name in problem.wrt:
+    for name in problem.gradients:
         total = back.totals[name]
         written = substitute(total.value, values)
         if written == total.value or cost(written) > 4 * RESULT_COST:
@@ -208,20 +253,29 @@ def _numeric(problem: Problem, formulas: dict, points: list[dict[str, np.ndarray
 def _judge(d: Derivation) -> None:
     """Refuse a derivation with a stated formula or a claim that did not check out."""
     problem, rtol = d.problem, d.problem.check.rtol
-    for name, g in d.gradients.items():
-        if not g.numeric.passed(rtol):
-            kl, formula, fd = _worst(g.numeric)
-            why = (f"max relative error {g.numeric.max_rel_error:.2g} > rtol {rtol:g}"
-                   if math.isfinite(g.numeric.max_rel_error) else
+    stated = [(f"∂{problem.of}/∂{name}", g.expr, g.numeric, "derive.wrt")
+              for name, g in d.gradients.items()]
+    for key, maps in (("wrt", d.jacobians), ("hessian", d.hessians)):
+        for name, lm in maps.items():
+            what = f"d{problem.of}" if lm.kind == "jacobian" else f"the Hessian by {name}"
+            stated.append((what, lm.differential, lm.numeric, f"derive.{key}"))
+            if lm.matrix is not None:
+                stated.append((f"{what} as a matrix", lm.matrix, lm.matrix_numeric,
+                               f"derive.{key}"))
+    for what, expr, numeric, key in stated:
+        if not numeric.passed(rtol):
+            kl, formula, fd = _worst(numeric)
+            why = (f"max relative error {numeric.max_rel_error:.2g} > rtol {rtol:g}"
+                   if math.isfinite(numeric.max_rel_error) else
                    "a value that is NaN or infinite is never a pass")
             raise VerificationError(
-                f"∂{problem.of}/∂{name}: the proven form {to_source(g.expr)} disagrees with finite differences ({why}; "
-                f"entry {kl}: formula {formula:.6g}, finite difference {fd:.6g})",
-                file=display_name(problem.path), key="derive.wrt")
+                f"{what}: the proven form {to_source(expr)} disagrees with finite differences "
+                f"({why}; entry {kl}: formula {formula:.6g}, finite difference {fd:.6g})",
+                file=display_name(problem.path), key=key)
     for name, c in d.claims.items():
         if c.confirmed(rtol):
             continue
-        derived = to_source(d.gradients[name].expr)
+        derived = to_source(_derived(d, c.claim))
         kl, claimed, fd = _worst(c.numeric)
         witness = (f"at entry {kl} the claim gives {claimed:.6g}, finite differences "
                    f"{fd:.6g}" if not c.numeric.passed(rtol) else
@@ -229,6 +283,14 @@ def _judge(d: Derivation) -> None:
         raise VerificationError(
             f"claim {c.claim.source!r} is refuted: derivgen derives {derived}; {witness}",
             file=display_name(problem.path), key=f"expect.{name}", line=c.claim.line)
+
+
+def _derived(d: Derivation, claim: Claim) -> Node:
+    """What derivgen derives for what ``claim`` states, in the claim's form."""
+    if claim.form == "gradient":
+        return d.gradients[claim.variable].expr
+    lm = (d.hessians if claim.hessian else d.jacobians)[claim.variable]
+    return lm.matrix if claim.form == "matrix" and lm.matrix is not None else lm.differential
 
 
 def _worst(c: Comparison) -> tuple[tuple[int, int], float, float]:
@@ -241,6 +303,10 @@ def latex_names(problem: Problem) -> dict[str, str]:
     """How each name is typeset: the problem's ``latex`` keys, and G_S for the gradient dS."""
     out = {n: i.latex for n, i in problem.inputs.items() if i.latex}
     out |= {n: s.latex for n, s in problem.steps.items() if s.latex}
+    # a direction and a differential: dX, dS
+    if directions(problem):
+        out |= {d: f"\\mathrm{{d}}{out.get(n) or latex_name(n)}"
+                for n, d in (directions(problem) | differential_names(problem)).items()}
     return out | {g: f"G_{{{out.get(n) or latex_name(n)}}}" for n, g in grad_names(problem).items()}
 
 
@@ -265,6 +331,31 @@ def step_records(d: Derivation) -> list[dict]:
             for r in records]
 
 
+def _linear_json(lm: LinearMap, printer: LatexPrinter, rtol: float) -> dict:
+    """A Jacobian or a Hessian: its differential, and its matrix where there is one."""
+    out = {
+        "shape": str(lm.matrix_shape),
+        "direction": lm.forward.direction.name,
+        # the forward pass: each step's differential, named as later ones use it
+        "steps": [{"output": d.name, "name": d.symbol.name, "differential": to_source(d.value)}
+                  for d in lm.forward.differentials.values() if d.name in lm.forward.steps],
+        "differential": to_source(lm.differential),
+        "differential_latex": printer.doprint(lm.differential),
+        "matrix": to_source(lm.matrix) if lm.matrix is not None else None,
+        "matrix_latex": printer.doprint(lm.matrix) if lm.matrix is not None else None,
+        "matrix_form": lm.matrix is not None,
+    }
+    if lm.kind == "hessian":
+        out["symmetric"] = lm.symmetric
+    checks = {"symbolic": "passed", "entries_compared": lm.entries}
+    for key, numeric in (("numeric", lm.numeric), ("matrix_numeric", lm.matrix_numeric)):
+        if numeric is not None:
+            checks[key] = {"verdict": "passed" if numeric.passed(rtol) else "failed",
+                           "max_rel_error_below": numeric.bound(rtol),
+                           "entries_checked": numeric.entries}
+    return out | {"checks": checks}
+
+
 def as_json(d: Derivation) -> dict:
     """The machine-readable result (docs/problem-format.md, "Results")."""
     problem, rtol = d.problem, d.problem.check.rtol
@@ -285,11 +376,14 @@ def as_json(d: Derivation) -> dict:
                 "entries_checked": g.numeric.entries,
             },
         }
+    linear = {key: {name: _linear_json(lm, printer, rtol) for name, lm in maps.items()}
+              for key, maps in (("jacobians", d.jacobians), ("hessians", d.hessians)) if maps}
     return {
         "problem": problem.name,
         "title": problem.title,
         "of": problem.of,
         "gradients": gradients,
+        **linear,
         "steps": step_records(d),
         "expect": {name: "confirmed" if c.confirmed(rtol) else "refuted"
                    for name, c in d.claims.items()},

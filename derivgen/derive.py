@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from .assumptions import Reason
 from .nodes import Apply, Const, Node, Ref, chain, names
 from .ops import OPS
-from .problem import Problem
+from .problem import Problem, direction_name
 from .simplify import Simplifier, cost, facts_of, steps_of
 
 INLINE_COST = 16     # a gradient at most this long may be written out where it is used
@@ -76,12 +76,30 @@ class Backward:
     totals: dict[str, Total]
 
 
+def directions(problem: Problem) -> dict[str, str]:
+    """The direction each variable of a Jacobian or Hessian moves in: dX."""
+    return {name: direction_name(name)
+            for name in (problem.wrt if problem.jacobian else ()) + problem.hessian}
+
+
 def grad_names(problem: Problem) -> dict[str, str]:
     """The expression-language name of each gradient: dS for ∂of/∂S (d_S, d__S, ... when
-    the problem already uses dS)."""
-    taken = set(problem.dims) | set(problem.inputs) | set(problem.steps)
+    the problem already uses dS, or a direction is so named)."""
+    return _prefixed([*problem.inputs, *problem.steps], set(directions(problem).values()) |
+                     set(problem.dims) | set(problem.inputs) | set(problem.steps))
+
+
+def differential_names(problem: Problem) -> dict[str, str]:
+    """The name of each step's differential in a forward pass: dS, or d_S, ... beside
+    the gradients' and the directions' names."""
+    gradients = grad_names(problem)
+    return _prefixed(list(problem.steps), set(gradients.values()) | set(gradients) |
+                     set(directions(problem).values()) | set(problem.dims))
+
+
+def _prefixed(names: list[str], taken: set[str]) -> dict[str, str]:
     out = {}
-    for name in [*problem.inputs, *problem.steps]:
+    for name in names:
         candidate = "d" + name
         while candidate in taken:
             candidate = candidate[0] + "_" + candidate[1:]

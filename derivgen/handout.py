@@ -35,7 +35,8 @@ from .render import TEMPLATES, environment, markdown_blocks, pdf, template_error
 __all__ = ["handout", "SECTIONS", "HANDOUT_FORMATS"]
 
 #: The report template's section blocks, in the order a full derivation shows them.
-SECTIONS = ("summary", "setup", "notation", "forward", "elementwise", "backward", "results",
+SECTIONS = ("summary", "setup", "notation", "forward", "elementwise", "backward", "derivatives",
+            "results",
             "verification")
 HANDOUT_FORMATS = ("md", "tex", "pdf")
 _DOCUMENTS = {"handout": {"md": "handout.md.j2", "tex": "handout.tex.j2"},

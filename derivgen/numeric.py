@@ -158,9 +158,23 @@ def compare(problem: Problem, name: str, values: dict[str, np.ndarray], sizes: M
             moved[name][k, l] += sign * h
             ends.append(forward(problem, moved, sizes, after)[problem.of][0, 0])
         differences.append((ends[0] - ends[1]) / (2 * h))
-    at = [claimed[k, l] for k, l in entries]
+    _record(result, entries, [claimed[k, l] for k, l in entries], differences,
+            abs(values[problem.of][0, 0]))
+
+
+def judge(result: Comparison, claimed: np.ndarray, differences: np.ndarray,
+          level: float) -> None:
+    """Compare a formula's matrix with finite differences entry by entry (a directional
+    derivative's), ``level`` being the size of the value differentiated."""
+    entries = list(np.ndindex(*differences.shape))
+    _record(result, entries, [claimed[e] for e in entries], [differences[e] for e in entries],
+            level)
+
+
+def _record(result: Comparison, entries: list, at: list, differences: list,
+            level: float) -> None:
     finite = [abs(x) for x in at + differences if np.isfinite(x)]
-    scale = max(finite + [1e-3 * (1 + abs(values[problem.of][0, 0]))])
+    scale = max(finite + [1e-3 * (1 + level)])
     # NaN or ±inf, in the formula or the finite difference, is never a pass
     errors = [float(abs(a - d) / scale) if np.isfinite(a) and np.isfinite(d) else math.inf
               for a, d in zip(at, differences)]

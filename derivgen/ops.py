@@ -20,6 +20,7 @@ from .forms import (diag_shape, elementwise, entrywise, entrywise2, matmul_shape
                     sympy_sigmoid, sympy_softmax)
 from .lazy import np, sp
 from .nodes import SHAPE_RULES, make
+from .shapes import Shape
 from .op import Op, count, delta, diagonal, inverse_of, spread, stretched, unbroadcast
 from .selection import SELECTION
 from .vectorize import VECTORIZE
@@ -261,8 +262,9 @@ _ALL = [
     Op("zeros_like", 1, same, lambda vs, axis: np.zeros_like(vs[0]),
        lambda ms, axis: sp.zeros(ms[0].rows, ms[0].cols), (None,),
        "a matrix of zeros, of the shape of its argument", index=(None,), shape_only=True, jvp=(None,)),
-    Op("eye_like", 1, square, lambda vs, axis: np.eye(vs[0].shape[0]),
-       lambda ms, axis: sp.eye(ms[0].rows), (None,),
+    # as many rows as its argument: I beside a column x is the identity J of x ↦ x
+    Op("eye_like", 1, lambda shapes, axis: Shape(shapes[0].rows, shapes[0].rows),
+       lambda vs, axis: np.eye(vs[0].shape[0]), lambda ms, axis: sp.eye(ms[0].rows), (None,),
        "the identity matrix, of the size its place needs", index=(None,), shape_only=True, jvp=(None,)),
 ]
 

@@ -130,6 +130,33 @@ class Prover:
                                         f"derivative gives {truth[k, l]}")
             self._rules[key + (arg,)] = None
 
+    def forward_rule(self, op_name: str, node: Apply, arg: int) -> None:
+        """Prove the registry's forward rule for argument ``arg`` of ``node``'s operator:
+        with D a matrix of fresh symbols shaped like the argument, it gives
+        Σ_kl ∂out_ij/∂arg_kl D_kl for every entry (i, j), sympy's derivatives."""
+        op, sizes = OPS[op_name], self.problem.dims
+        for fresh, env, key in _label_cases(node, sizes, op.domain):
+            if ("forward",) + key + (arg,) in self._rules:
+                continue
+            wrt = env[f"_x{arg}"]
+            env["_D"] = _matrix("D", wrt.shape)
+            ans = Apply(op_name, fresh, node.shape, node.axis)
+            out = sympy_value(ans, env, sizes)
+            stated = sympy_value(op.jvp[arg](Ref("_D", "input", fresh[arg].shape), ans, *fresh,
+                                             axis=node.axis), env, sizes)
+            table = partials(out, wrt)
+            for (i, j), row in sorted(table.items()):
+                truth = sp.Add(*(d * env["_D"][kl] for kl, d in row.items()))
+                if truth.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+                    raise Undefined(f"its derivative by argument {arg + 1} of {op_name} is not "
+                                    "a number whatever the inputs (a log of 0 or a division by 0)")
+                value = stated[i % stated.rows, j % stated.cols]
+                if not _vanishes(almost_everywhere_form(value - truth)):
+                    raise RuleError(f"the forward rule for argument {arg + 1} of {op_name} gives "
+                                    f"{value} at entry ({i + 1}, {j + 1}); sympy's derivative "
+                                    f"gives {truth}")
+            self._rules[("forward",) + key + (arg,)] = None
+
     def index(self, op_name: str, node: Apply, arg: int) -> None:
         """Prove the registry's index form ∂out_ij/∂arg_kl entry by entry."""
         op = OPS[op_name]

@@ -15,6 +15,7 @@ import itertools
 from .assumptions import REGISTRY
 from .derivation import Derivation, latex_names
 from .derive import Link
+from .forward import Tangent
 from .index import IndexPrinter
 from .latex import LatexPrinter, aligned, bmatrix, latex_name, scientific, shape_latex, subscripted
 from .nodes import Apply, Node, Ref, walk
@@ -42,6 +43,8 @@ def context(d: Derivation) -> dict:
         "summary": problem.summary or "",
         "name": problem.name,
         "of": name(problem.of),
+        "of_shape": shape(problem.shape_of(problem.of)),
+        "jacobian": problem.jacobian,
         "dims": [{"name": name(k), "size": v} for k, v in problem.dims.items()],
         "inputs": [{"name": name(i.name), "shape": shape(i.shape),
                     "kind": "labels" if i.labels else "constant" if i.constant else "variable",
@@ -57,6 +60,8 @@ def context(d: Derivation) -> dict:
         "results": [_result(g, not d.backward.totals[g.name].parts, problem.steps, tex, name,
                             shape) for g in d.gradients.values()],
         "verification": _verification(d, tex, name),
+        "derivatives": [_linear(d, lm, printer, shape)
+                        for lm in [*d.jacobians.values(), *d.hessians.values()]],
     }
 
 
@@ -65,6 +70,10 @@ def _notation(d: Derivation, printer: LatexPrinter) -> dict:
     (applied to matrices whose names the problem does not use, once per axis form
     used) and what it means."""
     shown = [s.expr for s in d.problem.steps.values()] + [g.expr for g in d.gradients.values()]
+    for lm in [*d.jacobians.values(), *d.hessians.values()]:
+        shown += [lm.differential] + ([lm.matrix] if lm.matrix is not None else [])
+        shown += [x for t in lm.forward.order for x in (
+            (t.rule, t.result) if isinstance(t, Tangent) else (t.value,))]
     for item in d.backward.order:
         shown += [item.upstream, item.rule, item.result] if isinstance(item, Link) else \
             [item.value, *item.parts]
@@ -248,6 +257,70 @@ def _numbers(rows: tuple[tuple[float, ...], ...]) -> str:
     return cell(0, 0) if len(rows) == len(rows[0]) == 1 else bmatrix(len(rows), len(rows[0]), cell)
 
 
+def _linear(d: Derivation, lm, printer: LatexPrinter, shape) -> dict:
+    """A Jacobian or a Hessian: the forward pass rule by rule, the differential, its
+    index form and one slice, the matrix, and how each was checked."""
+    tex, name, rtol = printer.doprint, printer.name, d.problem.check.rtol
+    variable, direction = name(lm.variable), tex(lm.forward.direction)
+    hessian = lm.kind == "hessian"
+    of = f"\\nabla_{{{variable}}} {name(d.problem.of)}" if hessian else name(lm.label)
+    steps = []
+    for item in lm.forward.order:
+        if isinstance(item, Tangent):
+            op = OPS[item.op]
+            step = {"kind": "rule", "doc": op.doc, "output": printer.operand(item.output),
+                    "target": tex(item.target), "rule": tex(item.rule),
+                    "direction": tex(item.direction), "result": tex(item.result),
+                    "reasons": _facts(item.reasons, tex)}
+            # inline math does not break: a long line shows its result displayed
+            step["display"] = sum(len(step[k]) for k in ("target", "rule", "direction",
+                                                         "result")) > INLINE_LENGTH
+            steps.append(step)
+        elif item.name != lm.label:
+            steps.append({"kind": "total", "name": tex(item.symbol), "value": tex(item.value),
+                          "reasons": _facts(item.reasons, tex)})
+    differential = f"\\mathrm{{d}}{of}" if not hessian else \
+        f"\\mathrm{{d}}\\left({of}\\right)"
+    numeric = [lm.numeric] + ([lm.matrix_numeric] if lm.matrix_numeric else [])
+    whole = of if not hessian else f"\\left({of}\\right)"
+    x_shape = lm.forward.direction.shape
+    return {
+        "index_lhs": f"\\frac{{\\partial {_indexed(whole, lm.shape, 'i', 'j')}}}"
+                     f"{{\\partial {_indexed(variable, x_shape, 'k', 'l')}}}",
+        "slice_lhs": f"\\frac{{\\partial {of}}}{{\\partial {subscripted(variable, '1,1')}}}",
+        "matrix_lhs": f"\\nabla^{{2}}_{{{variable}}} {name(d.problem.of)}" if hessian else
+                      f"\\frac{{\\partial {of}}}{{\\partial {variable}}}",
+        "kind": lm.kind, "variable": variable, "of": of, "direction": direction,
+        "of_shape": shape(lm.shape), "variable_shape": shape(lm.forward.direction.shape),
+        "gradient": tex(d.gradients[lm.variable].expr) if hessian else "",
+        "steps": steps, "differential": f"{differential} = {tex(lm.differential)}",
+        "index": lm.index, "slice": lm.slice, "matrix": tex(lm.matrix) if lm.matrix is not None
+        else "", "matrix_shape": shape_latex(lm.matrix_shape), "symmetric": lm.symmetric,
+        "vector": lm.forward.direction.shape.rows == 1 or lm.forward.direction.shape.cols == 1,
+        "entries": lm.entries, "trials": d.problem.check.trials,
+        "error_below": scientific(max(n.bound(rtol) for n in numeric)),
+        "passed": all(n.passed(rtol) for n in numeric),
+    }
+
+
+def _indexed(name: str, shape, i: str, j: str) -> str:
+    """An entry of a named matrix with the indices its shape has: F_ij, a_i, x_k."""
+    return subscripted(name, "".join(x for x, n in ((i, shape.rows), (j, shape.cols)) if n != 1))
+
+
+def _claimed(d: Derivation, claim, name) -> str:
+    """What a claim states, as the report writes it: ∂L/∂W, dF, ∂a/∂s (a Jacobian's
+    matrix), d(∇_w L) or ∇²_w L."""
+    of, variable = name(d.problem.of), name(claim.variable)
+    if claim.form == "gradient":
+        return f"\\partial {of} / \\partial {variable}"
+    if claim.hessian:
+        return f"\\mathrm{{d}}\\left(\\nabla_{{{variable}}} {of}\\right)" \
+            if claim.form == "differential" else f"\\nabla^{{2}}_{{{variable}}} {of}"
+    return f"\\mathrm{{d}}{of}" if claim.form == "differential" else \
+        f"\\partial {of} / \\partial {variable}"
+
+
 def _verification(d: Derivation, tex, name) -> dict:
     check, rtol = d.problem.check, d.problem.check.rtol
     return {
@@ -267,7 +340,8 @@ def _verification(d: Derivation, tex, name) -> dict:
         "end_to_end": [e for e in d.views.end_to_end if e["shown"]],
         "too_large": [e["name"] for e in d.views.end_to_end if not e["shown"]],
         # a claim longer than a line (inline math does not break) by its name alone
-        "claims": [{"name": name(n), "claim": "" if len(tex(c.claim.expr)) > 2 * INLINE_LENGTH
+        "claims": [{"lhs": _claimed(d, c.claim, name),
+                    "claim": "" if len(tex(c.claim.expr)) > 2 * INLINE_LENGTH
                     else tex(c.claim.expr),
                     "verdict": "confirmed" if c.confirmed(rtol) else "refuted"}
                    for n, c in d.claims.items()],

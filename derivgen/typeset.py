@@ -45,16 +45,21 @@ def views(problem: Problem, prover: Prover, back: Backward, printer: LatexPrinte
                   for link in back.order if isinstance(link, Link))
     return Views(tuple(_elementwise(problem, ew, name, entries)), links,
                  tuple(_end_to_end(problem, prover, composed, entries, name, n)
-                       for n in problem.wrt))
+                       for n in problem.gradients))
 
 
-class _SympyLatex(LatexPrinter_):
+class SympyLatex(LatexPrinter_):
     """sympy's LaTeX, with the unit step written as the report's notation table
     defines it (step(x), not θ(x, 0))."""
 
     def _print_Heaviside(self, expr, exp=None):
         text = f"\\operatorname{{step}}\\left({self._print(expr.args[0])}\\right)"
         return f"{text}^{{{exp}}}" if exp else text
+
+    def _print_Sum(self, expr):
+        """A sum over an index's whole range, as index notation writes it: Σ_m x_m."""
+        index = self._print(expr.limits[0][0])
+        return f"\\sum_{{{index}}} {self.parenthesize(expr.function, 50)}"
 
 
 class Entries:
@@ -69,7 +74,7 @@ class Entries:
                     self.names[m[i, j]] = subscripted(name(n), f"{i + 1},{j + 1}")
 
     def latex(self, expr: sp.Expr) -> str:
-        return _SympyLatex({"symbol_names": self.names}).doprint(expr)
+        return SympyLatex({"symbol_names": self.names}).doprint(expr)
 
     def matrix(self, m: sp.Matrix) -> str:
         return bmatrix(m.rows, m.cols, lambda i, j: self.latex(m[i, j]))
@@ -120,9 +125,9 @@ def _index_form(problem: Problem, rule: Link, printer: LatexPrinter) -> dict[str
         # an entry of a name that is not a node (the inverse in det's partial) is shaped
         # like the operator's square argument
         e = e.replace(lambda e: isinstance(e, sp.Indexed),
-                      lambda e: _entry(e, nodes.get(e.base.label.name, rule.node.args[0])))
+                      lambda e: indexed_entry(e, nodes.get(e.base.label.name, rule.node.args[0])))
         written = {x: x.name for x in e.free_symbols if x.name.startswith("\\left(")}
-        return _SympyLatex({"symbol_names": written}).doprint(e)
+        return SympyLatex({"symbol_names": written}).doprint(e)
     local = expr.subs({k: i, l: j})
     return {"index": latex(expr), "local": latex(local) if op.entrywise else "",
             # the same number for every entry (1, −1, 1/N): the rule only scales G
@@ -167,7 +172,7 @@ class _symbols(dict):
         return sp.Symbol(self.printer.name(name))
 
 
-def _entry(e: sp.Indexed, node: Node) -> sp.Expr:
+def indexed_entry(e: sp.Indexed, node: Node) -> sp.Expr:
     """An entry written with the indices its shape has: a, a_i, a_j or a_ij ((u_o)_k for
     a name that has a subscript of its own)."""
     kept = [x for x, n in zip(e.indices, (node.shape.rows, node.shape.cols)) if n != 1]

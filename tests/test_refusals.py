@@ -229,8 +229,14 @@ CASES = [
          "error: p.toml:16: derive.wrt[2]: L does not depend on A"),
     case("wrt-empty", edit('wrt = ["S", "W", "X"]', "wrt = []"),
          "error: p.toml:16: derive.wrt: wrt is empty: name at least one input or step"),
-    case("of-not-scalar", edit('of = "L"', 'of = "A"'),
-         "error: p.toml:15: derive.of: A is C×N; the value to differentiate must be a scalar (1×1)"),
+    case("hessian-of-not-scalar", edit('of = "L"', 'of = "A"\nhessian = ["W"]'),
+         "error: p.toml:16: derive.hessian: A is C×N; a Hessian is of a scalar (1×1)"),
+    case("hessian-of-a-step", edit('wrt = ["S", "W", "X"]', 'hessian = ["S"]'),
+         "error: p.toml:16: derive.hessian[0]: 'S' is a step; a Hessian is taken with respect "
+         "to an input"),
+    case("hessian-of-a-constant", edit('wrt = ["S", "W", "X"]', 'hessian = ["Y"]'),
+         "error: p.toml:16: derive.hessian[0]: 'Y' is a constant input; only variables can be "
+         "in hessian"),
     case("of-input", edit('of = "L"', 'of = "W"'),
          "error: p.toml:15: derive.of: 'W' is an input; of must name a step"),
     case("of-unknown", edit('of = "L"', 'of = "LL"'),

@@ -1,0 +1,290 @@
+"""Derivatives that are not gradients: the Jacobian of a matrix function, the Hessian.
+
+A Jacobian is found as a differential (seed 000's linear map): X moves by a direction
+dX and the forward pass (:mod:`derivgen.forward`) carries it to dF, one proven rule
+at a time. A Hessian is the same pass run on the gradient's expression: d(∇_w L) in
+the direction dw. Each is then given
+
+- written out: dF in the inputs, the steps and the direction alone, proven equal to
+  the chain of differentials;
+- as a matrix, where it is one: with the column-stacking convention,
+  vec(dF) = J vec(dX), J = ∂vec(F)/∂vec(X)ᵀ. For vectors, column k of J is dF at
+  dX = e_k, so J is dF with the identity put in place of dX (columns side by side):
+  diag(a) − a aᵀ for the softmax. That form is proven (J vec(D) = vec(dF) entry by
+  entry, D a matrix of symbols), so where putting I in place of dX is not what the
+  map does (it mixes columns), no matrix form is stated.
+
+Both forms are checked against central differences of F (of the gradient, for a
+Hessian) along random directions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from .forward import Differential, Forward, Pass
+from .latex import LINE_LENGTH, LatexPrinter, bmatrix
+from .linearize import jacobian_matrix
+from .nodes import Apply, Node, Ref, make, walk
+from .numeric import Comparison, evaluate, forward, judge
+from .problem import Claim, Problem, direction_name
+from .prove import Prover
+from .shapes import Shape, vec_length
+from .simplify import Simplifier, cost
+from .tensor import IndexForm, NoIndexForm
+from .typeset import Entries, SympyLatex, indexed_entry
+
+WRITTEN_COST = 120      # a differential written out without the names dS is at most this long
+
+
+@dataclass
+class LinearMap:
+    kind: str                       # "jacobian" or "hessian"
+    variable: str
+    label: str                      # the step differentiated, or the gradient ("∇_w L")
+    shape: Shape                    # of the differential: the output's
+    forward: Forward
+    differential: Node              # in the inputs, the steps and the direction dX
+    matrix: Node | None             # J, vec(dF) = J vec(dX), when one was proven
+    composed: sp.Matrix             # the differential entry by entry (D the direction's symbols)
+    direction: sp.Matrix            # those symbols
+    numeric: Comparison
+    matrix_numeric: Comparison | None
+    index: str = ""                 # ∂F_ij/∂X_kl in index notation (LaTeX), proven
+    slice: str = ""                 # ∂F/∂X_11 at the [dims] sizes (LaTeX), from the proof
+    symmetric: bool | None = None   # for a Hessian matrix: proven symmetric
+    claim: tuple | None = None      # (the [expect] claim, proven, its numeric Comparison)
+
+    @property
+    def entries(self) -> int:
+        return len(self.composed)
+
+    @property
+    def matrix_shape(self) -> Shape:
+        """J's shape: an entry of the output per row, one of the variable per column."""
+        return Shape(vec_length(self.shape), vec_length(self.forward.direction.shape))
+
+
+def vec(m: sp.Matrix) -> sp.Matrix:
+    """The columns of ``m`` stacked, the first on top."""
+    return sp.Matrix([m[i, j] for j in range(m.cols) for i in range(m.rows)])
+
+
+def linear_map(problem: Problem, prover: Prover, simplifier: Simplifier, kind: str,
+               variable: str, label: str, expr: Node, points: list, output: Callable,
+               names: Mapping[str, Ref], printer: LatexPrinter,
+               claim: Claim | None = None) -> LinearMap:
+    """The derivative of ``expr`` (the step ``label``'s, or a gradient's) by ``variable``:
+    the forward pass, every rule proven, written out, as a matrix where it is one, and
+    checked along random directions against ``output`` (the value differentiated, at a
+    point) by finite differences."""
+    run = Pass(problem, variable, names, simplifier, prover.equal)
+    result = run.of(expr, label)
+    for item in run.result.order:
+        if not isinstance(item, Differential):
+            prover.forward_rule(item.op, item.node, item.arg)
+    composed = _composed(prover, run.result)[label]
+    written = _written_out(run.result, result, simplifier, prover)
+    direction = run.result.direction
+    # a Hessian's matrix for a vector variable; for a matrix one, the differential only
+    vector = 1 in (direction.shape.rows, direction.shape.cols)
+    matrix = _matrix(problem, written, direction, simplifier, prover, composed) \
+        if kind == "jacobian" or vector else None
+    numeric = _numeric(problem, points, variable, direction.name, output,
+                       lambda values: _differential(run.result, written, values, problem))
+    matrix_numeric = None if matrix is None else _numeric(
+        problem, points, variable, direction.name, output,
+        lambda values: _applied(matrix, values, direction.name, problem, written.shape))
+    symmetric = None
+    if kind == "hessian" and matrix is not None:
+        value = prover.value(matrix)
+        symmetric = prover.equal_values(value, value.T)
+    symbols = prover.ew.symbols[direction.name]
+    judged = None
+    if claim is not None:
+        value = prover.value(claim.expr)
+        proven = prover.equal_values(value, composed) if claim.form == "differential" else \
+            prover.equal_values(value * vec(symbols), vec(composed))
+        judged = (claim, proven, _numeric(problem, points, variable, direction.name, output, (
+            (lambda values: evaluate(claim.expr, values, problem.check.sizes))
+            if claim.form == "differential" else
+            (lambda values: _applied(claim.expr, values, direction.name, problem, written.shape)))))
+    return LinearMap(kind, variable, label, written.shape, run.result, written, matrix, composed,
+                     symbols, numeric, matrix_numeric,
+                     _index(problem, prover, written, direction, composed, printer),
+                     _slice(composed.applyfunc(lambda e: e.diff(symbols[0, 0])),
+                            Entries(prover.ew, printer.name)),
+                     symmetric, judged)
+
+
+def _slice(partials: sp.Matrix, entries: Entries) -> str:
+    """∂F/∂X_11 entry by entry, when each row fits a line (else the index form says it)."""
+    rows = [[entries.latex(x) for x in partials.row(i)] for i in range(partials.rows)]
+    if any(sum(map(len, row)) > 2 * LINE_LENGTH for row in rows):   # fractions set narrow
+        return ""
+    return bmatrix(partials.rows, partials.cols, lambda i, j: rows[i][j])
+
+
+INDEX_CHECKS = 400      # entries of the tensor compared with the proven differential, at most
+
+
+def _index(problem: Problem, prover: Prover, written: Node, direction: Ref,
+           composed: sp.Matrix, printer: LatexPrinter) -> str:
+    """∂F_ij/∂X_kl in LaTeX, proven entry by entry (up to INDEX_CHECKS of them) against
+    the differential's coefficients at the [dims] sizes; empty where there is none."""
+    dims = {sp.Symbol(printer.name(d), integer=True, positive=True): n
+            for d, n in problem.dims.items()}
+    form = IndexForm(direction, printer,
+                     lambda d: sp.Symbol(printer.name(d), integer=True, positive=True),
+                     {printer.name(n) for n in (*problem.dims, *problem.inputs, *problem.steps)})
+    try:
+        tensor = form.tensor(written)
+    except NoIndexForm:
+        return ""
+    symbols = prover.ew.symbols[direction.name]
+    i, j = sp.symbols("i j", integer=True, positive=True)
+    cases = [(a, b, c, e) for a in range(composed.rows) for b in range(composed.cols)
+             for c in range(symbols.rows) for e in range(symbols.cols)][:INDEX_CHECKS]
+    values = {name: prover.value(node) for name, node in form.nodes.items()}
+
+    def entry(x: sp.Indexed) -> sp.Expr:
+        m = values[x.base.label.name]
+        r, c = (int(v) - 1 for v in x.indices)
+        return m[r % m.rows, c % m.cols]
+    for a, b, c, e in cases:
+        value = tensor.xreplace({i: a + 1, j: b + 1, form.k: c + 1, form.l: e + 1} | dims)
+        value = _written_sums(value).replace(lambda x: isinstance(x, sp.Indexed), entry)
+        if not prover.is_zero(value - composed[a, b].diff(symbols[c, e])):
+            return ""
+    latex = tensor.replace(lambda x: isinstance(x, sp.Indexed),
+                           lambda x: indexed_entry(x, form.nodes[x.base.label.name]))
+    written_names = {x: x.name for x in latex.free_symbols if x.name in form.nodes}
+    return SympyLatex({"symbol_names": written_names}).doprint(latex)
+
+
+def _composed(prover: Prover, fwd: Forward) -> dict[str, sp.Matrix]:
+    """Each differential entry by entry, the names dS it uses replaced by their own."""
+    by_symbol = {d.symbol.name: d for d in fwd.differentials.values()}
+    done: dict[str, sp.Matrix] = {}
+    for d in fwd.differentials.values():           # in the order of the pass
+        value = prover.value(d.value)
+        rows, cols = d.value.shape.size(prover.problem.dims)
+        if value.shape != (rows, cols):
+            value = sp.ones(rows, cols) * value[0, 0]
+        inner = {}
+        for ref in {n for n in walk(d.value) if isinstance(n, Ref) and n.name in by_symbol}:
+            inner |= dict(zip(prover.ew.symbols[ref.name], done[by_symbol[ref.name].name]))
+        done[d.name] = value.xreplace(inner)
+    return done
+
+
+def _written_out(fwd: Forward, result: Differential, simplifier: Simplifier,
+                 prover: Prover) -> Node:
+    """dF without the names dS of the steps' differentials, as short as the simplifier
+    makes it; the named form where writing it out is too long."""
+    values = {d.symbol.name: d.value for d in fwd.differentials.values()}
+    written = _substitute(result.value, values)
+    if written == result.value:
+        return written
+    simplified, _ = simplifier.rewrite(written, written)
+    if cost(simplified) > WRITTEN_COST or not prover.equal(simplified, written):
+        return result.value
+    return simplified
+
+
+def _substitute(node: Node, values: dict[str, Node]) -> Node:
+    if isinstance(node, Ref) and node.name in values:
+        return _substitute(values[node.name], values)
+    if isinstance(node, Apply):
+        return make(node.op, *(_substitute(a, values) for a in node.args), axis=node.axis)
+    return node
+
+
+# -- the matrix ---------------------------------------------------------------------------
+
+def _matrix(problem: Problem, written: Node, direction: Ref, simplifier: Simplifier,
+            prover: Prover, composed: sp.Matrix) -> Node | None:
+    """J with vec(dF) = J vec(dX) (:mod:`derivgen.linearize`), simplified and proven;
+    None where there is none."""
+    variable = Ref(direction.name[len(direction_name("")):], "input", direction.shape)
+    available = [variable] + [Ref(n, "input", i.shape) for n, i in problem.inputs.items()] + \
+        [Ref(n, "step", s.expr.shape) for n, s in problem.steps.items()]
+    raw = jacobian_matrix(written, direction, variable, available)
+    if raw is None:
+        return None
+    raw = _diagonals(raw, simplifier)
+    matrix, _ = simplifier.rewrite(raw, raw)
+    if cost(matrix) >= cost(raw) or prover.equal(matrix, raw) is not True:
+        matrix = raw            # diag(s) − s sᵀ as read, not with sᵀ moved inside the softmax
+    stated = prover.value(matrix) * vec(prover.ew.symbols[direction.name])
+    return matrix if prover.equal_values(stated, vec(composed)) else None
+
+
+def _diagonals(node: Node, simplifier: Simplifier) -> Node:
+    """Each diag(v) with v simplified: diag(p ⊙ (1 − p)), however the factors met."""
+    if not isinstance(node, Apply):
+        return node
+    if node.op == "diag":
+        return make("diag", simplifier.rewrite(node.args[0], node.args[0])[0])
+    return make(node.op, *(_diagonals(a, simplifier) for a in node.args), axis=node.axis)
+
+
+def _written_sums(expr: sp.Expr) -> sp.Expr:
+    """Each sum over a range of numbers written out term by term."""
+    if isinstance(expr, sp.Sum):
+        body = _written_sums(expr.function)
+        for index, low, high in expr.limits:
+            body = sp.Add(*(body.xreplace({index: v}) for v in range(int(low), int(high) + 1)))
+        return body
+    if expr.args and not isinstance(expr, sp.Indexed):
+        return expr.func(*(_written_sums(a) for a in expr.args))
+    return expr
+
+
+# -- numbers ------------------------------------------------------------------------------
+
+_H = np.finfo(float).eps ** (1 / 3)
+
+
+def _differential(fwd: Forward, written: Node, values: dict, problem: Problem) -> np.ndarray:
+    """The differential at a point (the direction among ``values``), any names dS it
+    still holds computed in the order of the pass."""
+    env = dict(values)
+    sizes = problem.check.sizes
+    with np.errstate(all="ignore"):
+        for d in fwd.differentials.values():
+            env[d.symbol.name] = np.broadcast_to(evaluate(d.value, env, sizes),
+                                                 d.value.shape.size(sizes))
+        return evaluate(written, env, sizes)
+
+
+def _applied(matrix: Node, values: dict, direction: str, problem: Problem,
+             shape: Shape) -> np.ndarray:
+    """J vec(D), folded back into the output's shape."""
+    sizes = problem.check.sizes
+    with np.errstate(all="ignore"):
+        product = evaluate(matrix, values, sizes) @ values[direction].reshape(-1, 1, order="F")
+    return product.reshape(shape.size(sizes), order="F")
+
+
+def _numeric(problem: Problem, points: list, variable: str, direction: str,
+             output: Callable, formula: Callable) -> Comparison:
+    """``formula`` (the differential at a point and direction) against central differences
+    of ``output`` along random directions, one per trial."""
+    result, sizes = Comparison(variable), problem.check.sizes
+    after = variable if variable in problem.steps else None
+    for trial, values in enumerate(points):
+        rng = np.random.default_rng([problem.check.seed, trial, 2000])
+        x = values[variable]
+        d = rng.standard_normal(x.shape)
+        h = _H * max(1.0, float(np.max(np.abs(x))))
+        ends = [output(forward(problem, values | {variable: x + s * h * d}, sizes, after))
+                for s in (1, -1)]
+        difference = (ends[0] - ends[1]) / (2 * h)
+        claimed = np.broadcast_to(formula(values | {direction: d}), difference.shape)
+        judge(result, claimed, difference, float(np.max(np.abs(ends[0]))))
+    return result

@@ -1,0 +1,191 @@
+"""Jacobians and Hessians: the forward pass, its forms, and what the JSON states.
+
+Exact forms are asserted for the textbook cases (d(X²) = dX X + X dX, the softmax's
+diag(a) − a aᵀ, logistic regression's Xᵀ diag(p ⊙ (1 − p)) X / N); the JSON's
+expressions are evaluated and compared with finite differences computed here,
+independently of derivgen's own checks.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from derivgen import api
+from derivgen.derivation import as_json
+from derivgen.errors import ProblemError, VerificationError
+from derivgen.expr import Binding, parse, to_source
+from derivgen.linearize import jacobian_matrix
+from derivgen.nodes import Ref
+from derivgen.numeric import evaluate, forward
+from derivgen.problem import load
+from derivgen.shapes import Shape
+
+PROBLEMS = Path(__file__).parent.parent / "problems"
+
+
+def derive_text(tmp_path: Path, text: str):
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    return api.derive_file(path)
+
+
+SQUARE = """
+title = "square"
+[dims]
+n = 2
+[inputs]
+X = { shape = ["n", "n"] }
+[steps]
+F = "X @ X"
+[derive]
+of = "F"
+"""
+
+
+def test_the_differential_of_the_square(tmp_path):
+    d = derive_text(tmp_path, SQUARE)
+    lm = d.jacobians["X"]
+    assert to_source(lm.differential) == "dX @ X + X @ dX"
+    assert lm.index == r"\delta_{i k} {X}_{l,j} + \delta_{j l} {X}_{i,k}"
+    assert lm.slice == r"\begin{bmatrix} 2 X_{1,1} & X_{1,2} \\ X_{2,1} & 0 \end{bmatrix}"
+    assert d.gradients == {}
+
+
+def test_a_wrong_differential_is_refuted(tmp_path):
+    with pytest.raises(VerificationError) as e:
+        derive_text(tmp_path, SQUARE + '[expect]\nX = "2 * X @ dX"\n')
+    assert "claim '2 * X @ dX' is refuted: derivgen derives dX @ X + X @ dX" in str(e.value)
+    assert e.value.key == "expect.X"
+
+
+@pytest.mark.parametrize("name, kind, variable, differential, matrix", [
+    ("jacobian_softmax", "jacobians", "s", "a * (ds - sum(a * ds, axis=0))",
+     "diag(a) - a @ a.T"),
+    ("hessian_logistic_regression", "hessians", "w", "X.T @ ((X @ dw) * p * (1 - p)) / N",
+     "X.T @ diag(p * (1 - p)) @ X / N"),
+    ("hessian_least_squares", "hessians", "w", "2 * (X.T @ X @ dw)", "2 * (X.T @ X)"),
+    ("hessian_logsumexp", "hessians", "x",
+     "softmax(x, axis=0) * (dx - sum(softmax(x, axis=0) * dx, axis=0))",
+     "diag(softmax(x, axis=0)) - softmax(x, axis=0) @ softmax(x, axis=0).T"),
+])
+def test_the_gallery_reads_as_textbooks_write_it(name, kind, variable, differential, matrix):
+    d = api.derive_file(PROBLEMS / f"{name}.toml")
+    lm = getattr(d, kind)[variable]
+    assert to_source(lm.differential) == differential
+    assert to_source(lm.matrix) == matrix
+    assert lm.symmetric is (True if kind == "hessians" else None)
+    assert all(c.confirmed(d.problem.check.rtol) for c in d.claims.values())
+
+
+def _values(problem, rng, sizes):
+    values = {n: rng.uniform(0.5, 1.5, i.shape.size(sizes)) for n, i in problem.inputs.items()}
+    if "y" in problem.inputs and "binary" in problem.inputs["y"].assume:
+        values["y"] = rng.integers(0, 2, values["y"].shape).astype(float)
+    return forward(problem, values, sizes)
+
+
+@pytest.mark.parametrize("name", ["jacobian_softmax", "jacobian_matrix_square",
+                                  "jacobian_matrix_inverse", "jacobian_axb",
+                                  "hessian_logistic_regression", "hessian_logsumexp",
+                                  "hessian_least_squares"])
+def test_the_json_forms_agree_with_finite_differences(name):
+    """Each JSON differential (and matrix), evaluated as written, equals central
+    differences of F (of the JSON gradient, for a Hessian) along a random direction."""
+    d = api.derive_file(PROBLEMS / f"{name}.toml")
+    problem, out = d.problem, as_json(d)
+    sizes = problem.check.sizes
+    rng = np.random.default_rng(5)
+    values = _values(problem, rng, sizes)
+    scope = {n: Binding("dim", Shape(1, 1)) for n in problem.dims}
+    scope |= {n: Binding("input", i.shape) for n, i in problem.inputs.items()}
+    scope |= {n: Binding("step", s.expr.shape) for n, s in problem.steps.items()}
+    for kind in ("jacobians", "hessians"):
+        for variable, entry in out.get(kind, {}).items():
+            direction = entry["direction"]
+            here = scope | {direction: Binding("input", problem.inputs[variable].shape)}
+            if kind == "jacobians":
+                def output(v):
+                    return v[problem.of]
+            else:
+                gradient = parse(out["gradients"][variable]["expr"], here)
+
+                def output(v):
+                    return evaluate(gradient, v, sizes)
+            x = values[variable]
+            dx = rng.standard_normal(x.shape)
+            h = 1e-6
+            ends = [output(forward(problem, values | {variable: x + s * h * dx}, sizes))
+                    for s in (1, -1)]
+            fd = (ends[0] - ends[1]) / (2 * h)
+            at = values | {direction: dx}
+            stated = evaluate(parse(entry["differential"], here), at, sizes)
+            assert np.allclose(np.broadcast_to(stated, fd.shape), fd, rtol=1e-5, atol=1e-7)
+            if entry["matrix"] is not None:
+                matrix = evaluate(parse(entry["matrix"], here), at, sizes)
+                applied = (matrix @ dx.reshape(-1, 1, order="F")).reshape(fd.shape, order="F")
+                assert np.allclose(applied, fd, rtol=1e-5, atol=1e-7)
+            assert entry["checks"]["numeric"]["verdict"] == "passed"
+
+
+def test_json_entries(tmp_path):
+    out = as_json(api.derive_file(PROBLEMS / "jacobian_softmax.toml"))
+    entry = out["jacobians"]["s"]
+    assert {k: entry[k] for k in ("shape", "direction", "differential", "matrix",
+                                  "matrix_form")} == {
+        "shape": "n×n", "direction": "ds", "differential": "a * (ds - sum(a * ds, axis=0))",
+        "matrix": "diag(a) - a @ a.T", "matrix_form": True}
+    assert entry["matrix_latex"] == r"\operatorname{diag}\left(a\right) - a a^{\top}"
+    assert entry["checks"]["numeric"]["max_rel_error_below"] == 1e-8
+    assert out["gradients"] == {}
+    assert "hessians" not in out
+    json.dumps(out)
+
+
+@pytest.mark.parametrize("name, matrix, index", [
+    ("jacobian_axb", "kron(B.T, A)", r"{A}_{i,k} {B}_{l,j}"),
+    ("jacobian_matrix_square", "kron(X.T, eye_like(X)) + kron(eye_like(X), X)",
+     r"\delta_{i k} {X}_{l,j} + \delta_{j l} {X}_{i,k}"),
+    ("jacobian_matrix_inverse", "vec(F) @ vec(inv(X).T).T - det(X) * kron(V.T, V)",
+     r"- \det\left(X\right) {V}_{i,k} {V}_{l,j} + {F}_{i,j} "
+     r"{\left(X^{-1}\right)}_{l,k}"),
+])
+def test_matrix_variables_get_the_kronecker_form(name, matrix, index):
+    lm = api.derive_file(PROBLEMS / f"{name}.toml").jacobians["X"]
+    assert to_source(lm.matrix) == matrix
+    assert lm.index == index
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("W @ dx", "W"),
+    ("a * dx", "diag(a)"),
+    ("a * (dx - sum(a * dx, axis=0))", "diag(a) - a @ a.T"),
+    ("W.T @ (c * (W @ dx)) / 2", "W.T @ diag(c) @ W / 2"),
+    ("dx", "eye_like(x)"),
+    ("dx.T @ W.T", "W"),              # a row output: its vec is its transpose
+    ("sum(dx)", "ones_like(x).T"),
+    ("W @ dx @ dx.T", None),          # not linear
+    ("dx * dx", None),
+])
+def test_the_matrix_a_differential_applies(source, expected):
+    shapes = {"x": Shape("n", 1), "a": Shape("n", 1), "c": Shape("m", 1),
+              "W": Shape("m", "n"), "dx": Shape("n", 1)}
+    scope = {n: Binding("input", s) for n, s in shapes.items()}
+    direction, variable = Ref("dx", "input", shapes["dx"]), Ref("x", "input", shapes["x"])
+    matrix = jacobian_matrix(parse(source, scope), direction, variable,
+                             [Ref(n, "input", s) for n, s in shapes.items()])
+    assert (to_source(matrix) if matrix is not None else None) == expected
+
+
+def test_a_direction_named_like_an_input_is_refused(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text(SQUARE.replace('X = { shape = ["n", "n"] }\n',
+                                   'X = { shape = ["n", "n"] }\ndX = { shape = ["n", "n"] }\n')
+                    .replace('F = "X @ X"', 'F = "X @ X + dX"'))
+    with pytest.raises(ProblemError) as e:
+        load(path)
+    assert str(e.value).endswith("p.toml:11: derive.of: the direction X moves in is written dX, "
+                            "which names an input already: rename it")
