@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,7 @@ from .problem import Claim, Problem
 from .prove import Composed, Prover, RuleError, Undefined
 from .shapes import Shape
 from .simplify import Simplifier, cost, facts_of, steps_of
-from .jacobian import LinearMap, linear_map
+from .jacobian import LinearMap, Setting, linear_map
 from .sources import display_name
 from .typeset import Views, views
 
@@ -67,28 +68,12 @@ class Derivation:
     hessians: dict[str, LinearMap] = dataclasses.field(default_factory=dict)
 
 
-def derive(problem: Problem) -> Derivation:
-    facts = facts_of(problem)
+@contextmanager
+def _refusals(problem: Problem):
+    """What the engine finds wrong, as the error the user sees."""
     where = display_name(problem.path)
     try:
-        # the gradients' names are known before the pass: one per input and step
-        grads = {n: Ref(g, "grad", problem.shape_of(n)) for n, g in grad_names(problem).items()}
-        moving = _moving(problem)
-        prover = Prover(problem, facts, grads | moving)
-        back = Backward([], {}) if problem.jacobian else \
-            backward(problem, Simplifier(facts, steps_of(problem)), prover.equal)
-        for link in back.order:
-            if isinstance(link, Link):
-                try:
-                    prover.rule(link.op, link.node, link.arg)
-                    prover.index(link.op, link.node, link.arg)
-                except RuleError as e:
-                    raise VerificationError(f"{problem.steps[link.step].source}: {e}",
-                                            file=where, key=f"steps.{link.step}") from None
-                except Undefined as e:
-                    raise ProblemError(f"{problem.steps[link.step].source}: {e}", file=where,
-                                       key=f"steps.{link.step}",
-                                       line=problem.steps[link.step].line) from None
+        yield
     except NonInvertibleMatrixError:    # det and logdet differentiate to an inverse
         raise ProblemError("a derivative inverts a matrix that is singular whatever the inputs "
                            "(its determinant is identically 0), so it is not defined",
@@ -97,7 +82,42 @@ def derive(problem: Problem) -> Derivation:
         raise VerificationError(
             f"derivgen simplified {to_source(e.raw)} to {to_source(e.simplified)}, which a "
             "random point refutes (a bug in derivgen's simplifier; please report it)",
-            file=where, key=f"steps.{e.step}") from None
+            file=where, key=_key(problem, e.step)) from None
+
+
+@contextmanager
+def _checked(problem: Problem, step: str):
+    """A rule proven at ``step`` (a step, or the gradient a Hessian differentiates):
+    one that sympy refutes, or whose derivative is undefined, is refused there."""
+    where, key = display_name(problem.path), _key(problem, step)
+    source = f"{problem.steps[step].source}: " if step in problem.steps else ""
+    try:
+        yield
+    except RuleError as e:
+        raise VerificationError(f"{source}{e}", file=where, key=key) from None
+    except Undefined as e:
+        line = problem.steps[step].line if step in problem.steps else None
+        raise ProblemError(f"{source}{e}", file=where, key=key, line=line) from None
+
+
+def _key(problem: Problem, step: str) -> str:
+    return f"steps.{step}" if step in problem.steps else "derive.hessian"
+
+
+def derive(problem: Problem) -> Derivation:
+    facts = facts_of(problem)
+    with _refusals(problem):
+        # the gradients' names are known before the pass: one per input and step
+        grads = {n: Ref(g, "grad", problem.shape_of(n)) for n, g in grad_names(problem).items()}
+        moving = _moving(problem)
+        prover = Prover(problem, facts, grads | moving)
+        back = Backward([], {}) if problem.jacobian else \
+            backward(problem, Simplifier(facts, steps_of(problem)), prover.equal)
+        for link in back.order:
+            if isinstance(link, Link):
+                with _checked(problem, link.step):
+                    prover.rule(link.op, link.node, link.arg)
+                    prover.index(link.op, link.node, link.arg)
     _write_out(problem, back, prover, Simplifier(facts, steps_of(problem)))
     check = problem.check
     gradient_values = _gradient_values(problem, back)
@@ -114,8 +134,11 @@ def derive(problem: Problem) -> Derivation:
     results = {name: ClaimResult(c, prover.equal_values(prover.value(c.expr), composed(name)),
                                  numeric["claim " + name]) for name, c in claimed.items()}
     printer = LatexPrinter(latex_names(problem))
-    jacobians, hessians = _linear_maps(problem, prover, back, points, moving, formulas, results,
-                                       printer)
+    setting = Setting(problem, prover, Simplifier(facts, steps_of(problem)), points,
+                      {s: moving[d] for s, d in differential_names(problem).items() if d in moving},
+                      printer, lambda step: _checked(problem, step))
+    with _refusals(problem):
+        jacobians, hessians = _linear_maps(setting, back, formulas, results)
     point = {n: tuple(map(tuple, points[0][n].tolist())) for n in problem.inputs}
     derivation = Derivation(problem, back, views(problem, prover, back, printer, composed),
                             gradients, {n: results[n] for n in problem.expect}, point,
@@ -126,34 +149,29 @@ def derive(problem: Problem) -> Derivation:
 
 def _moving(problem: Problem) -> dict[str, Ref]:
     """The symbols of the forward passes: each direction dX, and each step's dS."""
-    moving = {v: Ref(d, "input", problem.shape_of(v)) for v, d in directions(problem).items()}
+    moving = [Ref(d, "input", problem.shape_of(v)) for v, d in directions(problem).items()]
     if moving:
-        moving |= {s: Ref(d, "input", problem.shape_of(s))
-                   for s, d in differential_names(problem).items()}
-    return {ref.name: ref for ref in moving.values()}
+        moving += [Ref(d, "input", problem.shape_of(s))
+                   for s, d in differential_names(problem).items()]
+    return {ref.name: ref for ref in moving}
 
 
-def _linear_maps(problem: Problem, prover: Prover, back: Backward, points: list,
-                 moving: dict[str, Ref], gradient_formulas: dict, results: dict,
-                 printer: LatexPrinter):
+def _linear_maps(setting: Setting, back: Backward, gradient_formulas: dict, results: dict):
     """The Jacobians of a matrix ``of`` and the Hessians asked for, each with its claim
     judged (into ``results``)."""
-    simplifier = Simplifier(facts_of(problem), steps_of(problem))
-    names = {s: moving[d] for s, d in differential_names(problem).items() if d in moving}
+    problem = setting.problem
     claims = {(c.variable, c.hessian): c for c in problem.expect.values() if c.form != "gradient"}
     jacobians, hessians = {}, {}
     for variable in (problem.wrt if problem.jacobian else ()):
         jacobians[variable] = linear_map(
-            problem, prover, simplifier, "jacobian", variable, problem.of,
-            problem.steps[problem.of].expr, points, lambda values: values[problem.of], names,
-            printer, claims.get((variable, False)))
+            setting, "jacobian", variable, problem.of, problem.steps[problem.of].expr,
+            lambda values: values[problem.of], claims.get((variable, False)))
     values = {t.grad.name: t.value for t in back.totals.values()}
     for variable in problem.hessian:
-        gradient = substitute(back.totals[variable].value, values)
         hessians[variable] = linear_map(
-            problem, prover, simplifier, "hessian", variable, back.totals[variable].grad.name,
-            gradient, points, lambda v, f=gradient_formulas[variable]: f(v), names,
-            printer, claims.get((variable, True)))
+            setting, "hessian", variable, back.totals[variable].grad.name,
+            substitute(back.totals[variable].value, values),
+            lambda v, f=gradient_formulas[variable]: f(v), claims.get((variable, True)))
     for lm in [*jacobians.values(), *hessians.values()]:
         if lm.claim is not None:
             results[lm.claim[0].name] = ClaimResult(*lm.claim)

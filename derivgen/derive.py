@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from .assumptions import Reason
 from .nodes import Apply, Const, Node, Ref, chain, names
 from .ops import OPS
-from .problem import Problem, direction_name
+from .problem import Problem
 from .simplify import Simplifier, cost, facts_of, steps_of
+from .targets import direction_name
 
 INLINE_COST = 16     # a gradient at most this long may be written out where it is used
 

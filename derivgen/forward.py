@@ -26,8 +26,9 @@ from .assumptions import Reason
 from .derive import INLINE_COST, Equal, WrongSimplification
 from .nodes import Apply, Node, Ref, chain, names
 from .ops import OPS
-from .problem import Problem, direction_name
+from .problem import Problem
 from .simplify import Simplifier, cost
+from .targets import direction_name
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ class Pass:
         names it in the records (its step, or the gradient)."""
         needed = set().union(*(_needed(self.problem, n) for n in names(node))) & self.moves
         for name, step in self.problem.steps.items():
-            if name in needed and name not in self.result.differentials and name != label:
+            if name in needed and name not in self.result.differentials and \
+                    name not in (label, self.result.variable):
                 self._record(self._differential(name, step.expr, Ref(name, "step", step.expr.shape)))
         like = Ref(label, "step", node.shape) if label in self.problem.steps else node
         return self._record(self._differential(label, node, like))

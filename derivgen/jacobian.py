@@ -31,10 +31,11 @@ from .latex import LINE_LENGTH, LatexPrinter, bmatrix
 from .linearize import jacobian_matrix
 from .nodes import Apply, Node, Ref, make, walk
 from .numeric import Comparison, evaluate, forward, judge
-from .problem import Claim, Problem, direction_name
+from .problem import Problem
 from .prove import Prover
 from .shapes import Shape, vec_length
 from .simplify import Simplifier, cost
+from .targets import Claim, direction_name
 from .tensor import IndexForm, NoIndexForm
 from .typeset import Entries, SympyLatex, indexed_entry
 
@@ -74,19 +75,33 @@ def vec(m: sp.Matrix) -> sp.Matrix:
     return sp.Matrix([m[i, j] for j in range(m.cols) for i in range(m.rows)])
 
 
-def linear_map(problem: Problem, prover: Prover, simplifier: Simplifier, kind: str,
-               variable: str, label: str, expr: Node, points: list, output: Callable,
-               names: Mapping[str, Ref], printer: LatexPrinter,
-               claim: Claim | None = None) -> LinearMap:
+@dataclass(frozen=True)
+class Setting:
+    """What every Jacobian and Hessian of a problem is derived with."""
+    problem: Problem
+    prover: Prover
+    simplifier: Simplifier
+    points: list                    # the numeric checks' points
+    names: Mapping[str, Ref]        # each step's differential dS
+    printer: LatexPrinter
+    checked: Callable               # checked(step): a context turning a rule's failure there
+                                    # into the error the user sees
+
+
+def linear_map(setting: Setting, kind: str, variable: str, label: str, expr: Node,
+               output: Callable, claim: Claim | None = None) -> LinearMap:
     """The derivative of ``expr`` (the step ``label``'s, or a gradient's) by ``variable``:
     the forward pass, every rule proven, written out, as a matrix where it is one, and
     checked along random directions against ``output`` (the value differentiated, at a
     point) by finite differences."""
-    run = Pass(problem, variable, names, simplifier, prover.equal)
+    problem, prover, simplifier = setting.problem, setting.prover, setting.simplifier
+    points, printer = setting.points, setting.printer
+    run = Pass(problem, variable, setting.names, simplifier, prover.equal)
     result = run.of(expr, label)
     for item in run.result.order:
         if not isinstance(item, Differential):
-            prover.forward_rule(item.op, item.node, item.arg)
+            with setting.checked(item.step):
+                prover.forward_rule(item.op, item.node, item.arg)
     composed = _composed(prover, run.result)[label]
     written = _written_out(run.result, result, simplifier, prover)
     direction = run.result.direction

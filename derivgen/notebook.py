@@ -69,21 +69,34 @@ class DerivationView:
         """The JSON result as Python data."""
         return json.loads(self.to_json())
 
+    @property
+    def differentials(self) -> dict[str, str]:
+        """Each Jacobian's differential (a matrix ``of``) and each Hessian's (keyed
+        ``hessian(w)``), in the expression language."""
+        d = self.derivation
+        return {n: to_source(lm.differential) for n, lm in d.jacobians.items()} | {
+            f"hessian({n})": to_source(lm.differential) for n, lm in d.hessians.items()}
+
     def latex_results(self) -> str:
         r"""The results as one ``aligned`` block, ``\frac{\partial L}{\partial X} &= ...``
-        per gradient, typeset as in the report (without math delimiters)."""
-        from .latex import LatexPrinter, latex_name
-        problem = self.problem
-        names = {n: i.latex for n, i in problem.inputs.items() if i.latex}
-        names |= {n: s.latex for n, s in problem.steps.items() if s.latex}
-        printer = LatexPrinter(names)
-
-        def name(n: str) -> str:
-            return names.get(n) or latex_name(n)
-
-        lines = [rf"\frac{{\partial {name(problem.of)}}}{{\partial {name(n)}}} &= "
-                 + (printer.doprint(g.expr) if g.expr is not None else NO_MATRIX_FORM)
-                 for n, g in self.derivation.gradients.items()]
+        per gradient, ``\mathrm{d}F &= ...`` per Jacobian or Hessian (with its matrix),
+        typeset as in the report (without math delimiters)."""
+        from .derivation import latex_names
+        from .latex import LatexPrinter
+        problem, d = self.problem, self.derivation
+        printer = LatexPrinter(latex_names(problem))
+        tex, of = printer.doprint, printer.name(problem.of)
+        lines = [rf"\frac{{\partial {of}}}{{\partial {printer.name(n)}}} &= "
+                 + (tex(g.expr) if g.expr is not None else NO_MATRIX_FORM)
+                 for n, g in d.gradients.items()]
+        for n, lm in [*d.jacobians.items(), *d.hessians.items()]:
+            value = of if lm.kind == "jacobian" else \
+                rf"\left(\nabla_{{{printer.name(n)}}} {of}\right)"
+            lines.append(rf"\mathrm{{d}}{value} &= {tex(lm.differential)}")
+            if lm.matrix is not None:
+                lhs = rf"\frac{{\partial {of}}}{{\partial {printer.name(n)}}}" \
+                    if lm.kind == "jacobian" else rf"\nabla^{{2}}_{{{printer.name(n)}}} {of}"
+                lines.append(f"{lhs} &= {tex(lm.matrix)}")
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
     # -- Jupyter's display hooks -------------------------------------------------------
@@ -98,6 +111,8 @@ class DerivationView:
         of = self.problem.of
         parts = [f"∂{of}/∂{n} = {e if e is not None else '(no matrix form)'}"
                  for n, e in self.gradients.items()]
+        parts += [f"d{of} = {e}" if not n.startswith("hessian(") else
+                  f"d(∇_{n[8:-1]} {of}) = {e}" for n, e in self.differentials.items()]
         return f"<DerivationView {self.problem.name}: {'; '.join(parts)}>"
 
 

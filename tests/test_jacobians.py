@@ -8,6 +8,7 @@ independently of derivgen's own checks.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -189,3 +190,101 @@ def test_a_direction_named_like_an_input_is_refused(tmp_path):
         load(path)
     assert str(e.value).endswith("p.toml:11: derive.of: the direction X moves in is written dX, "
                             "which names an input already: rename it")
+
+
+GRAM = """
+title = "Gram"
+[dims]
+n = 2
+m = 3
+[inputs]
+X = { shape = ["m", "n"] }
+[steps]
+F = "X.T @ X"
+[derive]
+of = "F"
+"""
+
+
+def test_a_differential_holding_a_transposed_direction_has_no_matrix(tmp_path):
+    d = derive_text(tmp_path, GRAM)
+    lm = d.jacobians["X"]
+    assert to_source(lm.differential) == "dX.T @ X + X.T @ dX"
+    assert lm.matrix is None
+    assert lm.index == r"\delta_{i l} {X}_{k,j} + \delta_{j l} {X}_{k,i}"
+    report = api.render_outputs(d, ("md",))["md"]
+    assert "No matrix form was found (one that holds $\\mathrm{d}X^{\\top}$ would need the\n" \
+           "commutation matrix)" in report
+    assert as_json(d)["jacobians"]["X"]["matrix"] is None
+
+
+def test_a_jacobian_by_a_step_and_by_an_input_compose(tmp_path):
+    d = derive_text(tmp_path, """
+title = "by a step"
+[dims]
+n = 3
+[inputs]
+W = { shape = ["n", "n"] }
+x = { shape = ["n", 1] }
+[steps]
+s = "W @ x"
+a = "softmax(s, axis=0)"
+[derive]
+of = "a"
+wrt = ["s", "x"]
+""")
+    assert to_source(d.jacobians["s"].matrix) == "diag(a) - a @ a.T"
+    assert to_source(d.jacobians["x"].matrix) == "(diag(a) - a @ a.T) @ W"
+
+
+def test_the_hessian_of_a_matrix_variable_is_its_differential(tmp_path):
+    d = derive_text(tmp_path, """
+title = "trace"
+[dims]
+n = 2
+[inputs]
+A = { shape = ["n", "n"], constant = true }
+X = { shape = ["n", "n"] }
+[steps]
+L = "trace(X.T @ A @ X)"
+[derive]
+of = "L"
+hessian = ["X"]
+[expect]
+"hessian(X)" = "A.T @ dX + A @ dX"
+""")
+    lm = d.hessians["X"]
+    assert to_source(lm.differential) == "(A + A.T) @ dX"
+    assert lm.matrix is None and lm.symmetric is None
+    entry = as_json(d)["hessians"]["X"]
+    assert (entry["matrix"], entry["symmetric"]) == (None, None)
+    assert d.claims["hessian(X)"].confirmed(1e-6)
+
+
+def test_a_wrong_forward_rule_fails_the_build(tmp_path, monkeypatch):
+    from derivgen import ops
+    wrong = dataclasses.replace(ops.OPS["matmul"], jvp=(lambda d, ans, a, b, axis: a @ d,
+                                                         ops.OPS["matmul"].jvp[1]))
+    monkeypatch.setitem(ops.OPS, "matmul", wrong)
+    with pytest.raises(VerificationError) as e:
+        derive_text(tmp_path, SQUARE)
+    assert str(e.value).startswith(f"{tmp_path / 'p.toml'}: steps.F: X @ X: the forward rule for "
+                                   "argument 1 of matmul gives")
+
+
+@pytest.mark.parametrize("claim, message", [
+    ('X = "kron(X, X) @ vec(X)"', "expect.X: the claim is (n*n)×1; its matrix is (n*n)×(n*n)"),
+    ('X = "dX"', None),
+    ('"hessian(X)" = "dX"', "expect.hessian(X): 'hessian(X)' is not in derive.wrt; a claim "
+                            "is about one of: X"),
+])
+def test_claims_about_a_jacobian(tmp_path, claim, message):
+    path = tmp_path / "p.toml"
+    path.write_text(SQUARE + "[expect]\n" + claim + "\n")
+    if message is None:
+        with pytest.raises(VerificationError):       # a shape that fits, a wrong value
+            api.derive_file(path)
+        return
+    with pytest.raises(ProblemError) as e:
+        load(path)
+    assert str(e.value).endswith(message)

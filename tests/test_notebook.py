@@ -64,3 +64,16 @@ def test_repr_latex_renders_with_katex(view):
                           input=json.dumps([fragment]), capture_output=True, text=True,
                           timeout=120, env=os.environ | {"KATEX_PATH": str(katex)})
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_jacobian_problem_displays_its_differential_and_matrix():
+    view = derive_file(ROOT / "problems" / "jacobian_softmax.toml")
+    assert view.differentials == {"s": "a * (ds - sum(a * ds, axis=0))"}
+    assert view._repr_latex_() == (
+        "$$\n\\begin{aligned}\n"
+        "\\mathrm{d}a &= a \\odot \\left(\\mathrm{d}s - \\mathbf{1}^{\\top} \\left(a \\odot "
+        "\\mathrm{d}s\\right)\\right) \\\\\n"
+        "\\frac{\\partial a}{\\partial s} &= \\operatorname{diag}\\left(a\\right) - a a^{\\top}\n"
+        "\\end{aligned}\n$$")
+    assert repr(view) == ("<DerivationView jacobian_softmax: "
+                          "da = a * (ds - sum(a * ds, axis=0))>")
