@@ -199,10 +199,21 @@ class LatexPrinter:
         a, b = node.args
         if isinstance(b, Const) and not isinstance(a, Const):     # a number leads: 2 G, not G 2
             node = Apply(node.op, (b, a), node.shape, node.axis)
-        return self._binary(node, " " if _scalar_product(node) else r" \odot ")
+        return self._binary(node, self._juxtaposed(node) if _scalar_product(node) else
+                            r" \odot ")
 
     def _print_matmul(self, node):
-        return self._binary(node, " ")
+        return self._binary(node, self._juxtaposed(node))
+
+    def _juxtaposed(self, node: Apply) -> str:
+        r"""Factors side by side; a differential set apart from what follows it
+        (dX\,X, not dXX, which reads as one name)."""
+        left = node.args[0]
+        while isinstance(left, Apply) and left.op in ("matmul", "mul") and \
+                self.precedence(left) >= OPS[node.op].precedence:
+            left = left.args[1]
+        differential = isinstance(left, Ref) and self.name(left.name).startswith(r"\mathrm{d}")
+        return r" \, " if differential else " "
 
     def _print_kron(self, node):
         r"""A \otimes B, a factor bracketed unless it is a name, a power or a function

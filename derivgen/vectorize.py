@@ -114,7 +114,7 @@ VECTORIZE = [
     Op("kron", 2, kron_shape, lambda vs, axis: np.kron(*vs), sympy_kron,
        (lambda g, ans, a, b, axis: _kron_grad_a(g, a, b),
         lambda g, ans, a, b, axis: _kron_grad_b(g, a, b)),
-       "the Kronecker product: the blocks A_ij B, for every entry of A",
+       "the Kronecker product: one block per entry of A, that entry times B",
        jvp=(lambda d, ans, a, b, axis: make("kron", d, b),
             lambda d, ans, a, b, axis: make("kron", a, d)),
        index=(None, None),

@@ -4,6 +4,7 @@ import pytest
 
 from derivgen.expr import Binding, parse
 from derivgen.latex import LatexPrinter, latex_name, scientific, subscripted, unsafe_tex
+from derivgen.nodes import Ref
 from derivgen.shapes import SCALAR, Shape
 
 SCOPE = {
@@ -123,3 +124,12 @@ def test_math_a_problem_file_may_not_write(tex, why):
 def test_a_labelled_contribution_keeps_a_leading_minus_outside_its_brace(text, latex):
     from derivgen.report import _labelled
     assert _labelled(parse(text, SCOPE), "L", LatexPrinter().doprint) == latex
+
+
+def test_a_differential_is_set_apart_from_the_factor_after_it():
+    """dX X, not dXX (one name?); X dX needs nothing."""
+    shape = Shape("n", "n")
+    x, dx = Ref("X", "input", shape), Ref("dX", "input", shape)
+    printer = LatexPrinter({"dX": r"\mathrm{d}X"})
+    assert printer.doprint(dx @ x + x @ dx) == r"\mathrm{d}X \, X + X \mathrm{d}X"
+    assert printer.doprint(x @ dx @ x) == r"X \mathrm{d}X \, X"
