@@ -34,12 +34,15 @@ from .numeric import Comparison, evaluate, forward, judge
 from .problem import Problem
 from .prove import Prover
 from .shapes import Shape, vec_length
-from .simplify import Simplifier, cost
+from .simplify import Simplifier, cost, tidy
 from .targets import Claim, direction_name
 from .tensor import IndexForm, NoIndexForm
 from .typeset import Entries, SympyLatex, indexed_entry
 
 WRITTEN_COST = 120      # a differential written out without the names dS is at most this long
+SIMPLIFIED_COST = 60    # and simplified (a proof that expands it) when at most this long
+INDEX_COST = 40         # the index form and a slice are shown for a differential at most
+                        # this long: longer ones are unreadable, and their proof expands
 
 
 @dataclass
@@ -107,8 +110,7 @@ def linear_map(setting: Setting, kind: str, variable: str, label: str, expr: Nod
     direction = run.result.direction
     # a Hessian's matrix for a vector variable; for a matrix one, the differential only
     vector = 1 in (direction.shape.rows, direction.shape.cols)
-    matrix = _matrix(problem, written, direction, simplifier, prover, composed) \
-        if kind == "jacobian" or vector else None
+    matrix = _matrix(setting, run.result, label) if kind == "jacobian" or vector else None
     numeric = _numeric(problem, points, variable, direction.name, output,
                        lambda values: _differential(run.result, written, values, problem))
     matrix_numeric = None if matrix is None else _numeric(
@@ -131,13 +133,14 @@ def linear_map(setting: Setting, kind: str, variable: str, label: str, expr: Nod
     return LinearMap(kind, variable, label, written.shape, run.result, written, matrix, composed,
                      symbols, numeric, matrix_numeric,
                      _index(problem, prover, written, direction, composed, printer),
-                     _slice(composed.applyfunc(lambda e: e.diff(symbols[0, 0])),
-                            Entries(prover.ew, printer.name)),
+                     _slice(composed, symbols[0, 0], Entries(prover.ew, printer.name))
+                     if cost(written) <= INDEX_COST else "",
                      symmetric, judged)
 
 
-def _slice(partials: sp.Matrix, entries: Entries) -> str:
+def _slice(composed: sp.Matrix, first: sp.Symbol, entries: Entries) -> str:
     """∂F/∂X_11 entry by entry, when each row fits a line (else the index form says it)."""
+    partials = composed.applyfunc(lambda e: e.diff(first))
     rows = [[entries.latex(x) for x in partials.row(i)] for i in range(partials.rows)]
     if any(sum(map(len, row)) > 2 * LINE_LENGTH for row in rows):   # fractions set narrow
         return ""
@@ -156,6 +159,8 @@ def _index(problem: Problem, prover: Prover, written: Node, direction: Ref,
     form = IndexForm(direction, printer,
                      lambda d: sp.Symbol(printer.name(d), integer=True, positive=True),
                      {printer.name(n) for n in (*problem.dims, *problem.inputs, *problem.steps)})
+    if cost(written) > INDEX_COST:      # unreadable, and its proof expands the whole chain
+        return ""
     try:
         tensor = form.tensor(written)
     except NoIndexForm:
@@ -199,16 +204,19 @@ def _composed(prover: Prover, fwd: Forward) -> dict[str, sp.Matrix]:
 
 def _written_out(fwd: Forward, result: Differential, simplifier: Simplifier,
                  prover: Prover) -> Node:
-    """dF without the names dS of the steps' differentials, as short as the simplifier
-    makes it; the named form where writing it out is too long."""
+    """dF without the names dS of the steps' differentials (the named form where that is
+    too long), simplified where it is short enough for the proof to stay small."""
     values = {d.symbol.name: d.value for d in fwd.differentials.values()}
     written = _substitute(result.value, values)
     if written == result.value:
         return written
-    simplified, _ = simplifier.rewrite(written, written)
-    if cost(simplified) > WRITTEN_COST or not prover.equal(simplified, written):
+    if cost(written) > WRITTEN_COST:
         return result.value
-    return simplified
+    if cost(written) <= SIMPLIFIED_COST:
+        simplified, _ = simplifier.rewrite(written, written)
+        if cost(simplified) < cost(written) and prover.equal(simplified, written):
+            return simplified
+    return written
 
 
 def _substitute(node: Node, values: dict[str, Node]) -> Node:
@@ -221,22 +229,40 @@ def _substitute(node: Node, values: dict[str, Node]) -> Node:
 
 # -- the matrix ---------------------------------------------------------------------------
 
-def _matrix(problem: Problem, written: Node, direction: Ref, simplifier: Simplifier,
-            prover: Prover, composed: sp.Matrix) -> Node | None:
-    """J with vec(dF) = J vec(dX) (:mod:`derivgen.linearize`), simplified and proven;
-    None where there is none."""
+def _matrix(setting: Setting, fwd: Forward, label: str) -> Node | None:
+    """J with vec(dF) = J vec(dX) (:mod:`derivgen.linearize`), by the chain rule: each
+    step's differential read as a matrix in the matrices J_T of the differentials dT it
+    uses, proven on its own (J_S vec(dX) = vec(dS) where vec(dT) = J_T vec(dX), the J_T
+    matrices of symbols), then composed by putting in each J_T; None where a step's
+    differential is no such matrix."""
+    problem, prover, simplifier = setting.problem, setting.prover, setting.simplifier
+    direction = fwd.direction
     variable = Ref(direction.name[len(direction_name("")):], "input", direction.shape)
     available = [variable] + [Ref(n, "input", i.shape) for n, i in problem.inputs.items()] + \
         [Ref(n, "step", s.expr.shape) for n, s in problem.steps.items()]
-    raw = jacobian_matrix(written, direction, variable, available)
-    if raw is None:
-        return None
-    raw = _diagonals(raw, simplifier)
-    matrix, _ = simplifier.rewrite(raw, raw)
-    if cost(matrix) >= cost(raw) or prover.equal(matrix, raw) is not True:
-        matrix = raw            # diag(s) − s sᵀ as read, not with sᵀ moved inside the softmax
-    stated = prover.value(matrix) * vec(prover.ew.symbols[direction.name])
-    return matrix if prover.equal_values(stated, vec(composed)) else None
+    moved = make("vec", direction)
+    symbols: dict[str, Ref] = {}        # dT -> J_T as symbols, for the local proofs
+    moves: dict[str, Node] = {}         # dT -> unvec(J_T vec(dX)), what dT is in them
+    composed: dict[str, Node] = {}      # dT -> J_T in the problem's names
+    for d in fwd.differentials.values():
+        raw = jacobian_matrix(d.value, {direction.name: None} | symbols, variable, available)
+        if raw is None:
+            return None
+        raw = _diagonals(raw, simplifier)
+        matrix, _ = simplifier.rewrite(raw, raw)
+        if cost(matrix) >= cost(raw) or prover.equal(matrix, raw) is not True:
+            matrix = raw        # diag(s) − s sᵀ as read, not with sᵀ moved inside the softmax
+        if prover.equal(matrix @ moved, make("vec", _substitute(d.value, moves))) is not True:
+            return None
+        name = d.symbol.name
+        symbols[name] = Ref(f"_J_{name}", "input", Shape(vec_length(d.value.shape),
+                                                        vec_length(direction.shape)))
+        prover.add_symbols([symbols[name]])
+        like = Ref(d.name, "step", d.value.shape) if d.name in problem.steps else d.value
+        moves[name] = make("unvec", symbols[name] @ moved, like)
+        composed[name] = _substitute(matrix, {symbols[n].name: m for n, m in composed.items()})
+    # products chained left to right: diag(a) W₂ diag(b) W₁, not diag(a) W₂ (diag(b) W₁)
+    return tidy(composed[fwd.differentials[label].symbol.name])
 
 
 def _diagonals(node: Node, simplifier: Simplifier) -> Node:

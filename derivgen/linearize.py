@@ -20,6 +20,7 @@ nor has anything not linear in dX: the caller says so, and proves what it gets.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .nodes import Apply, Const, Node, Ref, chain, make, names
@@ -58,18 +59,21 @@ class VecRow:
 
 
 Factor = Node | Ones | Eye | Kron | VecRow
-# (scalar coefficients, each multiplying or (True) dividing, factors of the product)
-Term = tuple[tuple[tuple[Node, bool], ...], tuple[Factor, ...]]
+# (scalar coefficients, each multiplying or (True) dividing; factors of the product; the
+# direction it applies to)
+Term = tuple[tuple[tuple[Node, bool], ...], tuple[Factor, ...], str]
 
 
-def jacobian_matrix(differential: Node, direction: Ref, variable: Ref,
+def jacobian_matrix(differential: Node, directions: Mapping[str, Node | None], variable: Ref,
                     available: list[Node]) -> Node | None:
-    """J for ``differential``, linear in ``direction`` (dX of ``variable``), or None.
-    ``available`` are nodes free of the direction that an identity or a column of ones
-    may be sized by (I is written eye_like of one of them)."""
+    """J with vec(differential) = J vec(dX), or None. The differential is linear in the
+    names of ``directions``: dX itself (its matrix None, the identity), or the
+    differentials dT of earlier steps, each with its own matrix J_T (vec(dT) = J_T vec(dX)),
+    by which the chain rule multiplies. ``available`` are nodes free of them that an
+    identity or a column of ones may be sized by (I is written eye_like of one of them)."""
     try:
-        terms = _terms(_down(differential), direction)
-        written = [_written(t, variable, available) for t in terms]
+        terms = _terms(_down(differential), frozenset(directions))
+        written = [_written(t, directions[t[2]], variable, available) for t in terms]
     except NotLinear:
         return None
     return _sum(written) if written else None
@@ -98,18 +102,19 @@ def _vector(shape: Shape) -> bool:
     return shape.rows == 1 or shape.cols == 1
 
 
-def _terms(node: Node, d: Ref) -> list[Term]:
-    """The terms of the matrix applied to vec(d) that gives vec(node) (node linear in d)."""
-    if node == d:
-        return [((), ())]
-    if not isinstance(node, Apply) or d.name not in names(node):
+def _terms(node: Node, d: frozenset[str]) -> list[Term]:
+    """The terms of the matrices applied to each vec(d) that give vec(node) (node linear
+    in the directions ``d``)."""
+    if isinstance(node, Ref) and node.name in d:
+        return [((), (), node.name)]
+    if not isinstance(node, Apply) or not d & names(node):
         raise NotLinear(node)
     op, args = node.op, node.args
-    moving = [d.name in names(a) for a in args]
+    moving = [bool(d & names(a)) for a in args]
     if op in ("add", "sub"):
         out = []
         for arg, sign in zip(args, (1, 1 if op == "add" else -1)):
-            if d.name not in names(arg):
+            if not d & names(arg):
                 raise NotLinear(node)       # a constant term: not linear
             terms = _terms(arg, d)
             if arg.shape.is_scalar and not node.shape.is_scalar:     # broadcast: 𝟏 s
@@ -164,16 +169,16 @@ def _vec(node: Node) -> Node:
 
 
 def _scaled(terms: list[Term], k: Node, divide: bool = False) -> list[Term]:
-    return [(c + ((k, divide),), f) for c, f in terms]
+    return [(c + ((k, divide),), f, d) for c, f, d in terms]
 
 
 def _times(factor: Factor, terms: list[Term]) -> list[Term]:
     """``factor`` @ each term, tidied where it meets the term's first factor."""
     out = []
-    for c, factors in terms:
+    for c, factors, d in terms:
         merged = _product(factor, factors[0]) if factors else None
         out.append((c, (merged,) + factors[1:] if merged is not None else
-                    (factor,) + factors if not _is_eye(factor) else factors))
+                    (factor,) + factors if not _is_eye(factor) else factors, d))
     return out
 
 
@@ -233,9 +238,11 @@ def _sum(parts: list[Node]) -> Node:
     return out
 
 
-def _written(term: Term, variable: Ref, available: list[Node]) -> Node:
-    coefficients, factors = term
-    nodes = [_node(f, variable, available) for f in factors]
+def _written(term: Term, chained: Node | None, variable: Ref, available: list[Node]) -> Node:
+    """A term as a matrix product, ending in the matrix of its direction (``chained``)."""
+    coefficients, factors, _ = term
+    nodes = [_node(f, variable, available) for f in factors] + (
+        [chained] if chained is not None else [])
     if not nodes:
         nodes = [_node(Eye(vec_length(variable.shape)), variable, available)]
     out = chain("matmul", nodes)

@@ -79,6 +79,16 @@ class Prover:
         self._indices: dict[tuple, None] = {}
         self._values: dict[Node, sp.Matrix] = {}
 
+    def add_symbols(self, refs) -> None:
+        """Matrices of fresh symbols for names met after the start (a Jacobian J_T that
+        a later step's proof takes as given), with random values to refute by."""
+        rng = np.random.default_rng([self.problem.check.seed, 8, len(self.ew.symbols)])
+        for ref in refs:
+            size = ref.shape.size(self.problem.dims)
+            self.ew.symbols[ref.name] = _matrix(ref.name, size)
+            if self.point is not None:
+                self.point[ref.name] = rng.normal(size=size)
+
     # -- facts -------------------------------------------------------------------
     def _holds(self, step: str, fact: str) -> bool:
         """Whether a step's fact follows from its definition (softmax's columns sum to 1)."""

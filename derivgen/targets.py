@@ -12,15 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .errors import did_you_mean
 from .expr import Binding
 from .nodes import Node, names
 from .shapes import Shape, vec_length
-
-if TYPE_CHECKING:                   # the loader's records, which use this module
-    from .problem import Input, Step
 
 
 @dataclass(frozen=True)
@@ -46,10 +42,11 @@ def direction_name(name: str) -> str:
 
 
 class Targets:
-    """The loader's checks of ``[derive]`` and ``[expect]``."""
+    """The loader's checks of ``[derive]`` and ``[expect]`` (``inputs`` and ``steps``
+    are the loader's :class:`~derivgen.problem.Input` and ``Step`` records by name)."""
 
-    def derive(self, table: dict, scope: Mapping[str, Binding], inputs: Mapping[str, Input],
-               steps: Mapping[str, Step]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    def derive(self, table: dict, scope: Mapping[str, Binding], inputs: Mapping,
+               steps: Mapping) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         """What to differentiate: of, the variables of its gradients (of its Jacobians,
         for a matrix or vector of: every variable it uses, unless wrt lists them) and
         of its Hessians (whose gradients are derived too)."""
@@ -94,7 +91,7 @@ class Targets:
         return of, tuple(wrt) + tuple(n for n in hessian if n not in wrt), tuple(hessian)
 
     def variables(self, names: list, path: tuple, of: str, scope: Mapping[str, Binding],
-                  inputs: Mapping[str, Input], needed: set[str]) -> tuple[str, ...]:
+                  inputs: Mapping, needed: set[str]) -> tuple[str, ...]:
         """A list of names to differentiate by: variables ``of`` depends on, each once."""
         for i, name in enumerate(names):
             self.typed(name, path + (i,), str)
@@ -150,7 +147,7 @@ class Targets:
         return out
 
 
-def _dependencies(name: str, steps: Mapping[str, Step]) -> set[str]:
+def _dependencies(name: str, steps: Mapping) -> set[str]:
     """Every input and step that the value of ``name`` is computed from (itself included)."""
     seen, todo = set(), [name]
     while todo:

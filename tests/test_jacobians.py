@@ -168,17 +168,24 @@ def test_matrix_variables_get_the_kronecker_form(name, matrix, index):
     ("dx", "eye_like(x)"),
     ("dx.T @ W.T", "W"),              # a row output: its vec is its transpose
     ("sum(dx)", "ones_like(x).T"),
+    ("W @ dh + W @ dx", "W @ Jh + W"),    # the chain rule: dh moves as Jh dx
     ("W @ dx @ dx.T", None),          # not linear
     ("dx * dx", None),
 ])
 def test_the_matrix_a_differential_applies(source, expected):
     shapes = {"x": Shape("n", 1), "a": Shape("n", 1), "c": Shape("m", 1),
-              "W": Shape("m", "n"), "dx": Shape("n", 1)}
+              "W": Shape("m", "n"), "dx": Shape("n", 1), "dh": Shape("n", 1),
+              "Jh": Shape("n", "n")}
     scope = {n: Binding("input", s) for n, s in shapes.items()}
-    direction, variable = Ref("dx", "input", shapes["dx"]), Ref("x", "input", shapes["x"])
-    matrix = jacobian_matrix(parse(source, scope), direction, variable,
+    variable = Ref("x", "input", shapes["x"])
+    matrix = jacobian_matrix(parse(source, scope), {"dx": None, "dh": scope_ref("Jh", shapes)},
+                             variable,
                              [Ref(n, "input", s) for n, s in shapes.items()])
     assert (to_source(matrix) if matrix is not None else None) == expected
+
+
+def scope_ref(name, shapes):
+    return Ref(name, "input", shapes[name])
 
 
 def test_a_direction_named_like_an_input_is_refused(tmp_path):
@@ -288,3 +295,29 @@ def test_claims_about_a_jacobian(tmp_path, claim, message):
     with pytest.raises(ProblemError) as e:
         load(path)
     assert str(e.value).endswith(message)
+
+
+def test_a_chain_of_layers_composes_one_proven_matrix_per_step(tmp_path):
+    """diag(1 − h₃²) W₃ diag(1 − h₂²) W₂ diag(1 − h₁²) W₁, each step's factor proven on
+    its own (the composed matrix is never expanded)."""
+    d = derive_text(tmp_path, """
+title = "three layers"
+[dims]
+n = 3
+[inputs]
+x = { shape = ["n", 1] }
+W1 = { shape = ["n", "n"], constant = true }
+W2 = { shape = ["n", "n"], constant = true }
+W3 = { shape = ["n", "n"], constant = true }
+[steps]
+h1 = "tanh(W1 @ x)"
+h2 = "tanh(W2 @ h1)"
+h3 = "tanh(W3 @ h2)"
+[derive]
+of = "h3"
+[expect]
+x = "diag(1 - h3 ** 2) @ W3 @ diag(1 - h2 ** 2) @ W2 @ diag(1 - h1 ** 2) @ W1"
+""")
+    assert to_source(d.jacobians["x"].matrix) == \
+        "diag(1 - h3 ** 2) @ W3 @ diag(1 - h2 ** 2) @ W2 @ diag(1 - h1 ** 2) @ W1"
+    assert d.claims["x"].confirmed(1e-6)
