@@ -259,8 +259,9 @@ class _Loader(Targets):
         self.written_apart(dims, inputs, steps)
         self.fits(inputs, steps, dims, MAX_SYMBOLIC_ENTRIES, "[dims]")
         of, wrt, hessian = self.derive(top["derive"], scope, inputs, steps)
-        expect = self.expect(top.get("expect", {}), scope, of, wrt, hessian)
+        expect = self.expect(top.get("expect", {}), scope, of, wrt, hessian, dims)
         check = self.check(top.get("check", {}), dims, inputs, steps)
+        self.matrices_fit(scope, of, wrt, hessian, check.sizes, MAX_NUMERIC_ENTRIES)
         return Problem(
             path=self.path, title=top["title"], summary=top.get("summary"),
             dims=MappingProxyType(dims), inputs=MappingProxyType(inputs),

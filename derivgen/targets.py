@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import did_you_mean
-from .expr import Binding
-from .nodes import Node, names
+from .expr import Binding, to_source
+from .nodes import Node, names, walk
 from .shapes import Shape, vec_length
 
 
@@ -39,6 +39,9 @@ class Claim:
 def direction_name(name: str) -> str:
     """The expression-language name of the direction a variable moves in: dX."""
     return "d" + name
+
+
+SYMBOLIC_ENTRIES = 256     # a claim's parts may be this large, whatever it states (16×16)
 
 
 class Targets:
@@ -111,7 +114,7 @@ class Targets:
         return tuple(names)
 
     def expect(self, table: dict, scope: Mapping[str, Binding], of: str, wrt: tuple[str, ...],
-               hessian: tuple[str, ...]) -> dict[str, Claim]:
+               hessian: tuple[str, ...], dims: Mapping[str, int]) -> dict[str, Claim]:
         """Claims: a gradient (keyed by its variable), a Jacobian (keyed by its variable,
         for a matrix of) or a Hessian (``hessian(w)``), the last two as a differential in
         the direction dX or as a matrix."""
@@ -127,24 +130,61 @@ class Targets:
             self.typed(source, path, str)
             name = keys[key]
             if not linear and key == name:
-                node = self.expression(source, path, scope)
-                if node.shape != scope[name].shape:
-                    self.fail(path, f"the claim is {node.shape} but {name} is "
-                                    f"{scope[name].shape}; a gradient has the shape of its "
-                                    "variable")
-                out[key] = Claim(key, source, node, self.line_of(path), name)
-                continue
-            direction = Binding("input", scope[name].shape)
-            node = self.expression(source, path, {**scope, direction_name(name): direction})
-            value = scope[name].shape if key != name else scope[of].shape
-            matrix = Shape(vec_length(value), vec_length(scope[name].shape))
-            form = "differential" if direction_name(name) in names(node) else "matrix"
-            want = value if form == "differential" else matrix
-            if node.shape != want:
-                what = "its differential" if form == "differential" else "its matrix"
-                self.fail(path, f"the claim is {node.shape}; {what} is {want}")
-            out[key] = Claim(key, source, node, self.line_of(path), name, form)
+                claim = self.gradient_claim(source, path, scope, name)
+            else:
+                claim = self.linear_claim(source, path, scope, name,
+                                          scope[name].shape if key != name else scope[of].shape)
+            # no part larger than what it states (kron(kron(X, X), X) is n⁶ entries)
+            most = max(_entries(claim.expr.shape, dims), SYMBOLIC_ENTRIES)
+            for part in walk(claim.expr):
+                if _entries(part.shape, dims) > most:
+                    self.fail(path, f"a part of the claim, {to_source(part)}, is {part.shape} "
+                                    f"= {_entries(part.shape, dims)} entries at the [dims] "
+                                    f"sizes; the claim itself is {claim.expr.shape}")
+            out[key] = Claim(key, source, claim.expr, self.line_of(path), name, claim.form)
         return out
+
+
+    def gradient_claim(self, source: str, path: tuple, scope: Mapping[str, Binding],
+                       name: str) -> Claim:
+        node = self.expression(source, path, scope)
+        if node.shape != scope[name].shape:
+            self.fail(path, f"the claim is {node.shape} but {name} is {scope[name].shape}; a "
+                            "gradient has the shape of its variable")
+        return Claim(path[-1], source, node)
+
+    def linear_claim(self, source: str, path: tuple, scope: Mapping[str, Binding], name: str,
+                     value: Shape) -> Claim:
+        """A Jacobian's or Hessian's claim: the differential of ``value`` (it uses dX) or
+        the matrix, (entries of the value) × (entries of the variable)."""
+        direction = Binding("input", scope[name].shape)
+        node = self.expression(source, path, {**scope, direction_name(name): direction})
+        form = "differential" if direction_name(name) in names(node) else "matrix"
+        want = value if form == "differential" else \
+            Shape(vec_length(value), vec_length(scope[name].shape))
+        if node.shape != want:
+            what = "its differential" if form == "differential" else "its matrix"
+            self.fail(path, f"the claim is {node.shape}; {what} is {want}")
+        return Claim(path[-1], source, node, form=form)
+
+    def matrices_fit(self, scope: Mapping[str, Binding], of: str, wrt: tuple[str, ...],
+                     hessian: tuple[str, ...], sizes: Mapping[str, int], limit: int) -> None:
+        """Each Jacobian's or vector Hessian's matrix, which the numeric checks build at
+        the [check] sizes, within ``limit`` entries."""
+        pairs = [] if scope[of].shape.is_scalar else [("wrt", n, scope[of].shape) for n in wrt]
+        pairs += [("hessian", n, scope[n].shape) for n in hessian
+                  if 1 in (scope[n].shape.rows, scope[n].shape.cols)]
+        for key, name, value in pairs:
+            matrix = Shape(vec_length(value), vec_length(scope[name].shape))
+            if _entries(matrix, sizes) > limit:
+                self.fail(("check", "sizes"), f"the matrix of the derivative by {name} "
+                          f"(derive.{key}) is {matrix} = {_entries(matrix, sizes)} entries at "
+                          f"the [check] sizes; the limit is {limit}: give smaller sizes")
+
+
+def _entries(shape: Shape, sizes: Mapping[str, int]) -> int:
+    rows, cols = shape.size(sizes)
+    return rows * cols
 
 
 def _dependencies(name: str, steps: Mapping) -> set[str]:

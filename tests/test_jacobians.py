@@ -321,3 +321,24 @@ x = "diag(1 - h3 ** 2) @ W3 @ diag(1 - h2 ** 2) @ W2 @ diag(1 - h1 ** 2) @ W1"
     assert to_source(d.jacobians["x"].matrix) == \
         "diag(1 - h3 ** 2) @ W3 @ diag(1 - h2 ** 2) @ W2 @ diag(1 - h1 ** 2) @ W1"
     assert d.claims["x"].confirmed(1e-6)
+
+
+def test_what_a_build_would_write_out_too_large_is_refused(tmp_path):
+    """A claim with a part far larger than what it states (n⁶ entries at n = 16) is
+    refused before anything is written out; so is a Jacobian's matrix too large for the
+    numeric checks at the [check] sizes (40² × 40² entries)."""
+    path = tmp_path / "p.toml"
+    path.write_text(SQUARE.replace("n = 2", "n = 16") + "[expect]\n"
+                    'X = "kron(X.T, eye_like(X)) + 0 * sum(kron(kron(X, X), X))"\n')
+    with pytest.raises(ProblemError) as e:
+        load(path)
+    assert str(e.value).endswith(
+        "p.toml:12: expect.X: a part of the claim, kron(kron(X, X), X), is (n*n*n)×(n*n*n) = "
+        "16777216 entries at the [dims] sizes; the claim itself is (n*n)×(n*n)")
+    path.write_text(SQUARE + "[check]\nsizes = { n = 40 }\n")
+    with pytest.raises(ProblemError) as e:
+        load(path)
+    assert str(e.value).endswith(
+        "p.toml:12: check.sizes: the matrix of the derivative by X (derive.wrt) is "
+        "(n*n)×(n*n) = 2560000 entries at the [check] sizes; the limit is 250000: give "
+        "smaller sizes")
