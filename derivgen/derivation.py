@@ -295,8 +295,12 @@ def _judge(d: Derivation) -> None:
             continue
         derived = to_source(_derived(d, c.claim))
         kl, claimed, fd = _worst(c.numeric)
-        witness = (f"at entry {kl} the claim gives {claimed:.6g}, finite differences "
-                   f"{fd:.6g}" if not c.numeric.passed(rtol) else
+        # a Jacobian's claim is compared along a direction: the entry is of dF
+        along = "" if c.claim.form == "gradient" else \
+            f"moving {c.claim.variable} along a random direction, "
+        witness = (f"{along}at entry {kl}{' of the differential' if along else ''} the claim "
+                   f"gives {claimed:.6g}, finite differences {fd:.6g}"
+                   if not c.numeric.passed(rtol) else
                    "it agrees numerically but could not be proven equal symbolically")
         raise VerificationError(
             f"claim {c.claim.source!r} is refuted: derivgen derives {derived}; {witness}",

@@ -296,7 +296,8 @@ def _linear(d: Derivation, lm, printer: LatexPrinter, shape) -> dict:
         "steps": steps, "differential": f"{differential} = {tex(lm.differential)}",
         "index": lm.index, "slice": lm.slice, "matrix": tex(lm.matrix) if lm.matrix is not None
         else "", "matrix_shape": shape_latex(lm.matrix_shape), "symmetric": lm.symmetric,
-        "vector": lm.forward.direction.shape.rows == 1 or lm.forward.direction.shape.cols == 1,
+        "vector": x_shape.rows == 1 or x_shape.cols == 1,
+        "square": x_shape.is_square and not x_shape.is_scalar,
         "entries": lm.entries, "trials": d.problem.check.trials,
         "error_below": scientific(max(n.bound(rtol) for n in numeric)),
         "passed": all(n.passed(rtol) for n in numeric),
