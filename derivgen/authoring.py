@@ -77,6 +77,10 @@ def _form(op: Op, axis: int | None) -> dict:
             rules: dict[str, Node | None] = {
                 a.name: None if rule is None else rule(g, ans, *args, axis=param)
                 for a, rule in zip(refs[:op.written], _padded(op.vjp, op.arity))}
+            forward: dict[str, Node] = {
+                a.name: rule(Ref("d" + a.name, "input", a.shape), ans, *args, axis=param)
+                for a, rule in zip(refs[:op.written], _padded(op.jvp, op.arity))
+                if rule is not None}
         except ShapeMismatch:
             continue
         return {
@@ -87,10 +91,11 @@ def _form(op: Op, axis: int | None) -> dict:
             "output": str(out),
             "rules": {name: CONSTANT if name in labels else ZERO if node is None else
                       to_source(node) for name, node in rules.items()},
+            "forward": {name: to_source(node) for name, node in forward.items()},
         }
     args = tuple(Ref(ARG_NAMES[i], "input", _RECT) for i in range(op.arity))
     return {"axis": axis, "written": _written(op, args, _RECT, axis), "shapes": {}, "labels": {},
-            "output": None, "rules": {},
+            "output": None, "rules": {}, "forward": {},
             "note": "no argument shapes tried were accepted by its shape rule"}
 
 
@@ -109,7 +114,8 @@ def operator_table() -> list[dict]:
     ``rules``: per argument, its gradient contribution in the expression
     language, with ``G`` the upstream gradient (shaped like the output) and
     ``ans`` the output; ``"0 (almost everywhere)"`` where the registry's rule is
-    None.
+    None; and ``forward``: per argument with a rule, the differential of the output
+    when that argument A moves by dA.
     """
     table = []
     for op in OPS.values():
@@ -133,8 +139,9 @@ def operators_text() -> str:
         "",
         "For each argument, the rule gives the gradient that flows back to it, written",
         "in the expression language: ans is the operator's output and G the upstream",
-        "gradient ∂L/∂ans, shaped like ans. Shapes are symbolic: r×c is any matrix,",
-        "n×n a square one.",
+        "gradient ∂L/∂ans, shaped like ans. The forward rule (dA ->) gives the",
+        "differential of the output when A moves by dA, the rule Jacobians and Hessians",
+        "are derived with. Shapes are symbolic: r×c is any matrix, n×n a square one.",
     ]
     for entry in operator_table():
         lines += ["", f"{entry['name']}: {entry['doc']}", f"  axis: {_AXIS_POLICY[entry['axis']]}"]
@@ -146,6 +153,8 @@ def operators_text() -> str:
             lines.append(f"  {form['written']:<28} {signature}")
             for name, rule in form["rules"].items():
                 lines.append(f"    ∂/∂{name}: {rule}")
+                if name in form["forward"]:
+                    lines.append(f"    d{name} -> {form['forward'][name]}")
     return "\n".join(lines) + "\n"
 
 

@@ -85,17 +85,22 @@ def directions(problem: Problem) -> dict[str, str]:
 
 def grad_names(problem: Problem) -> dict[str, str]:
     """The expression-language name of each gradient: dS for ∂of/∂S (d_S, d__S, ... when
-    the problem already uses dS, or a direction is so named)."""
-    return _prefixed([*problem.inputs, *problem.steps], set(directions(problem).values()) |
-                     set(problem.dims) | set(problem.inputs) | set(problem.steps))
+    the problem already uses dS, or a direction is so named); none for a matrix of."""
+    if problem.jacobian:
+        return {}
+    return _prefixed([*problem.inputs, *problem.steps], _names(problem))
 
 
 def differential_names(problem: Problem) -> dict[str, str]:
     """The name of each step's differential in a forward pass: dS, or d_S, ... beside
     the gradients' and the directions' names."""
-    gradients = grad_names(problem)
-    return _prefixed(list(problem.steps), set(gradients.values()) | set(gradients) |
-                     set(directions(problem).values()) | set(problem.dims))
+    return _prefixed(list(problem.steps), _names(problem) | set(grad_names(problem).values()))
+
+
+def _names(problem: Problem) -> set[str]:
+    """The names a gradient's or a differential's may not take."""
+    return set(directions(problem).values()) | set(problem.dims) | set(problem.inputs) | \
+        set(problem.steps)
 
 
 def _prefixed(names: list[str], taken: set[str]) -> dict[str, str]:

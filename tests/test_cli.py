@@ -82,7 +82,10 @@ def test_ops_lists_every_operator_with_its_rules(cli):
     from derivgen.ops import OPS
     text = cli("ops").stdout
     assert all(f"\n{name}: " in text for name in OPS)
-    assert "  A @ B                        A r×k, B k×c -> r×c\n    ∂/∂A: G @ B.T\n    ∂/∂B: A.T @ G\n" in text
+    assert ("  A @ B                        A r×k, B k×c -> r×c\n    ∂/∂A: G @ B.T\n"
+            "    dA -> dA @ B\n    ∂/∂B: A.T @ G\n    dB -> A @ dB\n") in text
+    assert "  inv(A)                       A n×n -> n×n\n    ∂/∂A: -(ans.T @ G @ ans.T)\n" \
+           "    dA -> -(ans @ dA @ ans)\n" in text
 
 
 def test_the_command_line_does_not_import_sympy_for_help():
