@@ -363,10 +363,10 @@ def _linear_json(lm: LinearMap, printer: LatexPrinter, rtol: float) -> dict:
                   for d in lm.forward.differentials.values() if d.name in lm.forward.steps],
         "differential": to_source(lm.differential),
         "differential_latex": printer.doprint(lm.differential),
-        "matrix": to_source(lm.matrix) if lm.matrix is not None else None,
-        "matrix_latex": printer.doprint(lm.matrix) if lm.matrix is not None else None,
         "matrix_form": lm.matrix is not None,
     }
+    if lm.matrix is not None:           # present when a closed matrix form was proven
+        out |= {"matrix": to_source(lm.matrix), "matrix_latex": printer.doprint(lm.matrix)}
     if lm.kind == "hessian":
         out["symmetric"] = lm.symmetric
     checks = {"symbolic": "passed", "entries_compared": lm.entries}
