@@ -26,6 +26,7 @@ from .expr import to_source
 from .latex import LatexPrinter, latex_name
 from .nodes import Apply, Node, Ref, chain
 from .numeric import Comparison, compare, evaluate, valid_point
+from .numpy_code import numpy_source
 from .problem import Claim, Problem
 from .prove import Composed, Prover, RuleError, Undefined
 from .shapes import Shape
@@ -362,11 +363,13 @@ def _linear_json(lm: LinearMap, printer: LatexPrinter, rtol: float) -> dict:
         "steps": [{"output": d.name, "name": d.symbol.name, "differential": to_source(d.value)}
                   for d in lm.forward.differentials.values() if d.name in lm.forward.steps],
         "differential": to_source(lm.differential),
+        "differential_numpy": numpy_source(lm.differential),
         "differential_latex": printer.doprint(lm.differential),
         "matrix_form": lm.matrix is not None,
     }
     if lm.matrix is not None:           # present when a closed matrix form was proven
-        out |= {"matrix": to_source(lm.matrix), "matrix_latex": printer.doprint(lm.matrix)}
+        out |= {"matrix": to_source(lm.matrix), "matrix_numpy": numpy_source(lm.matrix),
+                "matrix_latex": printer.doprint(lm.matrix)}
     if lm.kind == "hessian":
         out["symmetric"] = lm.symmetric
     checks = {"symbolic": "passed", "entries_compared": lm.entries}
@@ -387,6 +390,7 @@ def as_json(d: Derivation) -> dict:
         gradients[name] = {
             "shape": str(g.shape),
             "expr": to_source(g.expr),
+            "numpy": numpy_source(g.expr),
             "latex": printer.doprint(g.expr),
             "matrix_form": g.matrix_form,
             "assumptions_used": [r.words(to_source) for r in g.reasons],

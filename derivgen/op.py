@@ -27,6 +27,11 @@ rule next to its derivative (as in HIPS/autograd and micrograd):
     output ``o`` and arguments ``a`` (Kronecker deltas, entries such as
     ``o[i, j]``; ``n`` is the argument's (rows, cols)); written for arguments
     of equal shape, broadcasting aside;
+``code``
+    how it is written in NumPy source, ``code(args, axis, shapes)`` with each argument's
+    source (and shape): ``np.exp(x)``, ``np.sum(x, axis=0, keepdims=True)`` (NumPy drops a
+    reduced axis unless told), softmax spelled out; what generated code and the JSON's
+    ``numpy`` fields are written with (a registry test evaluates it against ``numpy``);
 ``symbol``, ``precedence``, ``product``
     how an operator (not a function) is written in the language (``@``), how
     tightly it binds (1 sums, 2 products, 3 negation, 4 powers; functions and
@@ -108,6 +113,7 @@ class Op:
     vjp: tuple[Callable | None, ...]
     doc: str
     jvp: tuple[Callable | None, ...] = ()
+    code: Callable | None = None    # (sources, axis, shapes) -> its NumPy source
     symbol: str | None = None   # how an operator (not a function) is written: '+', '@', '.T', ...
     precedence: int = 5
     product: Literal["matrix", "elementwise"] | None = None
@@ -144,6 +150,24 @@ class Op:
 def label_arguments(op: Op) -> set[int]:
     """Which arguments of ``op`` are class labels (as its example shapes show)."""
     return {n for shapes in op.examples for n, s in enumerate(shapes) if s.labels is not None}
+
+
+# -- helpers for NumPy source ----------------------------------------------------------
+
+def template(text: str) -> Callable:
+    """NumPy source from a template of the arguments' sources: ``"np.exp({0})"``."""
+    return lambda a, axis, shapes: text.format(*a, axis=axis)
+
+
+def infix(symbol: str) -> Callable:
+    """``(a + b)``: an operator NumPy writes as the language does, bracketed."""
+    return lambda a, axis, shapes: f"({a[0]} {symbol} {a[1]})"
+
+
+def reduction(function: str) -> Callable:
+    """``np.sum(x, axis=0, keepdims=True)``: a reduction keeping the matrix shape."""
+    return lambda a, axis, shapes: \
+        f"{function}({a[0]}{'' if axis is None else f', axis={axis}'}, keepdims=True)"
 
 
 # -- helpers for derivative rules ----------------------------------------------------

@@ -21,16 +21,18 @@ from .forms import (diag_shape, elementwise, entrywise, entrywise2, matmul_shape
 from .lazy import np, sp
 from .nodes import SHAPE_RULES, make
 from .shapes import Shape
-from .op import Op, count, delta, diagonal, inverse_of, spread, stretched, unbroadcast
+from .op import (Op, count, delta, diagonal, infix, inverse_of, reduction, spread, stretched,
+                 template, unbroadcast)
 from .selection import SELECTION
 from .vectorize import VECTORIZE
 
 
-def _elementwise_fn(name, doc, latex, *, sympy, numpy, rule, local, domain=None,
+def _elementwise_fn(name, doc, latex, *, sympy, numpy, code, rule, local, domain=None,
                     facts=frozenset(), algebra=False, reflection=None):
     # forward and backward both multiply by f'(x) entry by entry: one rule serves both
     return Op(name, 1, same, lambda vs, axis: numpy(vs[0]), entrywise(sympy), (rule,), doc,
-              jvp=(rule,), index=(diagonal(local) if local else None,), latex=latex, domain=(domain,),
+              jvp=(rule,), code=template(code), index=(diagonal(local) if local else None,),
+              latex=latex, domain=(domain,),
               facts=lambda node: facts, scalar=sympy, algebra=algebra, entrywise=True,
               reflection=reflection)
 
@@ -38,7 +40,8 @@ def _elementwise_fn(name, doc, latex, *, sympy, numpy, rule, local, domain=None,
 def _binary(name, symbol, precedence, numpy_f, sympy_f, rules, forward, doc, locals_,
             product=None, domain=(None, None)):
     return Op(name, 2, elementwise, lambda vs, axis: numpy_f(*vs), entrywise2(sympy_f), rules,
-              doc, jvp=forward, symbol=symbol, precedence=precedence, product=product,
+              doc, jvp=forward, code=infix(symbol), symbol=symbol, precedence=precedence,
+              product=product,
               index=tuple(map(diagonal, locals_)), domain=domain, entrywise=True)
 
 
@@ -52,6 +55,7 @@ def _extremum(name, which, numpy_f, sympy_f, latex):
               (lambda g, ans, a, b, axis: unbroadcast(g * make("step", wins(a, b)), a),
                lambda g, ans, a, b, axis: unbroadcast(g * (1 - make("step", wins(a, b))), b)),
               f"the {which} of two entries, entry by entry, with broadcasting", latex=latex,
+              code=template(f"np.{name}({{0}}, {{1}})"),
               jvp=(lambda d, ans, a, b, axis: d * make("step", wins(a, b)),
                    lambda d, ans, a, b, axis: d * (1 - make("step", wins(a, b)))),
               index=(diagonal(lambda o, a, b: sp.Heaviside(wins(a, b))),
@@ -102,15 +106,18 @@ _ALL = [
     # C = AB: dL/dA = G Bᵀ, dL/dB = Aᵀ G
     Op("matmul", 2, matmul_shape, lambda vs, axis: vs[0] @ vs[1], lambda ms, axis: ms[0] * ms[1],
        (lambda g, ans, a, b, axis: g @ b.T, lambda g, ans, a, b, axis: a.T @ g),
-       "matrix product", jvp=(lambda d, ans, a, b, axis: d @ b, lambda d, ans, a, b, axis: a @ d),
+       "matrix product", code=infix("@"),
+       jvp=(lambda d, ans, a, b, axis: d @ b, lambda d, ans, a, b, axis: a @ d),
        symbol="@", precedence=2, product="matrix",
        index=(lambda o, a, i, j, k, l, axis, n: delta(i, k) * a[1][l, j],
               lambda o, a, i, j, k, l, axis, n: a[0][i, k] * delta(j, l))),
     Op("neg", 1, same, lambda vs, axis: -vs[0], lambda ms, axis: -ms[0],
-       (lambda g, ans, x, axis: -g,), "negation", jvp=(lambda d, ans, x, axis: -d,), symbol="-", precedence=3,
+       (lambda g, ans, x, axis: -g,), "negation", code=template("(-{0})"),
+       jvp=(lambda d, ans, x, axis: -d,), symbol="-", precedence=3,
        index=(diagonal(lambda o, a: -1),), entrywise=True),
     Op("transpose", 1, lambda shapes, axis: shapes[0].T, lambda vs, axis: vs[0].T,
        lambda ms, axis: ms[0].T, (lambda g, ans, x, axis: g.T,), "transpose",
+       code=template("{0}.T"),
        jvp=(lambda d, ans, x, axis: d.T,), symbol=".T",
        index=(lambda o, a, i, j, k, l, axis, n: delta(i, l) * delta(j, k),)),
 
@@ -118,69 +125,84 @@ _ALL = [
     # that is the textbook form (e^x, σ(1−σ), 1−tanh²)
     _elementwise_fn("exp", "e to the power of each entry", r"\exp",
                     sympy=lambda x: sp.exp(x), numpy=lambda v: np.exp(v),
+                    code="np.exp({0})",
                     rule=lambda g, ans, x, axis: g * ans, local=lambda o, x: o,
                     facts=frozenset({"positive"}), algebra=True),
     _elementwise_fn("log", "natural logarithm of each entry", r"\log",
                     sympy=lambda x: sp.log(x), numpy=lambda v: np.log(v),
+                    code="np.log({0})",
                     rule=lambda g, ans, x, axis: g / x, local=lambda o, x: 1 / x,
                     domain="positive", algebra=True),
     _elementwise_fn("sqrt", "square root of each entry", None,       # the printer draws √
                     sympy=lambda x: sp.sqrt(x), numpy=lambda v: np.sqrt(v),
+                    code="np.sqrt({0})",
                     rule=lambda g, ans, x, axis: g / (2 * ans), local=lambda o, x: 1 / (2 * o),
                     domain="positive", algebra=True),
     _elementwise_fn("log1p", "natural logarithm of one plus each entry", None,   # log(1 + x)
                     sympy=lambda x: sp.log(1 + x), numpy=lambda v: np.log1p(v),
+                    code="np.log1p({0})",
                     rule=lambda g, ans, x, axis: g / (1 + x), local=lambda o, x: 1 / (1 + x),
                     domain="positive", algebra=True),
     # softplus(x) = log(1 + e^x), a smooth relu; its derivative is the sigmoid
     _elementwise_fn("softplus", "log of one plus e to the power of each entry",
                     r"\operatorname{softplus}",
                     sympy=lambda x: sp.log(1 + sp.exp(x)), numpy=lambda v: np.logaddexp(0, v),
+                    code="np.logaddexp(0, {0})",
                     rule=lambda g, ans, x, axis: g * make("sigmoid", x),
                     local=lambda o, x: 1 / (1 + sp.exp(-x)), facts=frozenset({"positive"})),
     _elementwise_fn("tanh", "hyperbolic tangent of each entry", r"\tanh",
                     sympy=lambda x: sp.tanh(x), numpy=lambda v: np.tanh(v),
+                    code="np.tanh({0})",
                     rule=lambda g, ans, x, axis: g * (1 - ans ** 2), local=lambda o, x: 1 - o ** 2,
                     reflection=(0, -1)),
     _elementwise_fn("sigmoid", "the logistic (sigmoid) function of each entry", r"\sigma",
                     sympy=sympy_sigmoid, numpy=lambda v: 1 / (1 + np.exp(-v)),
+                    code="(1 / (1 + np.exp(-{0})))",
                     rule=lambda g, ans, x, axis: g * ans * (1 - ans),
                     local=lambda o, x: o * (1 - o), facts=frozenset({"positive"}),
                     reflection=(1, -1)),
     _elementwise_fn("relu", "each entry, or 0 where it is negative", r"\operatorname{relu}",
                     sympy=lambda x: sp.Max(x, 0), numpy=lambda v: np.maximum(v, 0),
+                    code="np.maximum({0}, 0)",
                     rule=lambda g, ans, x, axis: g * make("step", x),
                     local=lambda o, x: sp.Heaviside(x)),
     _elementwise_fn("abs", "absolute value of each entry", None,     # the printer draws |x|
                     sympy=lambda x: sp.Abs(x), numpy=lambda v: np.abs(v),
+                    code="np.abs({0})",
                     rule=lambda g, ans, x, axis: g * make("sign", x), local=lambda o, x: sp.sign(x),
                     reflection=(0, 1)),
     _elementwise_fn("sin", "sine of each entry", r"\sin",
                     sympy=lambda x: sp.sin(x), numpy=lambda v: np.sin(v),
+                    code="np.sin({0})",
                     rule=lambda g, ans, x, axis: g * make("cos", x), local=lambda o, x: sp.cos(x),
                     reflection=(0, -1)),
     _elementwise_fn("cos", "cosine of each entry", r"\cos",
                     sympy=lambda x: sp.cos(x), numpy=lambda v: np.cos(v),
+                    code="np.cos({0})",
                     rule=lambda g, ans, x, axis: -(g * make("sin", x)),
                     local=lambda o, x: -sp.sin(x), reflection=(0, 1)),
     # piecewise constant: the derivative is 0 wherever it exists
     _elementwise_fn("step", "1 where the entry is > 0, 0 elsewhere", r"\operatorname{step}",
                     sympy=lambda x: sp.Heaviside(x, 0), numpy=lambda v: (v > 0).astype(float),
+                    code="np.heaviside({0}, 0)",
                     rule=None, local=None, reflection=(1, -1)),
     _elementwise_fn("sign", "-1, 0 or 1: the sign of each entry", r"\operatorname{sign}",
-                    sympy=lambda x: sp.sign(x), numpy=lambda v: np.sign(v), rule=None, local=None,
+                    sympy=lambda x: sp.sign(x), numpy=lambda v: np.sign(v), code="np.sign({0})",
+                    rule=None, local=None,
                     reflection=(0, -1)),
 
     # reductions: every entry summed receives the gradient of its sum
     Op("sum", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.sum(v, **kw)),
        sympy_reduce(lambda xs: sp.Add.fromiter(xs)), (lambda g, ans, x, axis: spread(g, x),),
        "sum of all entries, of each column or of each row", axis="optional",
+       code=reduction("np.sum"),
        jvp=(lambda d, ans, x, axis: make("sum", d, axis=axis),),
        index=(lambda o, a, i, j, k, l, axis, n: {None: 1, 0: delta(j, l), 1: delta(i, k)}[axis],)),
     Op("mean", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.mean(v, **kw)),
        sympy_reduce(lambda xs: sp.Add.fromiter(xs) / len(xs)),
        (lambda g, ans, x, axis: spread(g, x) / count(x, axis),),
        "mean of all entries, of each column or of each row", axis="optional",
+       code=reduction("np.mean"),
        jvp=(lambda d, ans, x, axis: make("mean", d, axis=axis),),
        latex=r"\operatorname{mean}",
        index=(lambda o, a, i, j, k, l, axis, n: {None: sp.Integer(1) / (n[0] * n[1]),
@@ -190,6 +212,8 @@ _ALL = [
     Op("softmax", 1, same, numpy_softmax, sympy_softmax,
        (lambda g, ans, x, axis: ans * (g - make("sum", ans * g, axis=axis)),),
        "each column (or row) exponentiated and divided by its sum", axis="required",
+       code=template("(np.exp({0} - np.max({0}, axis={axis}, keepdims=True)) / np.sum(np.exp("
+            "{0} - np.max({0}, axis={axis}, keepdims=True)), axis={axis}, keepdims=True))"),
        jvp=(lambda d, ans, x, axis: ans * (d - make("sum", ans * d, axis=axis)),),
        latex=r"\operatorname{softmax}",
        index=(lambda o, a, i, j, k, l, axis, n: (
@@ -201,6 +225,7 @@ _ALL = [
     Op("logsumexp", 1, reduce_shape, numpy_logsumexp, sympy_reduce(sympy_logsumexp),
        (lambda g, ans, x, axis: g * make("softmax", x, axis=axis),),
        "log of the sum of the exponentials of each column (or row)", axis="required",
+       code=template("np.log(np.sum(np.exp({0}), axis={axis}, keepdims=True))"),
        jvp=(lambda d, ans, x, axis: make("sum", make("softmax", x, axis=axis) * d, axis=axis),),
        latex=r"\operatorname{logsumexp}",
        index=(lambda o, a, i, j, k, l, axis, n: (delta(j, l) if axis == 0 else delta(i, k)) *
@@ -211,7 +236,8 @@ _ALL = [
        sympy_reduce(lambda xs: sp.sqrt(sp.Add.fromiter(x ** 2 for x in xs))),
        (lambda g, ans, x, axis: g * x / ans,),
        "the Euclidean (Frobenius) norm of all entries, of each column or of each row",
-       axis="optional", jvp=(lambda d, ans, x, axis: make("sum", x * d, axis=axis) / ans,), condition="is not zero",
+       axis="optional", code=lambda a, axis, shapes: reduction("np.sum")([f"{a[0]} ** 2"], axis, shapes).join(("np.sqrt(", ")")),
+       jvp=(lambda d, ans, x, axis: make("sum", x * d, axis=axis) / ans,), condition="is not zero",
        index=(lambda o, a, i, j, k, l, axis, n: a[0][k, l] / o[i, j] *
               {None: 1, 0: delta(j, l), 1: delta(i, k)}[axis],)),
     # diag(v) puts a vector on the diagonal; diag(M) reads a square matrix's diagonal:
@@ -221,6 +247,7 @@ _ALL = [
         else make("diag", g).T,),
        "a vector on the diagonal of a square matrix, or the diagonal of a square matrix "
        "as a column", latex=r"\operatorname{diag}", symmetric=True,
+       code=lambda a, axis, shapes: f"np.diag({a[0]}.ravel())" if 1 in (shapes[0].rows, shapes[0].cols) else f"np.diag({a[0]}).reshape(-1, 1)",
        jvp=(lambda d, ans, x, axis: make("diag", d),),
        index=(lambda o, a, i, j, k, l, axis, n: (
            delta(i, j) * delta(i, k) if n[1] == 1 else delta(i, j) * delta(j, l)
@@ -229,12 +256,14 @@ _ALL = [
     Op("trace", 1, square_to_scalar, lambda vs, axis: np.trace(vs[0]).reshape(1, 1),
        lambda ms, axis: sp.Matrix([[ms[0].trace()]]),
        (lambda g, ans, x, axis: g * make("eye_like", x),), "sum of the diagonal of a square matrix",
+       code=template("np.trace({0}).reshape(1, 1)"),
        jvp=(lambda d, ans, x, axis: make("trace", d),),
        latex=r"\operatorname{tr}",
        index=(lambda o, a, i, j, k, l, axis, n: delta(k, l),)),
     Op("det", 1, square_to_scalar, lambda vs, axis: np.linalg.det(vs[0]).reshape(1, 1),
        lambda ms, axis: sp.Matrix([[ms[0].det(method="berkowitz")]]),
        (lambda g, ans, x, axis: g * ans * make("inv", x).T,), "determinant of a square matrix",
+       code=template("np.linalg.det({0}).reshape(1, 1)"),
        jvp=(lambda d, ans, x, axis: ans * make("trace", make("inv", x) @ d),),
        latex=r"\det",
        index=(lambda o, a, i, j, k, l, axis, n: o[i, j] * inverse_of(a[0])[l, k],),
@@ -243,12 +272,14 @@ _ALL = [
        lambda ms, axis: sp.Matrix([[sp.log(ms[0].det(method="berkowitz"))]]),
        (lambda g, ans, x, axis: g * make("inv", x).T,),
        "log of the determinant of a square matrix", latex=r"\log\det",
+       code=template("np.linalg.slogdet({0})[1].reshape(1, 1)"),
        jvp=(lambda d, ans, x, axis: make("trace", make("inv", x) @ d),),
        index=(lambda o, a, i, j, k, l, axis, n: inverse_of(a[0])[l, k],),
        domain=("positive_definite",), max_size=4),
     Op("inv", 1, square, lambda vs, axis: np.linalg.inv(vs[0]),
        lambda ms, axis: ms[0].inv(method="ADJ"),
        (lambda g, ans, x, axis: -(ans.T @ g @ ans.T),), "inverse of a square matrix",
+       code=template("np.linalg.inv({0})"),
        jvp=(lambda d, ans, x, axis: -(ans @ d @ ans),),
        index=(lambda o, a, i, j, k, l, axis, n: -o[i, k] * o[l, j],),
        domain=("well_conditioned",), max_size=3, condition="is invertible"),
@@ -258,14 +289,17 @@ _ALL = [
     # constants shaped like their argument: what reductions and traces differentiate to
     Op("ones_like", 1, same, lambda vs, axis: np.ones_like(vs[0]),
        lambda ms, axis: sp.ones(ms[0].rows, ms[0].cols), (None,),
-       "a matrix of ones, of the shape its place needs", index=(None,), shape_only=True, jvp=(None,)),
+       "a matrix of ones, of the shape its place needs", index=(None,), shape_only=True, code=template("np.ones_like({0})"),
+       jvp=(None,)),
     Op("zeros_like", 1, same, lambda vs, axis: np.zeros_like(vs[0]),
        lambda ms, axis: sp.zeros(ms[0].rows, ms[0].cols), (None,),
-       "a matrix of zeros, of the shape of its argument", index=(None,), shape_only=True, jvp=(None,)),
+       "a matrix of zeros, of the shape of its argument", index=(None,), shape_only=True, code=template("np.zeros_like({0})"),
+       jvp=(None,)),
     # as many rows as its argument: I beside a column x is the identity J of x ↦ x
     Op("eye_like", 1, lambda shapes, axis: Shape(shapes[0].rows, shapes[0].rows),
        lambda vs, axis: np.eye(vs[0].shape[0]), lambda ms, axis: sp.eye(ms[0].rows), (None,),
-       "the identity matrix, of the size its place needs", index=(None,), shape_only=True, jvp=(None,)),
+       "the identity matrix, of the size its place needs", index=(None,), shape_only=True, code=template("np.eye({0}.shape[0])"),
+       jvp=(None,)),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _ALL}
@@ -275,13 +309,15 @@ FUNCTIONS: dict[str, Op] = {op.name: op for op in _ALL if op.is_function}
 
 @dataclass(frozen=True)
 class Constant:
-    """A number the language names: its value in sympy and NumPy, and its LaTeX."""
+    """A number the language names: its value in sympy and NumPy, its LaTeX and its
+    NumPy source."""
     name: str
     sympy: Callable
     numpy: float
     latex: str
+    code: str
 
 
 CONSTANTS: dict[str, Constant] = {c.name: c for c in (
-    Constant("pi", lambda: sp.pi, math.pi, r"\pi"),
+    Constant("pi", lambda: sp.pi, math.pi, r"\pi", "np.pi"),
 )}

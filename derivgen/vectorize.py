@@ -19,7 +19,7 @@ from __future__ import annotations
 from .forms import ShapeMismatch
 from .lazy import np, sp
 from .nodes import make
-from .op import Op
+from .op import Op, template
 from .shapes import NotADim, Shape, dim_mul
 
 
@@ -98,6 +98,7 @@ VECTORIZE = [
     Op("vec", 1, vec_shape, lambda vs, axis: vs[0].reshape(-1, 1, order="F"),
        lambda ms, axis: ms[0].vec(), (lambda g, ans, x, axis: make("unvec", g, x),),
        "the columns of a matrix stacked into one column, the first on top",
+       code=template("{0}.reshape(-1, 1, order='F')"),
        jvp=(lambda d, ans, x, axis: make("vec", d),), latex=r"\operatorname{vec}",
        index=(None,)),
     # unvec(v, X) takes only X's shape: no gradient flows to X
@@ -106,6 +107,7 @@ VECTORIZE = [
                                   lambda i, j: ms[0][i + j * ms[1].rows, 0]),
        (lambda g, ans, v, x, axis: make("vec", g), None),
        "a column folded into the shape of a matrix, column by column (the inverse of vec)",
+       code=template("{0}.reshape({1}.shape, order='F')"),
        jvp=(lambda d, ans, v, x, axis: make("unvec", d, x), None),
        latex=r"\operatorname{unvec}", index=(None, None),
        # and a column folded into a row, which fits where every dim is the same n
@@ -115,6 +117,7 @@ VECTORIZE = [
        (lambda g, ans, a, b, axis: _kron_grad_a(g, a, b),
         lambda g, ans, a, b, axis: _kron_grad_b(g, a, b)),
        "the Kronecker product: one block per entry of A, that entry times B",
+       code=template("np.kron({0}, {1})"),
        jvp=(lambda d, ans, a, b, axis: make("kron", d, b),
             lambda d, ans, a, b, axis: make("kron", a, d)),
        index=(None, None),

@@ -29,10 +29,11 @@ import sympy as sp
 
 from derivgen.assumptions import draw
 from derivgen.elementwise import almost_everywhere, label_values, partials, sympy_value
-from derivgen.nodes import Ref
+from derivgen.nodes import Ref, make
 from derivgen.numeric import evaluate
 from derivgen.forms import ShapeMismatch
-from derivgen.op import Op, at_sizes, label_arguments
+from derivgen.numpy_code import numpy_source
+from derivgen.op import Op, applied, at_sizes, label_arguments
 from derivgen.ops import OPS
 from derivgen.prove import almost_everywhere_form
 from derivgen.shapes import Shape, dim_size
@@ -375,3 +376,20 @@ def test_reflection_is_the_functions_own(name):
     op, x = OPS[name], sp.Symbol("x", real=True)
     a, b = op.reflection
     assert sp.simplify(almost_everywhere_form(op.scalar(-x) - a - b * op.scalar(x))) == 0
+
+
+@pytest.mark.parametrize("case", params("code", FORM_CASES))
+def test_numpy_source_computes_the_numeric_form(case: Case):
+    """The registry's NumPy spelling (generated code, the JSON's numpy fields), evaluated
+    by NumPy itself, equals the operator's numeric form."""
+    op = OPS[case.op]
+    args = numeric_args(case, rng_for(case))
+    refs = case.refs()[:op.written]
+    # a condition is written as one (A > 0, its 0/1 entries as truth values)
+    node = applied(op, [make("greater", r, 0) if i in op.conditions else r
+                        for i, r in enumerate(refs)], case.param)
+    namespace = {"np": np, **case.sizes} | {r.name: a for r, a in zip(refs, args)}
+    computed = eval(numpy_source(node), namespace)       # derivgen's own source, not a user's
+    expected = op.numpy(args, case.at)
+    assert computed.shape == expected.shape
+    assert np.allclose(computed, expected, equal_nan=True)
