@@ -35,7 +35,7 @@ from .sources import display_name, problem_name, read_problem, unfit_name
 __all__ = ["FORMATS", "Options", "Outcome", "build", "check", "derive_file", "display_name",
            "find_problems", "load", "render_outputs"]
 
-FORMATS = ("md", "tex", "json", "pdf")
+FORMATS = ("md", "tex", "json", "pdf", "py")
 DEFAULT_FORMATS = ("md", "tex", "json")
 MANIFEST = ".derivgen.json"
 
@@ -109,6 +109,9 @@ def render_outputs(derivation, formats=DEFAULT_FORMATS, templates=None) -> dict[
                 outputs["pdf"] = pdf(tex)
     if "json" in formats:
         outputs["json"] = json.dumps(as_json(derivation), indent=2, ensure_ascii=False) + "\n"
+    if "py" in formats:
+        from .module import module_source
+        outputs["py"] = module_source(derivation)
     return outputs
 
 

@@ -1,0 +1,74 @@
+"""--format py: every gallery problem's generated module runs with NumPy alone and its
+check() agrees with central differences; the module's formulas are the proven ones."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from derivgen import api
+from derivgen.errors import ProblemError
+from test_gallery import GALLERY, derivation
+
+# each module run with sympy and derivgen unimportable: NumPy is all it may need
+RUNNER = """
+import importlib.util, json, sys
+sys.modules["sympy"] = sys.modules["derivgen"] = None
+errors = {}
+for path in sys.argv[1:]:
+    spec = importlib.util.spec_from_file_location("generated", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    errors[path] = module.check()
+print(json.dumps(errors))
+"""
+
+
+def test_every_gallery_module_passes_its_own_check_with_numpy_alone(tmp_path):
+    paths = []
+    for path in GALLERY:
+        target = tmp_path / f"{path.stem}.py"
+        target.write_text(api.render_outputs(derivation(path.stem), ("py",))["py"])
+        paths.append(str(target))
+    done = subprocess.run([sys.executable, "-c", RUNNER, *paths], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    errors = json.loads(done.stdout)
+    assert len(errors) == len(GALLERY)
+    assert {p: e for p, e in errors.items() if not e < 1e-6} == {}
+
+
+def test_the_softmax_module_holds_the_proven_formulas():
+    source = api.render_outputs(derivation("softmax"), ("py",))["py"]
+    assert source.startswith("# Softmax regression: gradient of the cross-entropy\n")
+    assert ('def gradients(W, X, Y):\n'
+            '    """∂L/∂ each of S, W, X, by name."""\n'
+            '    N = X.shape[1]\n'
+            '    _steps = forward(W=W, X=X, Y=Y)\n'
+            '    S = _steps["S"]\n    A = _steps["A"]\n    L = _steps["L"]\n'
+            '    dS = (A - Y) / N\n    dW = dS @ X.T\n    dX = W.T @ dS\n'
+            '    return {"S": dS, "W": dW, "X": dX}\n') in source
+    assert "    A = np.exp(S - np.max(S, axis=0, keepdims=True)) / np.sum(" in source
+
+
+def test_a_jacobian_module_returns_its_matrix(tmp_path):
+    source = api.render_outputs(derivation("jacobian_softmax"), ("py",))["py"]
+    assert '    return {"s": np.diag(a.ravel()) - (a @ a.T)}\n' in source
+
+
+def test_user_text_stays_in_comments_and_a_clashing_name_is_refused(tmp_path):
+    text = (ROOT / "problems" / "softmax.toml").read_text()
+    path = tmp_path / "p.toml"
+    path.write_text(text.replace('title = "Softmax regression: gradient of the cross-entropy"',
+                                 'title = "x\\"\\"\\" ; import os \\\\ end"'))
+    source = api.render_outputs(api.derive_file(path), ("py",))["py"]
+    assert source.startswith('# x""" ; import os \\ end\n')
+    compile(source, "p.py", "exec")
+    path.write_text(text.replace("W @ X", "np @ X").replace('W = {', 'np = {')
+                    .replace('wrt = ["S", "W", "X"]', 'wrt = ["S", "np", "X"]'))
+    with pytest.raises(ProblemError) as e:
+        api.render_outputs(api.derive_file(path), ("py",))
+    assert str(e.value).endswith("the name np would hide the generated module's own np: "
+                                 "rename it to write --format py")
