@@ -13,7 +13,7 @@ rule is applied to symbolic arguments and printed with
 from __future__ import annotations
 
 from .assumptions import DECLARED
-from .derive import upstream_symbol
+from .backward import upstream_symbol
 from .expr import to_source
 from .nodes import Apply, Node, Ref, make
 from .forms import ShapeMismatch

@@ -19,10 +19,11 @@ import numpy as np
 from sympy.matrices.exceptions import NonInvertibleMatrixError
 
 from .assumptions import Reason
-from .derive import (Backward, Link, Total, WrongSimplification, backward, differential_names,
+from .backward import (Backward, Link, Total, WrongSimplification, backward, differential_names,
                      directions, grad_names)
 from .errors import ProblemError, VerificationError
 from .expr import to_source
+from .jacobian import LinearMap, Setting, linear_map
 from .latex import LatexPrinter, latex_name
 from .nodes import Apply, Node, Ref, chain
 from .numeric import Comparison, compare, evaluate, valid_point
@@ -31,7 +32,6 @@ from .problem import Claim, Problem
 from .prove import Composed, Prover, RuleError, Undefined
 from .shapes import Shape
 from .simplify import Simplifier, cost, facts_of, steps_of
-from .jacobian import LinearMap, Setting, linear_map
 from .sources import display_name
 from .typeset import Views, views
 

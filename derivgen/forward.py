@@ -1,6 +1,6 @@
 """The forward pass: the differential of a value in a direction, one rule at a time.
 
-Where the reverse pass (:mod:`derivgen.derive`) carries ∂of/∂S back from a scalar,
+Where the reverse pass (:mod:`derivgen.backward`) carries ∂of/∂S back from a scalar,
 this pass carries a direction forward from a variable X: X moves by dX (a general
 matrix shaped like X), and every step S computed from X moves by its differential
 dS, the sum over the uses of X's descendants in S's expression of one forward rule
@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .assumptions import Reason
-from .derive import INLINE_COST, Equal, WrongSimplification
+from .backward import INLINE_COST, Equal, WrongSimplification
 from .nodes import Apply, Node, Ref, chain, names
 from .ops import OPS
 from .problem import Problem

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from . import __version__
-from .derive import Total
+from .backward import Total
 from .errors import ProblemError
 from .nodes import Apply, names, walk
 from .numpy_code import numpy_source

@@ -5,10 +5,11 @@
 >>> view.gradients["W"]
 '(A - Y) @ X.T / N'
 
-Jupyter shows a :class:`DerivationView` through its display hooks: the results
-as LaTeX (``_repr_latex_``) or the whole report as Markdown
-(``_repr_markdown_``). The renderings are the ones ``derivgen build`` writes
-(:func:`derivgen.api.render_outputs`), each made once, when first asked for.
+A problem may also be given as TOML text or as a dict (``derive``). Jupyter shows a
+:class:`DerivationView` through its display hooks: the results typeset
+(``_repr_markdown_``, ``_repr_latex_``); ``report()`` is the whole derivation, as
+``derivgen build`` writes it (:func:`derivgen.api.render_outputs`), each rendering
+made once, when first asked for.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from . import api
 from .expr import to_source
 
-__all__ = ["DerivationView", "derive_file"]
+__all__ = ["DerivationView", "derive", "derive_file"]
 
 NO_MATRIX_FORM = r"\text{no matrix form found (see the report for the element-wise result)}"
 
@@ -56,6 +57,11 @@ class DerivationView:
     def to_markdown(self) -> str:
         """The Markdown report, as ``derivgen build`` writes it."""
         return self._render("md")
+
+    def report(self) -> str:
+        """The whole derivation, step by step, in Markdown (``IPython.display.Markdown``
+        shows it typeset)."""
+        return self.to_markdown()
 
     def to_latex(self) -> str:
         """The report as a standalone LaTeX document."""
@@ -102,7 +108,8 @@ class DerivationView:
     # -- Jupyter's display hooks -------------------------------------------------------
 
     def _repr_markdown_(self) -> str:
-        return self.to_markdown()
+        """The results, typeset: what the title promises, not the whole report."""
+        return f"**{_escaped(self.problem.title)}**\n\n$$\n{self.latex_results()}\n$$\n"
 
     def _repr_latex_(self) -> str:
         return "$$\n" + self.latex_results() + "\n$$"
@@ -120,3 +127,25 @@ def derive_file(path: str | Path, templates: str | Path | None = None) -> Deriva
     """Load, derive and verify one problem file (:func:`derivgen.api.derive_file`),
     for display in a notebook."""
     return DerivationView(api.derive_file(path), templates)
+
+
+def derive(source: str | dict, name: str = "problem",
+           templates: str | Path | None = None) -> DerivationView:
+    """Derive and verify a problem given as TOML text or as a dict of the same tables
+    (``{"title": ..., "dims": {...}, ...}``); ``name`` is what messages and outputs call
+    it."""
+    from .derivation import derive as derive_problem
+    from .problem import load, load_table
+    if isinstance(source, dict):
+        problem = load_table(source, name)
+    elif isinstance(source, str):
+        problem = load(Path(f"{name}.toml"), source.encode("utf-8"))
+    else:
+        raise TypeError(f"derive takes TOML text or a dict, not {type(source).__name__}; "
+                        "derive_file takes a path")
+    return DerivationView(derive_problem(problem), templates)
+
+
+def _escaped(text: str) -> str:
+    """A title as Markdown text: its own markup characters escaped."""
+    return "".join("\\" + c if c in "\\`*_{}[]<>()#+-.!|$" else c for c in text)

@@ -120,7 +120,36 @@ class Problem:
 def load(path: str | Path, data: bytes | None = None) -> Problem:
     """Read and validate a problem file (``data``: its bytes, when already read)."""
     path = Path(path)
-    return _Loader(path, read_problem(path) if data is None else data).problem()
+    table, positions = _parse(display_name(path), read_problem(path) if data is None else data)
+    return _Loader(path, table, positions).problem()
+
+
+def load_table(table: dict, name: str = "problem") -> Problem:
+    """Validate a problem given as data, as ``tomllib`` reads a file (a notebook's dict);
+    its messages name the keys, having no lines to point to."""
+    return _Loader(Path(f"{name}.toml"), table, {}).problem()
+
+
+def _parse(file: str, raw: bytes) -> tuple[dict, dict]:
+    """A problem file's table, and where each of its keys stands."""
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")    # Windows editors write a BOM
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ProblemError(f"file is not UTF-8 (byte 0x{raw[e.start]:02x})", file=file,
+                           line=line, column=column) from None
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        message = str(e)
+        at = re.search(r"\s*\(at line (\d+), column (\d+)\)|\s*\(at end of document\)", message)
+        line = int(at.group(1)) if at and at.group(1) else text.count("\n") + 1
+        column = int(at.group(2)) if at and at.group(2) else None
+        message = message[:at.start()] if at else message
+        raise ProblemError(f"invalid TOML: {message}", file=file, line=line,
+                           column=column) from None
+    return table, tomlpos.scan(text)
 
 
 def _key_text(path: KeyPath) -> str:
@@ -146,21 +175,10 @@ def _toml(value: Any) -> str:
 
 
 class _Loader(Targets):
-    def __init__(self, path: Path, raw: bytes) -> None:
+    def __init__(self, path: Path, data: dict, positions: dict) -> None:
         self.path = path
         self.file = display_name(path)
-        text = self._decode(raw)
-        try:
-            self.data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            message = str(e)
-            at = re.search(r"\s*\(at line (\d+), column (\d+)\)|\s*\(at end of document\)", message)
-            line = int(at.group(1)) if at and at.group(1) else text.count("\n") + 1
-            column = int(at.group(2)) if at and at.group(2) else None
-            message = message[:at.start()] if at else message
-            raise ProblemError(f"invalid TOML: {message}", file=self.file, line=line,
-                               column=column) from None
-        self.positions = tomlpos.scan(text)
+        self.data, self.positions = data, positions
         self.where: dict[str, KeyPath] = {}          # every defined name -> where it is defined
 
     # -- reporting ------------------------------------------------------------
@@ -183,16 +201,6 @@ class _Loader(Targets):
     def line_of(self, path: KeyPath) -> int | None:
         pos = self.positions.get(path)
         return pos.line if pos else None
-
-    # -- reading ----------------------------------------------------------------
-    def _decode(self, raw: bytes) -> str:
-        try:
-            return raw.decode("utf-8").removeprefix("\ufeff")   # Windows editors write a BOM
-        except UnicodeDecodeError as e:
-            line = raw.count(b"\n", 0, e.start) + 1
-            column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-            raise ProblemError(f"file is not UTF-8 (byte 0x{raw[e.start]:02x})", file=self.file,
-                               line=line, column=column) from None
 
     # -- typed access -------------------------------------------------------------
     def table(self, value: Any, path: KeyPath, allowed: Mapping[str, type | tuple],

@@ -35,7 +35,7 @@ import sympy as sp
 
 from . import laurent
 from .assumptions import REGISTRY, lower_powers, powers_of
-from .derive import Backward
+from .backward import Backward
 from .elementwise import (Elementwise, almost_everywhere, label_values, overlay, partials,
                           sympy_value)
 from .nodes import Apply, Const, Node, Ref, names

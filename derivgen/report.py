@@ -13,8 +13,8 @@ from __future__ import annotations
 import itertools
 
 from .assumptions import REGISTRY
+from .backward import Link
 from .derivation import Derivation, latex_names
-from .derive import Link
 from .forward import Tangent
 from .index import IndexPrinter
 from .latex import LatexPrinter, aligned, bmatrix, latex_name, scientific, shape_latex, subscripted

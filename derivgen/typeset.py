@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.printing.latex import LatexPrinter as LatexPrinter_
 
-from .derive import Backward, Link
+from .backward import Backward, Link
 from .elementwise import Elementwise
 from .latex import LINE_LENGTH, LatexPrinter, aligned, bmatrix, subscripted
 from .nodes import Apply, Const, Node, Ref, walk

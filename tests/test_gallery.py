@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from derivgen.derive import grad_names
+from derivgen.backward import grad_names
 
 from derivgen.api import derive_file
 from derivgen.expr import Binding, parse, to_source

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from derivgen.derive import grad_names
+from derivgen.backward import grad_names
 from derivgen.expr import parse
 from derivgen.numeric import evaluate, valid_point
 from derivgen.problem import load

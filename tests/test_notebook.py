@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from derivgen.errors import ProblemError
 from derivgen.notebook import DerivationView, derive_file
 
 
@@ -45,7 +46,11 @@ def test_the_renderings_are_those_of_derivgen_build(view):
 
 
 def test_jupyter_hooks(view):
-    assert view._repr_markdown_() == view.to_markdown()
+    # the results typeset, as the README promises; the whole derivation is report()
+    assert view._repr_markdown_() == (
+        "**Softmax regression: gradient of the cross\\-entropy**\n\n$$\n"
+        + view.latex_results() + "\n$$\n")
+    assert view.report() == view.to_markdown()
     tex = view._repr_latex_()
     assert tex.startswith("$$") and tex.endswith("$$")
     assert r"\documentclass" not in tex
@@ -77,3 +82,29 @@ def test_a_jacobian_problem_displays_its_differential_and_matrix():
         "\\end{aligned}\n$$")
     assert repr(view) == ("<DerivationView jacobian_softmax: "
                           "da = a * (ds - sum(a * ds, axis=0))>")
+
+
+def test_a_problem_given_as_text_or_as_a_dict():
+    import tomllib
+
+    import derivgen
+    text = (ROOT / "problems" / "softmax.toml").read_text()
+    assert derivgen.derive(text, name="softmax").gradients == {
+        "S": "(A - Y) / N", "W": "(A - Y) @ X.T / N", "X": "W.T @ (A - Y) / N"}
+    assert derivgen.derive(tomllib.loads(text)).gradients["S"] == "(A - Y) / N"
+    with pytest.raises(ProblemError) as e:
+        derivgen.derive({"title": "x"})
+    assert str(e.value) == "problem.toml: dims: missing required key"
+    with pytest.raises(ProblemError) as e:
+        derivgen.derive('title = "x"\n[dims\n', name="mine")
+    assert str(e.value) == ("mine.toml:2:6: invalid TOML: Expected ']' at the end of a table "
+                            "declaration")
+    with pytest.raises(TypeError):
+        derivgen.derive(ROOT / "problems" / "softmax.toml")
+
+
+def test_the_package_lists_its_api():
+    import derivgen
+    assert derivgen.__all__ == ["DerivationView", "__version__", "derive", "derive_file"]
+    assert {"DerivationView", "derive", "derive_file"} <= set(dir(derivgen))
+    assert callable(derivgen.derive) and derivgen.DerivationView.__name__ == "DerivationView"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from derivgen.derive import differential_names, directions, grad_names
+from derivgen.backward import differential_names, directions, grad_names
 from derivgen.expr import parse
 from derivgen.numeric import evaluate, valid_point
 from derivgen.problem import load

@@ -3,7 +3,7 @@ when proven."""
 
 from conftest import ROOT
 from derivgen.derivation import derive
-from derivgen.derive import Link
+from derivgen.backward import Link
 from derivgen.problem import load
 
 SOFTMAX = ROOT / "problems" / "softmax.toml"
