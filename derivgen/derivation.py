@@ -121,8 +121,8 @@ def derive(problem: Problem) -> Derivation:
                     prover.index(link.op, link.node, link.arg)
     _write_out(problem, back, prover, Simplifier(facts, steps_of(problem)))
     check = problem.check
-    gradient_values = _gradient_values(problem, back)
-    formulas = {name: (lambda v, n=name: gradient_values(v, check.sizes)[grads[n].name])
+    values_of = gradient_values(problem, back)
+    formulas = {name: (lambda v, n=name: values_of(v, check.sizes)[grads[n].name])
                 for name in problem.gradients}
     claimed = {name: c for name, c in problem.expect.items() if c.form == "gradient"}
     points = _points(problem)
@@ -217,7 +217,7 @@ def _entries(problem: Problem, name: str) -> int:
     return rows * cols
 
 
-def _gradient_values(problem: Problem, back: Backward):
+def gradient_values(problem: Problem, back: Backward):
     """A numeric function: every gradient G_S at a point, from the last step back."""
     def values(point: dict[str, np.ndarray], sizes) -> dict[str, np.ndarray]:
         env = dict(point)

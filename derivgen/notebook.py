@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from . import api
 from .expr import to_source
 
@@ -43,11 +45,10 @@ class DerivationView:
         return self.derivation.problem
 
     @property
-    def gradients(self) -> dict[str, str | None]:
+    def gradients(self) -> dict[str, "Gradient"]:
         """Each gradient's matrix form in the expression language, by name (in
-        ``derive.wrt`` order); None where no matrix form was found."""
-        return {name: to_source(g.expr) if g.expr is not None else None
-                for name, g in self.derivation.gradients.items()}
+        ``derive.wrt`` order), with its other forms (:class:`Gradient`)."""
+        return {name: Gradient(self.derivation, name) for name in self.derivation.gradients}
 
     def _render(self, fmt: str) -> str:
         if fmt not in self._outputs:
@@ -121,6 +122,64 @@ class DerivationView:
         parts += [f"d{of} = {e}" if not n.startswith("hessian(") else
                   f"d(∇_{n[8:-1]} {of}) = {e}" for n, e in self.differentials.items()]
         return f"<DerivationView {self.problem.name}: {'; '.join(parts)}>"
+
+
+class Gradient(str):
+    """A gradient's matrix form in the expression language (the string itself), with
+    ``latex``, ``numpy`` (NumPy source, as the JSON's numpy field), ``sympy`` (entry by
+    entry at the [dims] sizes, in the inputs' and steps' entries) and ``function``
+    (a NumPy callable: the gradient at 2-D arrays of the inputs, by name)."""
+
+    def __new__(cls, derivation, name: str) -> "Gradient":
+        text = super().__new__(cls, to_source(derivation.gradients[name].expr))
+        text._derivation, text.name = derivation, name
+        return text
+
+    @property
+    def _expr(self):
+        return self._derivation.gradients[self.name].expr
+
+    @property
+    def latex(self) -> str:
+        from .derivation import latex_names
+        from .latex import LatexPrinter
+        return LatexPrinter(latex_names(self._derivation.problem)).doprint(self._expr)
+
+    @property
+    def numpy(self) -> str:
+        from .numpy_code import numpy_source
+        return numpy_source(self._expr)
+
+    @property
+    def sympy(self):
+        """The gradient's entries as a sympy Matrix, each G_S written out."""
+        from .derivation import substitute
+        from .elementwise import Elementwise
+        from .simplify import facts_of
+        d = self._derivation
+        values = {t.grad.name: t.value for t in d.backward.totals.values()}
+        return Elementwise(d.problem, facts_of(d.problem)).evaluate(
+            substitute(self._expr, values))
+
+    def function(self, **inputs):
+        """The gradient at these inputs (2-D arrays by name; each dim's size read from
+        the first input whose shape shows it, else the [check] size)."""
+        from .derivation import gradient_values
+        from .numeric import forward
+        d = self._derivation
+        problem = d.problem
+        sizes = dict(problem.check.sizes)
+        for name, inp in reversed(problem.inputs.items()):    # the first input wins
+            for dim, size in zip((inp.shape.rows, inp.shape.cols), np.shape(inputs[name])):
+                if isinstance(dim, str):
+                    sizes[dim] = size
+        values = forward(problem, {n: np.asarray(v, dtype=float) for n, v in inputs.items()},
+                         sizes)
+        return gradient_values(problem, d.backward)(values, sizes)[
+            d.backward.totals[self.name].grad.name]
+
+    def __reduce__(self):           # a plain string, pickled
+        return (str, (str(self),))
 
 
 def derive_file(path: str | Path, templates: str | Path | None = None) -> DerivationView:

@@ -108,3 +108,26 @@ def test_the_package_lists_its_api():
     assert derivgen.__all__ == ["DerivationView", "__version__", "derive", "derive_file"]
     assert {"DerivationView", "derive", "derive_file"} <= set(dir(derivgen))
     assert callable(derivgen.derive) and derivgen.DerivationView.__name__ == "DerivationView"
+
+
+def test_a_gradient_carries_its_other_forms(view):
+    import numpy as np
+    g = view.gradients["W"]
+    assert g == "(A - Y) @ X.T / N"
+    assert g.latex == r"\frac{\left(A - Y\right) X^{\top}}{N}"
+    assert g.numpy == "((A - Y) @ X.T) / N"
+    assert str(view.gradients["S"].sympy[0, 0]) == "A_{1,1}/3 - Y_{1,1}/3"
+    # the callable at other sizes than the [dims] ones, against central differences
+    rng = np.random.default_rng(0)
+    W, X = rng.normal(size=(3, 2)), rng.normal(size=(2, 5))
+    Y = np.eye(3)[:, rng.integers(0, 3, 5)]
+
+    def loss(w):
+        e = np.exp(w @ X)
+        return -np.sum(Y * np.log(e / e.sum(axis=0))) / 5
+    numeric = np.zeros_like(W)
+    for k, l in np.ndindex(*W.shape):
+        step = np.zeros_like(W)
+        step[k, l] = 1e-6
+        numeric[k, l] = (loss(W + step) - loss(W - step)) / 2e-6
+    assert np.allclose(g.function(W=W, X=X, Y=Y), numeric, atol=1e-8)
