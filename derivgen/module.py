@@ -74,10 +74,12 @@ def module_source(d) -> str:
         matrices = {n: lm.matrix for n, lm in maps.items() if lm.matrix is not None}
         if not matrices:
             continue
-        what = "Jacobian" if kind == "jacobians" else "Hessian"
+        what = (f"Jacobian matrix of {problem.of}", "vec(dF) = J vec(dX), columns stacked") \
+            if kind == "jacobians" else (f"Hessian matrix of {problem.of}",
+                                         f"d(∇{problem.of}) = H dw")
         lines += ["", "", f"def {kind}({signature}):",
-                  f'    """The {what} matrix by each of {", ".join(matrices)} (vec(dF) = J vec(dX),'
-                  ' columns stacked)."""', *sizes(*matrices.values()), *_steps(problem, call)]
+                  f'    """The {what[0]} by each of {", ".join(matrices)} ({what[1]})."""',
+                  *sizes(*matrices.values()), *_steps(problem, call)]
         lines.append("    return {" + ", ".join(f'"{n}": {numpy_source(m)}'
                                                for n, m in matrices.items()) + "}")
     lines += ["", "", "POINT = {", *(f'    "{n}": np.array({_rows(rows)}, dtype=float),'
