@@ -5,17 +5,17 @@ dX and the forward pass (:mod:`derivgen.forward`) carries it to dF, one proven r
 at a time. A Hessian is the same pass run on the gradient's expression: d(∇_w L) in
 the direction dw. Each is then given
 
-- written out: dF in the inputs, the steps and the direction alone, proven equal to
-  the chain of differentials;
+- written out: dF in the inputs, the steps and the direction alone (simplified where
+  short, and that simplification proven);
+- in index form, ∂F_ij/∂X_kl (:mod:`derivgen.tensor`), proven against the differential
+  entry by entry at the [dims] sizes, with one slice ∂F/∂X_11 written out;
 - as a matrix, where it is one: with the column-stacking convention,
-  vec(dF) = J vec(dX), J = ∂vec(F)/∂vec(X)ᵀ. For vectors, column k of J is dF at
-  dX = e_k, so J is dF with the identity put in place of dX (columns side by side):
-  diag(a) − a aᵀ for the softmax. That form is proven (J vec(D) = vec(dF) entry by
-  entry, D a matrix of symbols), so where putting I in place of dX is not what the
-  map does (it mixes columns), no matrix form is stated.
+  vec(dF) = J vec(dX), J = ∂vec(F)/∂vec(X)ᵀ, each step's differential read as a matrix
+  (:mod:`derivgen.linearize`: diag(a) − a aᵀ, Bᵀ ⊗ A) in the Jacobians of the steps
+  before it, proven step by step and composed, as the chain rule composes them.
 
-Both forms are checked against central differences of F (of the gradient, for a
-Hessian) along random directions.
+The differential, the matrix and any claim are checked against central differences of
+F (of the gradient, for a Hessian) along random directions.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ INDEX_COST = 40         # the index form and a slice are shown for a differentia
 class LinearMap:
     kind: str                       # "jacobian" or "hessian"
     variable: str
-    label: str                      # the step differentiated, or the gradient ("∇_w L")
+    label: str                      # the step differentiated, or the gradient's name (dw)
     shape: Shape                    # of the differential: the output's
     forward: Forward
     differential: Node              # in the inputs, the steps and the direction dX
@@ -121,21 +121,32 @@ def linear_map(setting: Setting, kind: str, variable: str, label: str, expr: Nod
         value = prover.value(matrix)
         symmetric = prover.equal_values(value, value.T)
     symbols = prover.ew.symbols[direction.name]
-    judged = None
-    if claim is not None:
-        value = prover.value(claim.expr)
-        proven = prover.equal_values(value, composed) if claim.form == "differential" else \
-            prover.equal_values(value * vec(symbols), vec(composed))
-        judged = (claim, proven, _numeric(problem, points, variable, direction.name, output, (
-            (lambda values: evaluate(claim.expr, values, problem.check.sizes))
-            if claim.form == "differential" else
-            (lambda values: _applied(claim.expr, values, direction.name, problem, written.shape)))))
+    judged = None if claim is None else \
+        _judged(setting, claim, composed, symbols, direction.name, written.shape, output)
     return LinearMap(kind, variable, label, written.shape, run.result, written, matrix, composed,
                      symbols, numeric, matrix_numeric,
                      _index(problem, prover, written, direction, composed, printer),
                      _slice(composed, symbols[0, 0], Entries(prover.ew, printer.name))
                      if cost(written) <= INDEX_COST else "",
                      symmetric, judged)
+
+
+def _judged(setting: Setting, claim: Claim, composed: sp.Matrix, symbols: sp.Matrix,
+            direction: str, shape: Shape, output: Callable) -> tuple:
+    """(the claim, whether it is proven equal to the differential, its comparison with
+    central differences): a differential as it is, a matrix applied to the direction."""
+    problem, prover = setting.problem, setting.prover
+    differential = claim.form == "differential"
+    value = prover.value(claim.expr)
+    proven = prover.equal_values(value, composed) if differential else \
+        prover.equal_values(value * vec(symbols), vec(composed))
+
+    def formula(values: dict) -> np.ndarray:
+        if differential:
+            return evaluate(claim.expr, values, problem.check.sizes)
+        return _applied(claim.expr, values, direction, problem, shape)
+    variable = direction[len(direction_name("")):]
+    return claim, proven, _numeric(problem, setting.points, variable, direction, output, formula)
 
 
 def _slice(composed: sp.Matrix, first: sp.Symbol, entries: Entries) -> str:
