@@ -144,37 +144,67 @@ def _rows(rows) -> str:
 
 
 def _check(d, call: str, keywords: list[str]) -> list[str]:
+    """check(): the gradients by inputs entry by entry, and each Jacobian's or Hessian's
+    matrix along a random direction, against central differences."""
     problem = d.problem
     variables = [n for n in d.gradients if n in problem.inputs]
+    matrices = [(kind, value) for kind, value, maps in (
+        ("jacobians", f'forward(**moved)["{problem.of}"]', d.jacobians),
+        ("hessians", "gradients(**moved)[name]", d.hessians))
+        if any(lm.matrix is not None for lm in maps.values())]
     lines = ["", "", "def check(point=None, h=6e-6):",
-             '    """The largest relative error of the gradients by inputs against central',
-             '    differences of ' + problem.of + ' at point (default POINT)."""',
+             '    """The largest relative error, against central differences at point (default',
+             "    POINT), of the gradients by inputs, entry by entry, and of each Jacobian's or",
+             '    Hessian\'s matrix applied to a random direction."""',
              "    point = dict(POINT if point is None else point)"]
     if keywords:
         lines.append("    point.update(" + ", ".join(
             f"{k}={v}" for k, v in problem.check.sizes.items() if k in keywords) + ")")
-    if not variables:
-        return lines + ["    return 0.0"]
-    lines += [
-        "    stated = gradients(**point)",
-        "    worst = 0.0",
-        f"    for name in {variables!r}:",
-        "        x = point[name]",
-        "        numeric = np.zeros_like(x)",
-        "        for k, l in np.ndindex(*x.shape):",
-        "            step = h * max(1.0, abs(x[k, l]))",
-        "            ends = []",
-        "            for sign in (1, -1):",
-        "                moved = x.copy()",
-        "                moved[k, l] += sign * step",
-        f'                ends.append(float(forward(**(point | {{name: moved}}))["{problem.of}"][0, 0]))',
-        "            numeric[k, l] = (ends[0] - ends[1]) / (2 * step)",
-        "        scale = max(1e-3, float(np.max(np.abs(numeric))), float(np.max(np.abs(stated[name]))))",
-        "        worst = max(worst, float(np.max(np.abs(stated[name] - numeric))) / scale)",
+    lines.append("    worst = 0.0")
+    if variables:
+        lines += [
+            "    stated = gradients(**point)",
+            f"    for name in {variables!r}:",
+            "        x = point[name]",
+            "        numeric = np.zeros_like(x)",
+            "        for k, l in np.ndindex(*x.shape):",
+            "            step = h * max(1.0, abs(x[k, l]))",
+            "            ends = []",
+            "            for sign in (1, -1):",
+            "                moved = x.copy()",
+            "                moved[k, l] += sign * step",
+            f'                ends.append(float(forward(**(point | {{name: moved}}))'
+            f'["{problem.of}"][0, 0]))',
+            "            numeric[k, l] = (ends[0] - ends[1]) / (2 * step)",
+            "        worst = max(worst, _error(stated[name], numeric))"]
+    if matrices:
+        lines.append("    rng = np.random.default_rng(0)")
+    for kind, value in matrices:
+        lines += [
+            f"    for name, matrix in {kind}(**point).items():",
+            "        if name not in point:       # a step's Jacobian: derivgen checked it",
+            "            continue",
+            "        x = point[name]",
+            "        direction = rng.standard_normal(x.shape)",
+            "        step = h * max(1.0, float(np.max(np.abs(x))))",
+            "        ends = []",
+            "        for sign in (1, -1):",
+            "            moved = point | {name: x + sign * step * direction}",
+            f"            ends.append({value})",
+            "        numeric = (ends[0] - ends[1]) / (2 * step)",
+            '        stated = (matrix @ direction.reshape(-1, 1, order="F")).reshape(numeric.shape, '
+            'order="F")',
+            "        worst = max(worst, _error(stated, numeric))"]
+    return lines + [
         "    return worst",
+        "",
+        "",
+        "def _error(stated, numeric):",
+        '    """The largest difference, relative to the largest entry (at least 1e-3)."""',
+        "    scale = max(1e-3, float(np.max(np.abs(numeric))), float(np.max(np.abs(stated))))",
+        "    return float(np.max(np.abs(stated - numeric))) / scale",
         "",
         "",
         'if __name__ == "__main__":',
         '    print(f"largest relative error against central differences: {check():.1e}")',
     ]
-    return lines

@@ -72,3 +72,18 @@ def test_user_text_stays_in_comments_and_a_clashing_name_is_refused(tmp_path):
         api.render_outputs(api.derive_file(path), ("py",))
     assert str(e.value).endswith("the name np would hide the generated module's own np: "
                                  "rename it to write --format py")
+
+
+def test_a_wrong_matrix_fails_the_modules_own_check(tmp_path):
+    """check() is not vacuous where there are no gradients: a Jacobian's matrix is
+    applied to a random direction and compared with central differences."""
+    source = api.render_outputs(derivation("jacobian_softmax"), ("py",))["py"]
+    wrong = source.replace("np.diag(a.ravel()) - (a @ a.T)", "np.diag(a.ravel())")
+    assert wrong != source
+    for text, bad in ((source, False), (wrong, True)):
+        path = tmp_path / "module.py"
+        path.write_text(text)
+        done = subprocess.run([sys.executable, "-c", RUNNER, str(path)], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert (json.loads(done.stdout)[str(path)] > 1e-3) is bad
