@@ -122,6 +122,18 @@ def upstream_symbol(node: Node) -> Ref:
 Equal = Callable[[Node, Node], "bool | None"]
 
 
+def simplest(simplifier: Simplifier, equal: Equal | None, raw: Node, like: Node,
+             step: str) -> tuple[Node, tuple[Reason, ...]]:
+    """``raw`` simplified (shaped like ``like``) where ``equal`` proves it (True), as
+    written where it cannot (None); a refuted simplification (False) raises
+    WrongSimplification. Without ``equal``, the simplification is taken as it is."""
+    simplified, reasons = simplifier.rewrite(raw, like)
+    verdict = True if equal is None else equal(simplified, raw)
+    if verdict is False:
+        raise WrongSimplification(step, raw, simplified)
+    return (simplified, reasons) if verdict else (raw, ())
+
+
 def backward(problem: Problem, simplifier: Simplifier | None = None,
              equal: Equal | None = None) -> Backward:
     """The reverse pass. With ``equal`` (a prover's: True proven, False refuted, None
@@ -129,13 +141,6 @@ def backward(problem: Problem, simplifier: Simplifier | None = None,
     is not made (the form the rule writes is kept), one that is refuted raises
     WrongSimplification."""
     simplifier = simplifier or Simplifier(facts_of(problem), steps_of(problem))
-
-    def simplest(raw: Node, like: Node, step: str) -> tuple[Node, tuple[Reason, ...]]:
-        simplified, reasons = simplifier.rewrite(raw, like)
-        verdict = True if equal is None else equal(simplified, raw)
-        if verdict is False:
-            raise WrongSimplification(step, raw, simplified)
-        return (simplified, reasons) if verdict else (raw, ())
 
     path = on_path(problem)
     grad_of = grad_names(problem)
@@ -151,7 +156,8 @@ def backward(problem: Problem, simplifier: Simplifier | None = None,
             value, reasons = Const(0), ()
         else:
             like = Ref(name, "input" if name in problem.inputs else "step", shape)
-            value, reasons = simplest(chain("add", [p for p, _ in parts]), like, name)
+            value, reasons = simplest(simplifier, equal, chain("add", [p for p, _ in parts]),
+                                      like, name)
         t = Total(name, grad, tuple(p for p, _ in parts), tuple(s for _, s in parts), value,
                   reasons)
         result.totals[name] = t
@@ -177,7 +183,7 @@ def backward(problem: Problem, simplifier: Simplifier | None = None,
                 if best is None or cost(simplified) < cost(best[2]):
                     best = (g, raw, simplified)
             g, raw, _ = best
-            simplified, reasons = simplest(raw, arg, step)
+            simplified, reasons = simplest(simplifier, equal, raw, arg, step)
             local = rule(upstream_symbol(ans), ans, *node.args, axis=node.axis)
             result.order.append(Link(step, node.op, node, i, ans, arg, g, local, raw, simplified,
                                      reasons))

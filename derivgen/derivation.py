@@ -25,7 +25,7 @@ from .errors import ProblemError, VerificationError
 from .expr import to_source
 from .jacobian import LinearMap, Setting, linear_map
 from .latex import LatexPrinter, latex_name
-from .nodes import Apply, Node, Ref, chain
+from .nodes import Node, Ref, chain, substitute
 from .numeric import Comparison, compare, evaluate, valid_point
 from .numpy_code import numpy_source
 from .problem import Claim, Problem
@@ -202,16 +202,6 @@ def _write_out(problem: Problem, back: Backward, prover: Prover, simplifier: Sim
                 total, value=simplified, reasons=tuple(dict.fromkeys(total.reasons + reasons)))
 
 
-def substitute(node: Node, values: dict[str, Node]) -> Node:
-    """``node`` with each gradient name replaced by its value, in turn."""
-    if isinstance(node, Ref) and node.kind == "grad" and node.name in values:
-        return substitute(values[node.name], values)
-    if isinstance(node, Apply):
-        return Apply(node.op, tuple(substitute(a, values) for a in node.args), node.shape,
-                     node.axis)
-    return node
-
-
 def _entries(problem: Problem, name: str) -> int:
     rows, cols = problem.shape_of(name).size(problem.dims)
     return rows * cols
@@ -354,14 +344,14 @@ def step_records(d: Derivation) -> list[dict]:
             for r in records]
 
 
-def _linear_json(lm: LinearMap, printer: LatexPrinter, rtol: float) -> dict:
+def _linear_json(lm: LinearMap, problem: Problem, printer: LatexPrinter, rtol: float) -> dict:
     """A Jacobian or a Hessian: its differential, and its matrix where there is one."""
     out = {
         "shape": str(lm.matrix_shape),
         "direction": lm.forward.direction.name,
         # the forward pass: each step's differential, named as later ones use it
         "steps": [{"output": d.name, "name": d.symbol.name, "differential": to_source(d.value)}
-                  for d in lm.forward.differentials.values() if d.name in lm.forward.steps],
+                  for d in lm.forward.differentials.values() if d.name in problem.steps],
         "differential": to_source(lm.differential),
         "differential_numpy": numpy_source(lm.differential),
         "differential_latex": printer.doprint(lm.differential),
@@ -402,7 +392,7 @@ def as_json(d: Derivation) -> dict:
                 "entries_checked": g.numeric.entries,
             },
         }
-    linear = {key: {name: _linear_json(lm, printer, rtol) for name, lm in maps.items()}
+    linear = {key: {name: _linear_json(lm, problem, printer, rtol) for name, lm in maps.items()}
               for key, maps in (("jacobians", d.jacobians), ("hessians", d.hessians)) if maps}
     return {
         "problem": problem.name,

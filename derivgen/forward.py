@@ -23,12 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .assumptions import Reason
-from .backward import INLINE_COST, Equal, WrongSimplification
+from .backward import INLINE_COST, Equal, simplest
 from .nodes import Apply, Node, Ref, chain, names
 from .ops import OPS
 from .problem import Problem
 from .simplify import Simplifier, cost
-from .targets import direction_name
+from .targets import dependencies, direction_name
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,6 @@ class Differential:
 class Forward:
     variable: str
     direction: Ref                                  # dX
-    steps: frozenset[str]                           # the problem's steps (the rest: a gradient)
     order: list[Tangent | Differential] = field(default_factory=list)
     differentials: dict[str, Differential] = field(default_factory=dict)
 
@@ -74,22 +73,16 @@ class Pass:
         self.problem, self.simplifier, self.equal = problem, simplifier, equal
         self.symbols = symbols              # step name -> the Ref its differential goes by
         direction = Ref(direction_name(variable), "input", problem.shape_of(variable))
-        self.result = Forward(variable, direction, frozenset(problem.steps))
+        self.result = Forward(variable, direction)
         self.moves = {variable} | set(problem.computed_from(variable))
         self.written: dict[str, Node] = {variable: direction}     # how each dS is used
-
-    def simplest(self, raw: Node, like: Node, step: str) -> tuple[Node, tuple[Reason, ...]]:
-        simplified, reasons = self.simplifier.rewrite(raw, like)
-        verdict = True if self.equal is None else self.equal(simplified, raw)
-        if verdict is False:
-            raise WrongSimplification(step, raw, simplified)
-        return (simplified, reasons) if verdict else (raw, ())
 
     def of(self, node: Node, label: str) -> Differential:
         """The differential of ``node``, an expression of the inputs and steps (a step's
         own, or a gradient's), after those of the steps it is computed from; ``label``
         names it in the records (its step, or the gradient)."""
-        needed = set().union(*(_needed(self.problem, n) for n in names(node))) & self.moves
+        needed = set().union(*(dependencies(n, self.problem.steps) for n in names(node))) & \
+            self.moves
         for name, step in self.problem.steps.items():
             if name in needed and name not in self.result.differentials and \
                     name not in (label, self.result.variable):
@@ -99,7 +92,7 @@ class Pass:
 
     def _differential(self, name: str, expr: Node, like: Node) -> Differential:
         raw = self.carry(expr, name, like)
-        value, reasons = self.simplest(raw, like, name)
+        value, reasons = simplest(self.simplifier, self.equal, raw, like, name)
         symbol = self.symbols.get(name) or Ref("d" + name, "input", expr.shape)
         return Differential(name, symbol, raw, value, reasons)
 
@@ -120,7 +113,7 @@ class Pass:
                 continue
             direction = self.carry(arg, step, arg)
             raw = rule(direction, ans, *node.args, axis=node.axis)
-            result, reasons = self.simplest(raw, ans, step)
+            result, reasons = simplest(self.simplifier, self.equal, raw, ans, step)
             symbolic = Ref("D", "input", arg.shape)
             self.result.order.append(Tangent(
                 step, node.op, node, i, ans, arg, direction,
@@ -128,14 +121,3 @@ class Pass:
             parts.append(result)
         return chain("add", parts)
 
-
-def _needed(problem: Problem, name: str) -> set[str]:
-    """The steps ``name``'s value is computed from, itself included."""
-    needed, todo = set(), [name]
-    while todo:
-        current = todo.pop()
-        if current in needed or current not in problem.steps:
-            continue
-        needed.add(current)
-        todo.extend(names(problem.steps[current].expr))
-    return needed

@@ -29,13 +29,13 @@ import sympy as sp
 from .forward import Differential, Forward, Pass
 from .latex import LINE_LENGTH, LatexPrinter, bmatrix
 from .linearize import jacobian_matrix
-from .nodes import Apply, Node, Ref, make, walk
+from .nodes import Apply, Node, Ref, make, substitute, walk
 from .numeric import Comparison, evaluate, forward, judge
 from .problem import Problem
 from .prove import Prover
 from .shapes import Shape, vec_length
 from .simplify import Simplifier, cost, tidy
-from .targets import Claim, direction_name
+from .targets import Claim
 from .tensor import IndexForm, NoIndexForm
 from .typeset import Entries, SympyLatex, indexed_entry
 
@@ -122,7 +122,7 @@ def linear_map(setting: Setting, kind: str, variable: str, label: str, expr: Nod
         symmetric = prover.equal_values(value, value.T)
     symbols = prover.ew.symbols[direction.name]
     judged = None if claim is None else \
-        _judged(setting, claim, composed, symbols, direction.name, written.shape, output)
+        _judged(setting, claim, composed, symbols, run.result, written.shape, output)
     return LinearMap(kind, variable, label, written.shape, run.result, written, matrix, composed,
                      symbols, numeric, matrix_numeric,
                      _index(problem, prover, written, direction, composed, printer),
@@ -132,10 +132,11 @@ def linear_map(setting: Setting, kind: str, variable: str, label: str, expr: Nod
 
 
 def _judged(setting: Setting, claim: Claim, composed: sp.Matrix, symbols: sp.Matrix,
-            direction: str, shape: Shape, output: Callable) -> tuple:
+            fwd: Forward, shape: Shape, output: Callable) -> tuple:
     """(the claim, whether it is proven equal to the differential, its comparison with
     central differences): a differential as it is, a matrix applied to the direction."""
     problem, prover = setting.problem, setting.prover
+    direction = fwd.direction.name
     differential = claim.form == "differential"
     value = prover.value(claim.expr)
     proven = prover.equal_values(value, composed) if differential else \
@@ -145,8 +146,8 @@ def _judged(setting: Setting, claim: Claim, composed: sp.Matrix, symbols: sp.Mat
         if differential:
             return evaluate(claim.expr, values, problem.check.sizes)
         return _applied(claim.expr, values, direction, problem, shape)
-    variable = direction[len(direction_name("")):]
-    return claim, proven, _numeric(problem, setting.points, variable, direction, output, formula)
+    return claim, proven, _numeric(problem, setting.points, fwd.variable, direction, output,
+                                   formula)
 
 
 def _slice(composed: sp.Matrix, first: sp.Symbol, entries: Entries) -> str:
@@ -165,13 +166,13 @@ def _index(problem: Problem, prover: Prover, written: Node, direction: Ref,
            composed: sp.Matrix, printer: LatexPrinter) -> str:
     """∂F_ij/∂X_kl in LaTeX, proven entry by entry (up to INDEX_CHECKS of them) against
     the differential's coefficients at the [dims] sizes; empty where there is none."""
+    if cost(written) > INDEX_COST:      # unreadable, and its proof expands the whole chain
+        return ""
     dims = {sp.Symbol(printer.name(d), integer=True, positive=True): n
             for d, n in problem.dims.items()}
     form = IndexForm(direction, printer,
                      lambda d: sp.Symbol(printer.name(d), integer=True, positive=True),
                      {printer.name(n) for n in (*problem.dims, *problem.inputs, *problem.steps)})
-    if cost(written) > INDEX_COST:      # unreadable, and its proof expands the whole chain
-        return ""
     try:
         tensor = form.tensor(written)
     except NoIndexForm:
@@ -218,7 +219,7 @@ def _written_out(fwd: Forward, result: Differential, simplifier: Simplifier,
     """dF without the names dS of the steps' differentials (the named form where that is
     too long), simplified where it is short enough for the proof to stay small."""
     values = {d.symbol.name: d.value for d in fwd.differentials.values()}
-    written = _substitute(result.value, values)
+    written = substitute(result.value, values)
     if written == result.value:
         return written
     if cost(written) > WRITTEN_COST:
@@ -228,14 +229,6 @@ def _written_out(fwd: Forward, result: Differential, simplifier: Simplifier,
         if cost(simplified) < cost(written) and prover.equal(simplified, written):
             return simplified
     return written
-
-
-def _substitute(node: Node, values: dict[str, Node]) -> Node:
-    if isinstance(node, Ref) and node.name in values:
-        return _substitute(values[node.name], values)
-    if isinstance(node, Apply):
-        return make(node.op, *(_substitute(a, values) for a in node.args), axis=node.axis)
-    return node
 
 
 # -- the matrix ---------------------------------------------------------------------------
@@ -248,7 +241,7 @@ def _matrix(setting: Setting, fwd: Forward, label: str) -> Node | None:
     differential is no such matrix."""
     problem, prover, simplifier = setting.problem, setting.prover, setting.simplifier
     direction = fwd.direction
-    variable = Ref(direction.name[len(direction_name("")):], "input", direction.shape)
+    variable = Ref(fwd.variable, "input", direction.shape)
     available = [variable] + [Ref(n, "input", i.shape) for n, i in problem.inputs.items()] + \
         [Ref(n, "step", s.expr.shape) for n, s in problem.steps.items()]
     moved = make("vec", direction)
@@ -263,7 +256,7 @@ def _matrix(setting: Setting, fwd: Forward, label: str) -> Node | None:
         matrix, _ = simplifier.rewrite(raw, raw)
         if cost(matrix) >= cost(raw) or prover.equal(matrix, raw) is not True:
             matrix = raw        # diag(s) − s sᵀ as read, not with sᵀ moved inside the softmax
-        if prover.equal(matrix @ moved, make("vec", _substitute(d.value, moves))) is not True:
+        if prover.equal(matrix @ moved, make("vec", substitute(d.value, moves))) is not True:
             return None
         name = d.symbol.name
         symbols[name] = Ref(f"_J_{name}", "input", Shape(vec_length(d.value.shape),
@@ -271,7 +264,7 @@ def _matrix(setting: Setting, fwd: Forward, label: str) -> Node | None:
         prover.add_symbols([symbols[name]])
         like = Ref(d.name, "step", d.value.shape) if d.name in problem.steps else d.value
         moves[name] = make("unvec", symbols[name] @ moved, like)
-        composed[name] = _substitute(matrix, {symbols[n].name: m for n, m in composed.items()})
+        composed[name] = substitute(matrix, {symbols[n].name: m for n, m in composed.items()})
     # products chained left to right: diag(a) W₂ diag(b) W₁, not diag(a) W₂ (diag(b) W₁)
     return tidy(composed[fwd.differentials[label].symbol.name])
 

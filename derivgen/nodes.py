@@ -10,7 +10,7 @@ defined, so rules can build nodes without an import cycle.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from .shapes import SCALAR, Dim, Shape, polynomial
@@ -112,6 +112,17 @@ def dim_node(d: Dim) -> Node:
     for part, positive in zip(parts[1:], signs[1:]):
         out = make("add" if positive else "sub", out, part)
     return out if not const else make("add" if const > 0 else "sub", out, Const(abs(const)))
+
+
+def substitute(node: Node, values: Mapping[str, Node]) -> Node:
+    """``node`` with each name in ``values`` replaced by its value, in turn (a value may
+    use names of its own): a gradient G_S written out, dS put in for a differential."""
+    if isinstance(node, Ref) and node.name in values:
+        return substitute(values[node.name], values)
+    if isinstance(node, Apply):
+        return Apply(node.op, tuple(substitute(a, values) for a in node.args), node.shape,
+                     node.axis)
+    return node
 
 
 def walk(node: Node) -> Iterator[Node]:

@@ -153,8 +153,8 @@ class Gradient(str):
     @property
     def sympy(self):
         """The gradient's entries as a sympy Matrix, each G_S written out."""
-        from .derivation import substitute
         from .elementwise import Elementwise
+        from .nodes import substitute
         from .simplify import facts_of
         d = self._derivation
         values = {t.grad.name: t.value for t in d.backward.totals.values()}

@@ -61,7 +61,7 @@ class Targets:
             self.fail(("derive", "of"), f"'{of}' is a{'n' * (kind == 'input')} {kind}; of must "
                       "name a step" if kind else f"unknown step '{of}'" + did_you_mean(of, steps))
         scalar = scope[of].shape.is_scalar
-        needed = _dependencies(of, steps)
+        needed = dependencies(of, steps)
         if "wrt" not in table and scalar and "hessian" not in table:
             self.fail(("derive", "wrt"), "missing required key")
         hessian = self.variables(table.get("hessian", []), ("derive", "hessian"), of, scope,
@@ -187,7 +187,7 @@ def _entries(shape: Shape, sizes: Mapping[str, int]) -> int:
     return rows * cols
 
 
-def _dependencies(name: str, steps: Mapping) -> set[str]:
+def dependencies(name: str, steps: Mapping) -> set[str]:
     """Every input and step that the value of ``name`` is computed from (itself included)."""
     seen, todo = set(), [name]
     while todo:
