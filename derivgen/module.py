@@ -100,11 +100,7 @@ def _used(node) -> set[str]:
 
 def _dims(problem) -> tuple[dict[str, str], list[str]]:
     """Each dim's source, read from an input's shape; the dims no input shows plainly."""
-    readable: dict[str, str] = {}
-    for name, inp in problem.inputs.items():
-        for axis, dim in enumerate((inp.shape.rows, inp.shape.cols)):
-            if isinstance(dim, str) and dim not in readable:
-                readable[dim] = f"{name}.shape[{axis}]"
+    readable = {dim: f"{name}.shape[{axis}]" for dim, (name, axis) in problem.dim_axes().items()}
     return readable, [d for d in problem.dims if d not in readable]
 
 

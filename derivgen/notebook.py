@@ -79,7 +79,7 @@ class DerivationView:
     @property
     def differentials(self) -> dict[str, str]:
         """Each Jacobian's differential (a matrix ``of``) and each Hessian's (keyed
-        ``hessian(w)``), in the expression language."""
+        ``hessian(w)``, as ``[expect]`` keys it), in the expression language."""
         d = self.derivation
         return {n: to_source(lm.differential) for n, lm in d.jacobians.items()} | {
             f"hessian({n})": to_source(lm.differential) for n, lm in d.hessians.items()}
@@ -90,6 +90,7 @@ class DerivationView:
         typeset as in the report (without math delimiters)."""
         from .derivation import latex_names
         from .latex import LatexPrinter
+        from .report import derivative_latex
         problem, d = self.problem, self.derivation
         printer = LatexPrinter(latex_names(problem))
         tex, of = printer.doprint, printer.name(problem.of)
@@ -97,13 +98,10 @@ class DerivationView:
                  + (tex(g.expr) if g.expr is not None else NO_MATRIX_FORM)
                  for n, g in d.gradients.items()]
         for n, lm in [*d.jacobians.items(), *d.hessians.items()]:
-            value = of if lm.kind == "jacobian" else \
-                rf"\left(\nabla_{{{printer.name(n)}}} {of}\right)"
-            lines.append(rf"\mathrm{{d}}{value} &= {tex(lm.differential)}")
+            differential, matrix = derivative_latex(of, printer.name(n), lm.kind == "hessian")
+            lines.append(f"{differential} &= {tex(lm.differential)}")
             if lm.matrix is not None:
-                lhs = rf"\frac{{\partial {of}}}{{\partial {printer.name(n)}}}" \
-                    if lm.kind == "jacobian" else rf"\nabla^{{2}}_{{{printer.name(n)}}} {of}"
-                lines.append(f"{lhs} &= {tex(lm.matrix)}")
+                lines.append(f"{matrix} &= {tex(lm.matrix)}")
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
     # -- Jupyter's display hooks -------------------------------------------------------
@@ -119,8 +117,9 @@ class DerivationView:
         of = self.problem.of
         parts = [f"∂{of}/∂{n} = {e if e is not None else '(no matrix form)'}"
                  for n, e in self.gradients.items()]
-        parts += [f"d{of} = {e}" if not n.startswith("hessian(") else
-                  f"d(∇_{n[8:-1]} {of}) = {e}" for n, e in self.differentials.items()]
+        d = self.derivation
+        parts += [f"d{of} = {to_source(lm.differential)}" for lm in d.jacobians.values()]
+        parts += [f"d(∇_{n} {of}) = {to_source(lm.differential)}" for n, lm in d.hessians.items()]
         return f"<DerivationView {self.problem.name}: {'; '.join(parts)}>"
 
 
@@ -168,11 +167,8 @@ class Gradient(str):
         from .numeric import forward
         d = self._derivation
         problem = d.problem
-        sizes = dict(problem.check.sizes)
-        for name, inp in reversed(problem.inputs.items()):    # the first input wins
-            for dim, size in zip((inp.shape.rows, inp.shape.cols), np.shape(inputs[name])):
-                if isinstance(dim, str):
-                    sizes[dim] = size
+        sizes = dict(problem.check.sizes) | {
+            dim: np.shape(inputs[name])[axis] for dim, (name, axis) in problem.dim_axes().items()}
         values = forward(problem, {n: np.asarray(v, dtype=float) for n, v in inputs.items()},
                          sizes)
         return gradient_values(problem, d.backward)(values, sizes)[

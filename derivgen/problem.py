@@ -108,6 +108,16 @@ class Problem:
             return self.steps[name].expr.shape
         return SCALAR                              # a dim used as a number
 
+    def dim_axes(self) -> dict[str, tuple[str, int]]:
+        """For each dim an input's shape shows by name, the first such input and its axis
+        (0 rows, 1 columns): where code given arrays reads the dim's size."""
+        found: dict[str, tuple[str, int]] = {}
+        for name, inp in self.inputs.items():
+            for axis, dim in enumerate((inp.shape.rows, inp.shape.cols)):
+                if isinstance(dim, str):
+                    found.setdefault(dim, (name, axis))
+        return found
+
     def computed_from(self, name: str) -> list[str]:
         """The steps computed from ``name``, directly or through other steps, in order."""
         found = {name}

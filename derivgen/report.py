@@ -279,8 +279,7 @@ def _linear(d: Derivation, lm, printer: LatexPrinter, shape) -> dict:
         elif item.name != lm.label:
             steps.append({"kind": "total", "name": tex(item.symbol), "value": tex(item.value),
                           "reasons": _facts(item.reasons, tex)})
-    differential = f"\\mathrm{{d}}{of}" if not hessian else \
-        f"\\mathrm{{d}}\\left({of}\\right)"
+    differential, matrix_lhs = derivative_latex(name(d.problem.of), variable, hessian)
     numeric = [lm.numeric] + ([lm.matrix_numeric] if lm.matrix_numeric else [])
     whole = of if not hessian else f"\\left({of}\\right)"
     x_shape = lm.forward.direction.shape
@@ -288,10 +287,9 @@ def _linear(d: Derivation, lm, printer: LatexPrinter, shape) -> dict:
         "index_lhs": f"\\frac{{\\partial {_indexed(whole, lm.shape, 'i', 'j')}}}"
                      f"{{\\partial {_indexed(variable, x_shape, 'k', 'l')}}}",
         "slice_lhs": f"\\frac{{\\partial {of}}}{{\\partial {subscripted(variable, '1,1')}}}",
-        "matrix_lhs": f"\\nabla^{{2}}_{{{variable}}} {name(d.problem.of)}" if hessian else
-                      f"\\frac{{\\partial {of}}}{{\\partial {variable}}}",
+        "matrix_lhs": matrix_lhs,
         "kind": lm.kind, "variable": variable, "of": of, "direction": direction,
-        "of_shape": shape(lm.shape), "variable_shape": shape(lm.forward.direction.shape),
+        "of_shape": shape(lm.shape), "variable_shape": shape(x_shape),
         "gradient": tex(d.gradients[lm.variable].expr) if hessian else "",
         "steps": steps, "differential": f"{differential} = {tex(lm.differential)}",
         "index": lm.index, "slice": lm.slice, "matrix": tex(lm.matrix) if lm.matrix is not None
@@ -309,17 +307,26 @@ def _indexed(name: str, shape, i: str, j: str) -> str:
     return subscripted(name, "".join(x for x, n in ((i, shape.rows), (j, shape.cols)) if n != 1))
 
 
+def derivative_latex(of: str, variable: str, hessian: bool,
+                     inline: bool = False) -> tuple[str, str]:
+    """How a Jacobian's or a Hessian's differential and matrix are written: (dF, ∂F/∂X)
+    or (d(∇_w L), ∇²_w L); ``inline``, ∂F/∂X with a slash, for a line of text."""
+    if hessian:
+        return (f"\\mathrm{{d}}\\left(\\nabla_{{{variable}}} {of}\\right)",
+                f"\\nabla^{{2}}_{{{variable}}} {of}")
+    matrix = f"\\partial {of} / \\partial {variable}" if inline else \
+        f"\\frac{{\\partial {of}}}{{\\partial {variable}}}"
+    return f"\\mathrm{{d}}{of}", matrix
+
+
 def _claimed(d: Derivation, claim, name) -> str:
     """What a claim states, as the report writes it: ∂L/∂W, dF, ∂a/∂s (a Jacobian's
     matrix), d(∇_w L) or ∇²_w L."""
     of, variable = name(d.problem.of), name(claim.variable)
     if claim.form == "gradient":
         return f"\\partial {of} / \\partial {variable}"
-    if claim.hessian:
-        return f"\\mathrm{{d}}\\left(\\nabla_{{{variable}}} {of}\\right)" \
-            if claim.form == "differential" else f"\\nabla^{{2}}_{{{variable}}} {of}"
-    return f"\\mathrm{{d}}{of}" if claim.form == "differential" else \
-        f"\\partial {of} / \\partial {variable}"
+    differential, matrix = derivative_latex(of, variable, claim.hessian, inline=True)
+    return differential if claim.form == "differential" else matrix
 
 
 def _verification(d: Derivation, tex, name) -> dict:
