@@ -97,6 +97,15 @@ def differential_names(problem: Problem) -> dict[str, str]:
     return _prefixed(list(problem.steps), _names(problem) | set(grad_names(problem).values()))
 
 
+def moving_names(problem: Problem) -> list[tuple[str, str]]:
+    """(name, what its motion is called) for the forward passes: each variable's direction
+    dX, then each step's differential dS; a step that is a variable has both (dS, d_S).
+    None without Jacobians or Hessians."""
+    if not directions(problem):
+        return []
+    return [*directions(problem).items(), *differential_names(problem).items()]
+
+
 def _names(problem: Problem) -> set[str]:
     """The names a gradient's or a differential's may not take."""
     return set(directions(problem).values()) | set(problem.dims) | set(problem.inputs) | \

@@ -20,7 +20,7 @@ from sympy.matrices.exceptions import NonInvertibleMatrixError
 
 from .assumptions import Reason
 from .backward import (Backward, Link, Total, WrongSimplification, backward, differential_names,
-                     directions, grad_names)
+                       grad_names, moving_names)
 from .errors import ProblemError, VerificationError
 from .expr import to_source
 from .jacobian import LinearMap, Setting, linear_map
@@ -150,11 +150,7 @@ def derive(problem: Problem) -> Derivation:
 
 def _moving(problem: Problem) -> dict[str, Ref]:
     """The symbols of the forward passes: each direction dX, and each step's dS."""
-    moving = [Ref(d, "input", problem.shape_of(v)) for v, d in directions(problem).items()]
-    if moving:
-        moving += [Ref(d, "input", problem.shape_of(s))
-                   for s, d in differential_names(problem).items()]
-    return {ref.name: ref for ref in moving}
+    return {d: Ref(d, "input", problem.shape_of(n)) for n, d in moving_names(problem)}
 
 
 def _linear_maps(setting: Setting, back: Backward, gradient_formulas: dict, results: dict):
@@ -316,10 +312,9 @@ def latex_names(problem: Problem) -> dict[str, str]:
     """How each name is typeset: the problem's ``latex`` keys, and G_S for the gradient dS."""
     out = {n: i.latex for n, i in problem.inputs.items() if i.latex}
     out |= {n: s.latex for n, s in problem.steps.items() if s.latex}
-    # a direction and a differential: dX, dS
-    if directions(problem):
-        out |= {d: f"\\mathrm{{d}}{out.get(n) or latex_name(n)}"
-                for n, d in (directions(problem) | differential_names(problem)).items()}
+    # a direction and a differential: dX, dS (a dict of the two by name would lose the
+    # direction of a step that is a variable: its differential takes the same key)
+    out |= {d: f"\\mathrm{{d}}{out.get(n) or latex_name(n)}" for n, d in moving_names(problem)}
     return out | {g: f"G_{{{out.get(n) or latex_name(n)}}}" for n, g in grad_names(problem).items()}
 
 

@@ -225,8 +225,7 @@ def test_a_differential_holding_a_transposed_direction_has_no_matrix(tmp_path):
     assert "matrix" not in as_json(d)["jacobians"]["X"]
 
 
-def test_a_jacobian_by_a_step_and_by_an_input_compose(tmp_path):
-    d = derive_text(tmp_path, """
+STEP_AND_INPUT = """
 title = "by a step"
 [dims]
 n = 3
@@ -239,7 +238,11 @@ a = "softmax(s, axis=0)"
 [derive]
 of = "a"
 wrt = ["s", "x"]
-""")
+"""
+
+
+def test_a_jacobian_by_a_step_and_by_an_input_compose(tmp_path):
+    d = derive_text(tmp_path, STEP_AND_INPUT)
     assert to_source(d.jacobians["s"].matrix) == "diag(a) - a @ a.T"
     assert to_source(d.jacobians["x"].matrix) == "(diag(a) - a @ a.T) @ W"
 
@@ -342,3 +345,14 @@ def test_what_a_build_would_write_out_too_large_is_refused(tmp_path):
         "p.toml:12: check.sizes: the matrix of the derivative by X (derive.wrt) is "
         "(n*n)×(n*n) = 2560000 entries at the [check] sizes; the limit is 250000: give "
         "smaller sizes")
+
+
+def test_a_step_that_is_a_variable_keeps_its_directions_name(tmp_path):
+    """wrt a step s: its direction ds is typeset d s, as every direction is (its own
+    differential's name, d_s, must not take the direction's place)."""
+    from derivgen.derivation import latex_names
+    path = tmp_path / "p.toml"
+    path.write_text(STEP_AND_INPUT)
+    names = latex_names(load(path))
+    assert (names["ds"], names["dx"], names["da"]) == (
+        r"\mathrm{d}s", r"\mathrm{d}x", r"\mathrm{d}a")
