@@ -133,6 +133,18 @@ class Shape:
         return dim_size(self.rows, dims), dim_size(self.cols, dims)
 
 
+class Named(dict):
+    """Sizes for :func:`dim_size` made on first use by ``size(name)``: each dim as the
+    symbol a formula writes it with (δ_jl / N, not / 3)."""
+
+    def __init__(self, size) -> None:
+        super().__init__()
+        self.size = size
+
+    def __missing__(self, name: str):
+        return self.size(name)
+
+
 def dim_size(d: Dim, dims: Mapping):
     """A dimension's size: a number, the size of the dim it names, or its polynomial's
     value (with ``dims`` mapping names to sympy symbols, a symbolic size: 4 H, m p)."""

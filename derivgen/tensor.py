@@ -20,7 +20,7 @@ import sympy as sp
 
 from .nodes import Const, Node, Ref, names
 from .ops import OPS
-from .shapes import dim_size
+from .shapes import Named, dim_size
 
 _SUMMED = "mnpqrstuvw"
 
@@ -99,7 +99,7 @@ class IndexForm:
                 return sp.Symbol(letter, integer=True, positive=True)
 
     def size(self, dim) -> sp.Expr:
-        return dim_size(dim, _Symbols(self.dim_symbol))
+        return dim_size(dim, Named(self.dim_symbol))
 
     def named(self, node: Node) -> sp.IndexedBase:
         """The matrix a node is, by the name the report writes it with (a 1×1 one as
@@ -107,15 +107,6 @@ class IndexForm:
         name = self.latex(node) if node.shape.is_scalar else self.operand(node)
         self.nodes[name] = node
         return sp.IndexedBase(name)
-
-
-class _Symbols(dict):
-    def __init__(self, symbol: Callable[[str], sp.Symbol]) -> None:
-        super().__init__()
-        self.symbol = symbol
-
-    def __missing__(self, name: str) -> sp.Symbol:
-        return self.symbol(name)
 
 
 def _collapse(expr: sp.Expr) -> sp.Expr:

@@ -26,7 +26,7 @@ from .op import at_sizes, local_partial, partial_matrix
 from .ops import OPS
 from .problem import Problem
 from .prove import Composed, Prover
-from .shapes import Shape, dim_size
+from .shapes import Named, Shape, dim_size
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def _index_form(problem: Problem, rule: Link, printer: LatexPrinter) -> dict[str
              _Label(printer.operand(a)) if a.shape.labels is not None else
              sp.IndexedBase(printer.operand(a)) for a in rule.node.args]
     expr = local_partial(op, rule.arg, sp.IndexedBase(out_name), bases, i, j, k, l,
-                         at_sizes(rule.node.axis, _symbols(printer)), _sizes(rule.target.shape, printer))
+                         at_sizes(rule.node.axis, _dim_symbols(printer)), _sizes(rule.target.shape, printer))
 
     def latex(e: sp.Expr) -> str:
         # an entry of a name that is not a node (the inverse in det's partial) is shaped
@@ -156,20 +156,14 @@ class _Label:
         return self.base[index] + 1
 
 
+def _dim_symbols(printer: LatexPrinter) -> Named:
+    """Each dim as the symbol the index form writes it with."""
+    return Named(lambda name: sp.Symbol(printer.name(name)))
+
+
 def _sizes(shape: Shape, printer: LatexPrinter) -> tuple:
     """A shape's sizes as the index form writes them: dims by name (δ_jl / N, not / 3)."""
-    return tuple(dim_size(d, _symbols(printer)) for d in (shape.rows, shape.cols))
-
-
-class _symbols(dict):
-    """Each dim as the symbol the index form writes it with."""
-
-    def __init__(self, printer: LatexPrinter) -> None:
-        super().__init__()
-        self.printer = printer
-
-    def __missing__(self, name: str) -> sp.Symbol:
-        return sp.Symbol(self.printer.name(name))
+    return tuple(dim_size(d, _dim_symbols(printer)) for d in (shape.rows, shape.cols))
 
 
 def indexed_entry(e: sp.Indexed, node: Node) -> sp.Expr:
