@@ -116,56 +116,57 @@ class Prover:
     # -- rules ---------------------------------------------------------------------
     def rule(self, op_name: str, node: Apply, arg: int) -> None:
         """Prove the registry's rule for argument ``arg`` of ``node``'s operator, at the
-        sizes the node has; raise RuleError with the first entry that differs."""
-        op, sizes = OPS[op_name], self.problem.dims
-        for fresh, env, key in _label_cases(node, sizes, op.domain):
-            if key + (arg,) in self._rules:
-                continue
-            upstream = Ref("_G", "grad", node.shape)
-            env["_G"] = _matrix("G", node.shape.size(sizes))
-            ans = Apply(op_name, fresh, node.shape, node.axis)
-            stated = sympy_value(op.vjp[arg](upstream, ans, *fresh, axis=node.axis), env, sizes)
+        sizes the node has: with the upstream G a matrix of fresh symbols, it gives the
+        overlay and sum Σ_ij G_ij ∂out_ij/∂arg_kl of sympy's derivatives."""
+        op = OPS[op_name]
+
+        def statement(ans: Apply, fresh: tuple, env: dict) -> tuple[sp.Matrix, sp.Matrix]:
+            env["_G"] = _matrix("G", ans.shape.size(self.problem.dims))
+            stated = op.vjp[arg](Ref("_G", "grad", ans.shape), ans, *fresh, axis=node.axis)
             wrt = env[f"_x{arg}"]
-            truth = overlay(partials(sympy_value(ans, env, sizes), wrt), env["_G"], wrt.shape)
-            if truth.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-                raise Undefined(f"its derivative by argument {arg + 1} of {op_name} is not a "
-                                "number whatever the inputs (a log of 0 or a division by 0)")
-            if stated.shape != truth.shape:
-                stated = sp.ones(*truth.shape) * stated[0, 0]
-            for k in range(truth.rows):
-                for l in range(truth.cols):
-                    if not _vanishes(almost_everywhere_form(stated[k, l] - truth[k, l])):
-                        raise RuleError(f"the rule for argument {arg + 1} of {op_name} gives "
-                                        f"{stated[k, l]} at entry ({k + 1}, {l + 1}); sympy's "
-                                        f"derivative gives {truth[k, l]}")
-            self._rules[key + (arg,)] = None
+            out = sympy_value(ans, env, self.problem.dims)
+            return stated, overlay(partials(out, wrt), env["_G"], wrt.shape)
+        self._prove("rule", node, arg, statement)
 
     def forward_rule(self, op_name: str, node: Apply, arg: int) -> None:
         """Prove the registry's forward rule for argument ``arg`` of ``node``'s operator:
         with D a matrix of fresh symbols shaped like the argument, it gives
         Σ_kl ∂out_ij/∂arg_kl D_kl for every entry (i, j), sympy's derivatives."""
-        op, sizes = OPS[op_name], self.problem.dims
-        for fresh, env, key in _label_cases(node, sizes, op.domain):
-            if ("forward",) + key + (arg,) in self._rules:
-                continue
+        op = OPS[op_name]
+
+        def statement(ans: Apply, fresh: tuple, env: dict) -> tuple[sp.Matrix, sp.Matrix]:
             wrt = env[f"_x{arg}"]
             env["_D"] = _matrix("D", wrt.shape)
-            ans = Apply(op_name, fresh, node.shape, node.axis)
-            out = sympy_value(ans, env, sizes)
-            stated = sympy_value(op.jvp[arg](Ref("_D", "input", fresh[arg].shape), ans, *fresh,
-                                             axis=node.axis), env, sizes)
+            stated = op.jvp[arg](Ref("_D", "input", fresh[arg].shape), ans, *fresh,
+                                 axis=node.axis)
+            out = sympy_value(ans, env, self.problem.dims)
             table = partials(out, wrt)
-            for (i, j), row in sorted(table.items()):
-                truth = sp.Add(*(d * env["_D"][kl] for kl, d in row.items()))
-                if truth.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-                    raise Undefined(f"its derivative by argument {arg + 1} of {op_name} is not "
-                                    "a number whatever the inputs (a log of 0 or a division by 0)")
-                value = stated[i % stated.rows, j % stated.cols]
-                if not _vanishes(almost_everywhere_form(value - truth)):
-                    raise RuleError(f"the forward rule for argument {arg + 1} of {op_name} gives "
-                                    f"{value} at entry ({i + 1}, {j + 1}); sympy's derivative "
-                                    f"gives {truth}")
-            self._rules[("forward",) + key + (arg,)] = None
+            return stated, sp.Matrix(out.rows, out.cols, lambda i, j: sp.Add(
+                *(d * env["_D"][kl] for kl, d in table[(i, j)].items())))
+        self._prove("forward rule", node, arg, statement)
+
+    def _prove(self, what: str, node: Apply, arg: int, statement) -> None:
+        """A rule proven entry by entry, once per operator, argument, sizes and kind of
+        labels: ``statement(ans, fresh arguments, their environment)`` gives the rule's
+        node and sympy's truth; RuleError names the first entry that differs, Undefined
+        a truth that is no number."""
+        op, sizes = OPS[node.op], self.problem.dims
+        for fresh, env, key in _label_cases(node, sizes, op.domain):
+            if (what,) + key + (arg,) in self._rules:
+                continue
+            ans = Apply(node.op, fresh, node.shape, node.axis)
+            rule, truth = statement(ans, fresh, env)
+            if truth.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+                raise Undefined(f"its derivative by argument {arg + 1} of {node.op} is not a "
+                                "number whatever the inputs (a log of 0 or a division by 0)")
+            stated = sympy_value(rule, env, sizes)
+            for k, l in np.ndindex(*truth.shape):       # a 1×1 rule stands for every entry
+                value = stated[k % stated.rows, l % stated.cols]
+                if not _vanishes(almost_everywhere_form(value - truth[k, l])):
+                    raise RuleError(f"the {what} for argument {arg + 1} of {node.op} gives "
+                                    f"{value} at entry ({k + 1}, {l + 1}); sympy's derivative "
+                                    f"gives {truth[k, l]}")
+            self._rules[(what,) + key + (arg,)] = None
 
     def index(self, op_name: str, node: Apply, arg: int) -> None:
         """Prove the registry's index form ∂out_ij/∂arg_kl entry by entry."""
