@@ -113,7 +113,9 @@ def _problem_files(paths: list[Path]) -> list[Path]:
 
 
 def _problem(number: int, report: dict, sections: dict[str, str]) -> dict:
-    """One problem as the handout templates see it."""
+    """One problem as the handout templates see it. ``anchor`` is what links to the
+    problem: the slug every Markdown reader (GitHub, MkDocs, MyST, pandoc) gives the
+    heading "Problem N", whatever the title holds, and the LaTeX hypertarget."""
     return {"number": number, "anchor": f"problem-{number}", "title": report["title"],
             "summary": report["summary"], "name": report["name"], "of": report["of"],
             "wrt": [{"name": g["name"], "shape": g["shape"]} for g in report["results"]],

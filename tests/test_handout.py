@@ -61,7 +61,7 @@ def results() -> list[dict[str, list[str]]]:
 
 def problem_parts(text: str, fmt: str) -> list[str]:
     """The text of each problem, in order, from its heading to the next one."""
-    heading = r"^## .*Problem \d+: " if fmt == "md" else r"^\\problem\{Problem \d+: "
+    heading = r"^## Problem \d+\n\n\*\*" if fmt == "md" else r"^\\problem\{Problem \d+: "
     return re.split(heading, text, flags=re.M)[1:]
 
 
@@ -87,8 +87,9 @@ def test_the_handout_has_a_title_contents_and_the_problems_numbered_in_order(bui
     for n, title in enumerate(TITLES, 1):
         assert f"- [Problem {n}: {title}](#problem-{n})" in md
     headings = [line for line in md.splitlines() if line.startswith("## ")]
-    assert headings == ["## Contents"] + [f'## <a id="problem-{n}"></a>Problem {n}: {t}'
-                                          for n, t in enumerate(TITLES, 1)]
+    assert headings == ["## Contents"] + [f"## Problem {n}" for n in range(1, 4)]
+    for n, title in enumerate(TITLES, 1):
+        assert f"\n## Problem {n}\n\n**{title}**\n" in md
     # each problem's sections sit under its heading, one level down
     assert md.count("\n### Setup\n") == md.count("\n### Results\n") == len(PROBLEMS)
     assert "\n## Setup" not in md
@@ -158,7 +159,7 @@ SECTIONS = {"md": ["### Setup", "### Forward pass", "### Element-wise view", "##
                    "### Results", "### Verification"],
             "tex": [rf"\section*{{{s}}}" for s in ("Setup", "Forward pass", "Element-wise view",
                                                   "Backward pass", "Results", "Verification")]}
-FULL = {"md": r"^## .*Problem \d+ in full: ", "tex": r"^\\problem\{Appendix \d+: "}
+FULL = {"md": r"^## Problem \d+ in full\n", "tex": r"^\\problem\{Appendix \d+: "}
 
 
 @pytest.mark.parametrize("fmt", ["md", "tex"])
@@ -198,6 +199,22 @@ def test_the_exercise_sheet_asks_for_each_worked_entry_in_order(built):
 
 def test_only_the_solutions_have_an_appendix(built):
     assert "Appendix" not in built["text"]["handout", "md"] + built["text"]["exercises", "md"]
+
+
+@pytest.mark.parametrize("doc", ["handout", "solutions"])
+def test_every_link_in_the_document_is_a_heading_slug_all_readers_agree_on(built, doc):
+    """A link to #x within the document finds its heading in GitHub, MkDocs
+    (Python-Markdown's toc) and MyST (Sphinx, mystmd): each computes the same slug
+    from the heading's text, and no raw HTML anchor is needed (MyST ignores those)."""
+    toc = pytest.importorskip("markdown.extensions.toc")
+    slugs = pytest.importorskip("myst_parser.slugs")
+    md = built["text"][doc, "md"]
+    assert "<a " not in md
+    headings = re.findall(r"^#+ (.*)$", md, flags=re.M)
+    targets = set(re.findall(r"\]\(#([^)]*)\)", md))
+    assert len(targets) >= len(PROBLEMS)
+    for slugify in (lambda h: toc.slugify(h, "-"), slugs.github_slugify):
+        assert targets <= {slugify(h) for h in headings}
 
 
 # --- the tools that read them ---------------------------------------------------------
@@ -243,7 +260,7 @@ def test_folders_give_their_problems_in_sorted_order(tmp_path):
     shutil.copy(PROBLEMS[2], folder / "a.toml")
     handout([PROBLEMS[1], folder], tmp_path / "h", TITLE, formats=["md"])
     md = (tmp_path / "h.md").read_text(encoding="utf-8")
-    assert re.findall(r"^## .*Problem (\d+): (.*)$", md, flags=re.M) == [
+    assert re.findall(r"^## Problem (\d+)\n\n\*\*(.*)\*\*$", md, flags=re.M) == [
         ("1", TITLES[1]), ("2", TITLES[2]), ("3", TITLES[0])]
 
 
