@@ -35,7 +35,7 @@ from .sources import display_name, problem_name, read_problem, unfit_name
 __all__ = ["FORMATS", "Options", "Outcome", "build", "check", "derive_file", "display_name",
            "find_problems", "load", "render_outputs"]
 
-FORMATS = ("md", "tex", "json", "pdf", "py")
+FORMATS = ("md", "tex", "json", "pdf", "html", "py")
 DEFAULT_FORMATS = ("md", "tex", "json")
 MANIFEST = ".derivgen.json"
 
@@ -51,10 +51,13 @@ class Options:
     force: bool = False                      # build: rebuild even what is unchanged
     time_limit: float | None = DEFAULT_TIME_LIMIT       # seconds per problem
     memory_limit: int | None = DEFAULT_MEMORY_LIMIT     # bytes per worker process
+    katex: Path | None = None                # inlined into HTML pages; else a pinned CDN
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out_dir", Path(self.out_dir))
         object.__setattr__(self, "formats", tuple(self.formats))
+        if self.katex is not None:
+            object.__setattr__(self, "katex", Path(self.katex))
 
 
 def _options(options: Options | None, settings: dict) -> Options:
@@ -91,16 +94,26 @@ def find_problems(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def render_outputs(derivation, formats=DEFAULT_FORMATS, templates=None) -> dict[str, str | bytes]:
-    """The contents of each requested output, by file suffix."""
+def render_outputs(derivation, options: Options | None = None,
+                   **settings) -> dict[str, str | bytes]:
+    """The contents of each output ``options.formats`` asks for, by file suffix
+    (``settings`` replace fields of ``options``: ``formats=("md",)``)."""
     from .derivation import as_json
     from .render import pdf, render
     from .report import context
+    options = _options(options, settings)
+    formats, templates = options.formats, options.templates
     outputs: dict[str, str | bytes] = {}
-    if {"md", "tex", "pdf"} & set(formats):
+    if {"md", "tex", "pdf", "html"} & set(formats):
         ctx = context(derivation)
-        if "md" in formats:
-            outputs["md"] = render(ctx, "md", templates)
+        if "md" in formats or "html" in formats:
+            markdown = render(ctx, "md", templates)
+            if "md" in formats:
+                outputs["md"] = markdown
+            if "html" in formats:
+                from .html import katex_assets, page_context
+                page = page_context(markdown, ctx["title"], katex_assets(options.katex))
+                outputs["html"] = render(page, "html", templates)
         if "tex" in formats or "pdf" in formats:
             tex = render(ctx, "tex", templates)
             if "tex" in formats:
@@ -126,7 +139,7 @@ def produce(path: Path, data: bytes, options: Options) -> tuple[dict, dict]:
     try:
         with time_limit(options.time_limit, file):
             derivation = derive_file(path, data)
-            outputs = render_outputs(derivation, options.formats, options.templates)
+            outputs = render_outputs(derivation, options)
     except DerivgenError as error:
         raise error.locate(file=file)
     except MemoryError:
@@ -143,12 +156,14 @@ def produce(path: Path, data: bytes, options: Options) -> tuple[dict, dict]:
     return outputs, summary
 
 
-def settings_hash(formats: tuple[str, ...], templates) -> bytes:
-    """What every problem's outputs depend on: derivgen's version, the formats and the
-    templates (read once per build, not once per problem)."""
+def settings_hash(options: Options) -> bytes:
+    """What every problem's outputs depend on: derivgen's version, the formats, the
+    templates (read once per build, not once per problem) and the KaTeX pages inline."""
     from .render import search_path
-    digest = hashlib.sha256(f"{__version__}\n{','.join(formats)}\n".encode())
-    for folder in search_path(templates):
+    digest = hashlib.sha256(f"{__version__}\n{','.join(options.formats)}\n".encode())
+    if options.katex and "html" in options.formats:
+        digest.update(f"katex {options.katex.resolve()}\n".encode())
+    for folder in search_path(options.templates):
         for template in sorted(folder.glob("*.j2")):
             if template.is_file():              # a folder named x.j2 is no template
                 digest.update(template.name.encode() + b"\0" + template.read_bytes())
@@ -267,7 +282,7 @@ def _build(problems: list[Path], options: Options) -> Iterator[Outcome]:
     out_dir = options.out_dir
     _remove_stale_temporaries(out_dir)
     manifest = _read_manifest(out_dir)
-    settings = settings_hash(options.formats, options.templates)
+    settings = settings_hash(options)
     todo, keys = [], {}
     for path, data, error in _read(problems):
         if error is not None:

@@ -121,10 +121,10 @@ def build_options(command):
     """The options build and check share, gathered into one :class:`api.Options`,
     which the command receives as ``options``."""
     @functools.wraps(command)
-    def with_options(*args, out, formats, templates, jobs, time_limit, memory_limit,
+    def with_options(*args, out, formats, templates, katex, jobs, time_limit, memory_limit,
                      force=False, **kwargs):
-        options = api.Options(out_dir=out, formats=formats, templates=templates, jobs=jobs,
-                              force=force, time_limit=time_limit or None,
+        options = api.Options(out_dir=out, formats=formats, templates=templates, katex=katex,
+                              jobs=jobs, force=force, time_limit=time_limit or None,
                               memory_limit=int(memory_limit * (1 << 30)) or None)
         return command(*args, options=options, **kwargs)
 
@@ -137,6 +137,11 @@ def build_options(command):
                      help="Comma-separated outputs: " + ", ".join(api.FORMATS) + "."),
         click.option("--templates", type=click.Path(file_okay=False, exists=True, path_type=Path),
                      help="Folder of templates searched before the project's and derivgen's own."),
+        click.option("--self-contained", "katex", metavar="KATEX",
+                     type=click.Path(file_okay=False, exists=True, path_type=Path),
+                     callback=lambda ctx, param, value: katex_folder(value),
+                     help="HTML pages inline this KaTeX (npm's katex package or its dist/) "
+                          "and work offline; without it they load KaTeX from a pinned CDN."),
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
                      show_default="the number of CPUs", help="Problems built at once."),
         click.option("--time-limit", type=click.FloatRange(min=0), default=DEFAULT_TIME_LIMIT,
@@ -150,6 +155,17 @@ def build_options(command):
     ]):
         with_options = option(with_options)
     return with_options
+
+
+def katex_folder(folder: Path | None) -> Path | None:
+    """``folder``, once it is known to hold a KaTeX that pages can inline."""
+    if folder is not None:
+        from .html import katex_assets
+        try:
+            katex_assets(folder)
+        except DerivgenError as error:
+            raise click.BadParameter(error.message) from None
+    return folder
 
 
 def fit(options: api.Options, problems: list[Path]) -> api.Options:
@@ -267,7 +283,8 @@ def check(paths: tuple[Path, ...], options: api.Options, debug: bool, github: bo
     if counts["stale"] or counts["missing"]:
         command = (["derivgen", "build", *map(str, paths), "-o", str(options.out_dir),
                     "--format", ",".join(options.formats)]
-                   + (["--templates", str(options.templates)] if options.templates else []))
+                   + (["--templates", str(options.templates)] if options.templates else [])
+                   + (["--self-contained", str(options.katex)] if options.katex else []))
         say(f"to bring them up to date, run: {shlex.join(command)}")
     sys.exit(status)
 

@@ -52,7 +52,8 @@ class DerivationView:
 
     def _render(self, fmt: str) -> str:
         if fmt not in self._outputs:
-            self._outputs[fmt] = api.render_outputs(self.derivation, (fmt,), self.templates)[fmt]
+            outputs = api.render_outputs(self.derivation, formats=(fmt,), templates=self.templates)
+            self._outputs[fmt] = outputs[fmt]
         return self._outputs[fmt]
 
     def to_markdown(self) -> str:

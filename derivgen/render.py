@@ -28,7 +28,7 @@ from .errors import OutputError, TemplateError
 from .latex import unsafe_tex
 from .resources import builtin_templates
 
-TEMPLATES = {"md": "report.md.j2", "tex": "report.tex.j2"}
+TEMPLATES = {"md": "report.md.j2", "tex": "report.tex.j2", "html": "report.html.j2"}
 _TEX_DELIMITERS = dict(block_start_string="((*", block_end_string="*))",
                        variable_start_string="(((", variable_end_string=")))",
                        comment_start_string="((#", comment_end_string="#))")
@@ -77,7 +77,7 @@ def environment(fmt: str, user_dir: str | Path | None = None) -> jinja2.Environm
     env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader([str(d) for d in search_path(user_dir)]),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True, autoescape=False,
+        keep_trailing_newline=True, autoescape=fmt == "html",
         **(_TEX_DELIMITERS if fmt == "tex" else {}))
     env.filters["tex"] = tex_text
     env.filters["md"] = md_text

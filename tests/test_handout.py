@@ -52,7 +52,7 @@ def results() -> list[dict[str, list[str]]]:
     boxed gradient, by format."""
     found = []
     for path in PROBLEMS:
-        outputs = render_outputs(derive_file(path), ("md", "tex"))
+        outputs = render_outputs(derive_file(path), formats=("md", "tex"))
         found.append({fmt: [line for line in outputs[fmt].splitlines() if r"\boxed{" in line]
                       for fmt in ("md", "tex")})
         assert all(found[-1].values()), path

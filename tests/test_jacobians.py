@@ -219,7 +219,7 @@ def test_a_differential_holding_a_transposed_direction_has_no_matrix(tmp_path):
     assert to_source(lm.differential) == "dX.T @ X + X.T @ dX"
     assert lm.matrix is None
     assert lm.index == r"\delta_{i l} {X}_{k,j} + \delta_{j l} {X}_{k,i}"
-    report = api.render_outputs(d, ("md",))["md"]
+    report = api.render_outputs(d, formats=("md",))["md"]
     assert "No matrix form was found (one that holds $\\mathrm{d}X^{\\top}$ would need the\n" \
            "commutation matrix)" in report
     assert "matrix" not in as_json(d)["jacobians"]["X"]

@@ -30,7 +30,7 @@ def test_every_gallery_module_passes_its_own_check_with_numpy_alone(tmp_path):
     paths = []
     for path in GALLERY:
         target = tmp_path / f"{path.stem}.py"
-        target.write_text(api.render_outputs(derivation(path.stem), ("py",))["py"])
+        target.write_text(api.render_outputs(derivation(path.stem), formats=("py",))["py"])
         paths.append(str(target))
     done = subprocess.run([sys.executable, "-c", RUNNER, *paths], capture_output=True,
                           text=True, timeout=600)
@@ -41,7 +41,7 @@ def test_every_gallery_module_passes_its_own_check_with_numpy_alone(tmp_path):
 
 
 def test_the_softmax_module_holds_the_proven_formulas():
-    source = api.render_outputs(derivation("softmax"), ("py",))["py"]
+    source = api.render_outputs(derivation("softmax"), formats=("py",))["py"]
     assert source.startswith("# Softmax regression: gradient of the cross-entropy\n")
     assert ('def gradients(W, X, Y):\n'
             '    """∂L/∂ each of S, W, X, by name."""\n'
@@ -54,7 +54,7 @@ def test_the_softmax_module_holds_the_proven_formulas():
 
 
 def test_a_jacobian_module_returns_its_matrix(tmp_path):
-    source = api.render_outputs(derivation("jacobian_softmax"), ("py",))["py"]
+    source = api.render_outputs(derivation("jacobian_softmax"), formats=("py",))["py"]
     assert '    return {"s": np.diag(a.ravel()) - (a @ a.T)}\n' in source
 
 
@@ -63,13 +63,13 @@ def test_user_text_stays_in_comments_and_a_clashing_name_is_refused(tmp_path):
     path = tmp_path / "p.toml"
     path.write_text(text.replace('title = "Softmax regression: gradient of the cross-entropy"',
                                  'title = "x\\"\\"\\" ; import os \\\\ end"'))
-    source = api.render_outputs(api.derive_file(path), ("py",))["py"]
+    source = api.render_outputs(api.derive_file(path), formats=("py",))["py"]
     assert source.startswith('# x""" ; import os \\ end\n')
     compile(source, "p.py", "exec")
     path.write_text(text.replace("W @ X", "np @ X").replace('W = {', 'np = {')
                     .replace('wrt = ["S", "W", "X"]', 'wrt = ["S", "np", "X"]'))
     with pytest.raises(ProblemError) as e:
-        api.render_outputs(api.derive_file(path), ("py",))
+        api.render_outputs(api.derive_file(path), formats=("py",))
     assert str(e.value).endswith("the name np would hide the generated module's own np: "
                                  "rename it to write --format py")
 
@@ -77,7 +77,7 @@ def test_user_text_stays_in_comments_and_a_clashing_name_is_refused(tmp_path):
 def test_a_wrong_matrix_fails_the_modules_own_check(tmp_path):
     """check() is not vacuous where there are no gradients: a Jacobian's matrix is
     applied to a random direction and compared with central differences."""
-    source = api.render_outputs(derivation("jacobian_softmax"), ("py",))["py"]
+    source = api.render_outputs(derivation("jacobian_softmax"), formats=("py",))["py"]
     wrong = source.replace("np.diag(a.ravel()) - (a @ a.T)", "np.diag(a.ravel())")
     assert wrong != source
     for text, bad in ((source, False), (wrong, True)):
