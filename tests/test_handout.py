@@ -89,7 +89,7 @@ def test_the_handout_has_a_title_contents_and_the_problems_numbered_in_order(bui
     headings = [line for line in md.splitlines() if line.startswith("## ")]
     assert headings == ["## Contents"] + [f"## Problem {n}" for n in range(1, 4)]
     for n, title in enumerate(TITLES, 1):
-        assert f"\n## Problem {n}\n\n**{title}**\n" in md
+        assert f"\n## Problem {n}\n\n**{title}**\n\n" in md    # a paragraph of its own
     # each problem's sections sit under its heading, one level down
     assert md.count("\n### Setup\n") == md.count("\n### Results\n") == len(PROBLEMS)
     assert "\n## Setup" not in md
