@@ -49,7 +49,7 @@ _PAGE = re.compile(r"""
     ^(?P<fence>[ ]{0,3}(?P<ticks>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*)\n
         (?P<body>.*?)\n?^[ ]{0,3}(?P=ticks)[ \t]*$)
   | (?P<span>(?P<quote>`+)[^\n]*?(?P=quote))
-  | (?P<call>\{\{[ \t]*(?P<name>derivation|handout)[ \t]*\((?P<args>[^)\n]*)\)[ \t]*\}\})
+  | (?P<call>\{\{[ \t]*(?P<name>derivation|handout)[ \t]*\((?P<args>[^\n]*?)\)[ \t]*\}\})
 """, re.M | re.S | re.X)
 # one argument of a call: "a string", or title="a string"
 _ARG = re.compile(r'[ \t]*(?:(?P<key>\w+)[ \t]*=[ \t]*)?"(?P<value>[^"\\\n]*)"[ \t]*(?:,|$)')
