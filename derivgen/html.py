@@ -88,7 +88,6 @@ _INLINE = re.compile(r"\\([!-/:-@\[-`{-~])"            # a backslash escape: the
                      r"|(`+)(.+?)\2"                    # code
                      r"|\$([^$]+)\$"                    # math
                      r"|\[([^\]]*)\]\(((?:#|https?://)[^)\s]*)\)")   # a link
-_SAFE_ANCHOR = re.compile(r"[^\w-]+")
 
 
 def markdown_html(text: str) -> Markup:
@@ -96,19 +95,23 @@ def markdown_html(text: str) -> Markup:
     return Markup("\n".join(_blocks(text.splitlines(), _Ids())))
 
 
+def slug(heading: str) -> str:
+    """A heading's id as GitHub, MkDocs and MyST make it from plain words: lower case,
+    punctuation dropped, spaces as hyphens (derivgen's own links point at such ids)."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
 class _Ids:
-    """Heading ids as GitHub makes them: lower case, spaces as hyphens, other
-    punctuation dropped, -1, -2, ... after a repeat."""
+    """Heading ids (:func:`slug`), with -1, -2, ... after a repeat, as GitHub does."""
 
     def __init__(self) -> None:
         self.seen: dict[str, int] = {}
 
     def __call__(self, heading: str) -> str:
-        plain = re.sub(r"\$([^$]*)\$", r"\1", heading).lower().replace(" ", "-")
-        slug = _SAFE_ANCHOR.sub("", plain) or "section"
-        count = self.seen.get(slug, 0)
-        self.seen[slug] = count + 1
-        return slug if count == 0 else f"{slug}-{count}"
+        id_ = slug(heading) or "section"
+        count = self.seen.get(id_, 0)
+        self.seen[id_] = count + 1
+        return id_ if count == 0 else f"{id_}-{count}"
 
 
 def _blocks(lines: list[str], ids: _Ids) -> list[str]:

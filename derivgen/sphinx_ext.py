@@ -31,7 +31,6 @@ message, at the directive's line (``-W`` then fails the build).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from docutils import nodes
@@ -42,6 +41,7 @@ from sphinx.util.docutils import SphinxDirective
 from . import __version__
 from .embed import Embedded, Site
 from .errors import DerivgenError
+from .html import slug
 
 __all__ = ["setup"]
 
@@ -108,19 +108,13 @@ def markdown_nodes(markdown: str, page: nodes.document) -> list[nodes.Node]:
     return read
 
 
-def _slug(title: str) -> str:
-    """The slug GitHub, MkDocs and MyST give a heading of plain words: derivgen's
-    templates link only to such headings (templates/handout.md.j2)."""
-    return re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
-
-
 def _link_headings(document: nodes.document) -> None:
     """Point each ``[...](#slug)`` link of the Markdown at the heading of that slug.
     Left to MyST, it would be looked up among the page's own headings, and only
     when the site sets ``myst_heading_anchors``."""
     sections: dict[str, nodes.section] = {}
     for section in document.findall(nodes.section):
-        sections.setdefault(_slug(section[0].astext()), section)
+        sections.setdefault(slug(section[0].astext()), section)
     for reference in document.findall(nodes.reference):
         target = sections.get(reference["refuri"][1:]) if reference.get("id_link") else None
         if target is not None:
