@@ -133,7 +133,7 @@ def _blocks(lines: list[str], ids: _Ids) -> list[str]:
             i = end + 1
         elif heading := _HEADING.fullmatch(stripped):
             level, title = len(heading[1]), heading[2]
-            out.append(f'<h{level} id="{ids(title)}">{_inline(title)}</h{level}>')
+            out.append(f'<h{level} id="{ids(html.unescape(title))}">{_inline(title)}</h{level}>')
             i += 1
         elif stripped.startswith("|"):
             end = _run(lines, i, lambda s: s.startswith("|"))

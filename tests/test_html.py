@@ -57,8 +57,8 @@ def test_tables_read_pipes_as_github_does():
 
 
 def test_headings_get_unique_github_ids():
-    html = markdown_html("## Step $S$\n\n## Step $S$\n\n## Results!\n")
-    assert re.findall(r'id="([^"]*)"', html) == ["step-s", "step-s-1", "results"]
+    html = markdown_html("## Step $S$\n\n## Step $S$\n\n## Results!\n\n## &lt;b&gt; &amp; a\n")
+    assert re.findall(r'id="([^"]*)"', html) == ["step-s", "step-s-1", "results", "b--a"]
 
 
 def test_nothing_in_the_markdown_becomes_markup():
