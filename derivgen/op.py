@@ -32,6 +32,13 @@ rule next to its derivative (as in HIPS/autograd and micrograd):
     source (and shape): ``np.exp(x)``, ``np.sum(x, axis=0, keepdims=True)`` (NumPy drops a
     reduced axis unless told), softmax spelled out; what generated code and the JSON's
     ``numpy`` fields are written with (a registry test evaluates it against ``numpy``);
+``torch_code``
+    the same in PyTorch, for ``--format torch``: ``torch.sum(x, dim=0, keepdim=True)``,
+    ``torch.take_along_dim(x, y.long(), dim=0)``; None where PyTorch has no spelling for
+    it, and a problem holding it is refused. Torch functions take tensors only, so an
+    argument that is a plain number (a dim, a constant) reaches it as a 0-d float64
+    tensor (:mod:`derivgen.numpy_code`), unless the operator leaves it unwritten (a
+    size); values are float64 tensors, so a spelling that makes a tensor says so;
 ``symbol``, ``precedence``, ``product``
     how an operator (not a function) is written in the language (``@``), how
     tightly it binds (1 sums, 2 products, 3 negation, 4 powers; functions and
@@ -114,6 +121,7 @@ class Op:
     doc: str
     jvp: tuple[Callable | None, ...] = ()
     code: Callable | None = None    # (sources, axis, shapes) -> its NumPy source
+    torch_code: Callable | None = None      # the same, its PyTorch source
     symbol: str | None = None   # how an operator (not a function) is written: '+', '@', '.T', ...
     precedence: int = 5
     product: Literal["matrix", "elementwise"] | None = None
@@ -152,15 +160,15 @@ def label_arguments(op: Op) -> set[int]:
     return {n for shapes in op.examples for n, s in enumerate(shapes) if s.labels is not None}
 
 
-# -- helpers for NumPy source ----------------------------------------------------------
+# -- helpers for NumPy and PyTorch source ----------------------------------------------
 
 def template(text: str) -> Callable:
-    """NumPy source from a template of the arguments' sources: ``"np.exp({0})"``."""
+    """Source from a template of the arguments' sources: ``"np.exp({0})"``."""
     return lambda a, axis, shapes: text.format(*a, axis=axis)
 
 
 def infix(symbol: str) -> Callable:
-    """``(a + b)``: an operator NumPy writes as the language does, bracketed."""
+    """``(a + b)``: an operator NumPy (and PyTorch) write as the language does, bracketed."""
     return lambda a, axis, shapes: f"({a[0]} {symbol} {a[1]})"
 
 
@@ -168,6 +176,12 @@ def reduction(function: str) -> Callable:
     """``np.sum(x, axis=0, keepdims=True)``: a reduction keeping the matrix shape."""
     return lambda a, axis, shapes: \
         f"{function}({a[0]}{'' if axis is None else f', axis={axis}'}, keepdims=True)"
+
+
+def torch_reduction(function: str) -> Callable:
+    """``torch.sum(x, dim=0, keepdim=True)``; over all entries, ``dim=(0, 1)``."""
+    return lambda a, axis, shapes: \
+        f"{function}({a[0]}, dim={(0, 1) if axis is None else axis}, keepdim=True)"
 
 
 # -- helpers for derivative rules ----------------------------------------------------

@@ -22,16 +22,16 @@ from .lazy import np, sp
 from .nodes import SHAPE_RULES, make
 from .shapes import Shape
 from .op import (Op, count, delta, diagonal, infix, inverse_of, reduction, spread, stretched,
-                 template, unbroadcast)
+                 template, torch_reduction, unbroadcast)
 from .selection import SELECTION
 from .vectorize import VECTORIZE
 
 
-def _elementwise_fn(name, doc, latex, *, sympy, numpy, code, rule, local, domain=None,
+def _elementwise_fn(name, doc, latex, *, sympy, numpy, code, torch, rule, local, domain=None,
                     facts=frozenset(), algebra=False, reflection=None):
     # forward and backward both multiply by f'(x) entry by entry: one rule serves both
     return Op(name, 1, same, lambda vs, axis: numpy(vs[0]), entrywise(sympy), (rule,), doc,
-              jvp=(rule,), code=template(code), index=(diagonal(local) if local else None,),
+              jvp=(rule,), code=template(code), torch_code=template(torch), index=(diagonal(local) if local else None,),
               latex=latex, domain=(domain,),
               facts=lambda node: facts, scalar=sympy, algebra=algebra, entrywise=True,
               reflection=reflection)
@@ -40,7 +40,7 @@ def _elementwise_fn(name, doc, latex, *, sympy, numpy, code, rule, local, domain
 def _binary(name, symbol, precedence, numpy_f, sympy_f, rules, forward, doc, locals_,
             product=None, domain=(None, None)):
     return Op(name, 2, elementwise, lambda vs, axis: numpy_f(*vs), entrywise2(sympy_f), rules,
-              doc, jvp=forward, code=infix(symbol), symbol=symbol, precedence=precedence,
+              doc, jvp=forward, code=infix(symbol), torch_code=infix(symbol), symbol=symbol, precedence=precedence,
               product=product,
               index=tuple(map(diagonal, locals_)), domain=domain, entrywise=True)
 
@@ -56,6 +56,7 @@ def _extremum(name, which, numpy_f, sympy_f, latex):
                lambda g, ans, a, b, axis: unbroadcast(g * (1 - make("step", wins(a, b))), b)),
               f"the {which} of two entries, entry by entry, with broadcasting", latex=latex,
               code=template(f"np.{name}({{0}}, {{1}})"),
+              torch_code=template(f"torch.{name}({{0}}, {{1}})"),
               jvp=(lambda d, ans, a, b, axis: d * make("step", wins(a, b)),
                    lambda d, ans, a, b, axis: d * (1 - make("step", wins(a, b)))),
               index=(diagonal(lambda o, a, b: sp.Heaviside(wins(a, b))),
@@ -106,18 +107,19 @@ _ALL = [
     # C = AB: dL/dA = G Bᵀ, dL/dB = Aᵀ G
     Op("matmul", 2, matmul_shape, lambda vs, axis: vs[0] @ vs[1], lambda ms, axis: ms[0] * ms[1],
        (lambda g, ans, a, b, axis: g @ b.T, lambda g, ans, a, b, axis: a.T @ g),
-       "matrix product", code=infix("@"),
+       "matrix product", code=infix("@"), torch_code=infix("@"),
        jvp=(lambda d, ans, a, b, axis: d @ b, lambda d, ans, a, b, axis: a @ d),
        symbol="@", precedence=2, product="matrix",
        index=(lambda o, a, i, j, k, l, axis, n: delta(i, k) * a[1][l, j],
               lambda o, a, i, j, k, l, axis, n: a[0][i, k] * delta(j, l))),
     Op("neg", 1, same, lambda vs, axis: -vs[0], lambda ms, axis: -ms[0],
        (lambda g, ans, x, axis: -g,), "negation", code=template("(-{0})"),
+       torch_code=template("(-{0})"),
        jvp=(lambda d, ans, x, axis: -d,), symbol="-", precedence=3,
        index=(diagonal(lambda o, a: -1),), entrywise=True),
     Op("transpose", 1, lambda shapes, axis: shapes[0].T, lambda vs, axis: vs[0].T,
        lambda ms, axis: ms[0].T, (lambda g, ans, x, axis: g.T,), "transpose",
-       code=template("{0}.T"),
+       code=template("{0}.T"), torch_code=template("{0}.T"),
        jvp=(lambda d, ans, x, axis: d.T,), symbol=".T",
        index=(lambda o, a, i, j, k, l, axis, n: delta(i, l) * delta(j, k),)),
 
@@ -125,69 +127,70 @@ _ALL = [
     # that is the textbook form (e^x, σ(1−σ), 1−tanh²)
     _elementwise_fn("exp", "e to the power of each entry", r"\exp",
                     sympy=lambda x: sp.exp(x), numpy=lambda v: np.exp(v),
-                    code="np.exp({0})",
+                    code="np.exp({0})", torch="torch.exp({0})",
                     rule=lambda g, ans, x, axis: g * ans, local=lambda o, x: o,
                     facts=frozenset({"positive"}), algebra=True),
     _elementwise_fn("log", "natural logarithm of each entry", r"\log",
                     sympy=lambda x: sp.log(x), numpy=lambda v: np.log(v),
-                    code="np.log({0})",
+                    code="np.log({0})", torch="torch.log({0})",
                     rule=lambda g, ans, x, axis: g / x, local=lambda o, x: 1 / x,
                     domain="positive", algebra=True),
     _elementwise_fn("sqrt", "square root of each entry", None,       # the printer draws √
                     sympy=lambda x: sp.sqrt(x), numpy=lambda v: np.sqrt(v),
-                    code="np.sqrt({0})",
+                    code="np.sqrt({0})", torch="torch.sqrt({0})",
                     rule=lambda g, ans, x, axis: g / (2 * ans), local=lambda o, x: 1 / (2 * o),
                     domain="positive", algebra=True),
     _elementwise_fn("log1p", "natural logarithm of one plus each entry", None,   # log(1 + x)
                     sympy=lambda x: sp.log(1 + x), numpy=lambda v: np.log1p(v),
-                    code="np.log1p({0})",
+                    code="np.log1p({0})", torch="torch.log1p({0})",
                     rule=lambda g, ans, x, axis: g / (1 + x), local=lambda o, x: 1 / (1 + x),
                     domain="positive", algebra=True),
     # softplus(x) = log(1 + e^x), a smooth relu; its derivative is the sigmoid
     _elementwise_fn("softplus", "log of one plus e to the power of each entry",
                     r"\operatorname{softplus}",
                     sympy=lambda x: sp.log(1 + sp.exp(x)), numpy=lambda v: np.logaddexp(0, v),
-                    code="np.logaddexp(0, {0})",
+                    code="np.logaddexp(0, {0})", torch="torch.logaddexp(torch.zeros_like({0}), {0})",
                     rule=lambda g, ans, x, axis: g * make("sigmoid", x),
                     local=lambda o, x: 1 / (1 + sp.exp(-x)), facts=frozenset({"positive"})),
     _elementwise_fn("tanh", "hyperbolic tangent of each entry", r"\tanh",
                     sympy=lambda x: sp.tanh(x), numpy=lambda v: np.tanh(v),
-                    code="np.tanh({0})",
+                    code="np.tanh({0})", torch="torch.tanh({0})",
                     rule=lambda g, ans, x, axis: g * (1 - ans ** 2), local=lambda o, x: 1 - o ** 2,
                     reflection=(0, -1)),
     _elementwise_fn("sigmoid", "the logistic (sigmoid) function of each entry", r"\sigma",
                     sympy=sympy_sigmoid, numpy=lambda v: 1 / (1 + np.exp(-v)),
-                    code="(1 / (1 + np.exp(-{0})))",
+                    code="(1 / (1 + np.exp(-{0})))", torch="torch.sigmoid({0})",
                     rule=lambda g, ans, x, axis: g * ans * (1 - ans),
                     local=lambda o, x: o * (1 - o), facts=frozenset({"positive"}),
                     reflection=(1, -1)),
     _elementwise_fn("relu", "each entry, or 0 where it is negative", r"\operatorname{relu}",
                     sympy=lambda x: sp.Max(x, 0), numpy=lambda v: np.maximum(v, 0),
-                    code="np.maximum({0}, 0)",
+                    code="np.maximum({0}, 0)", torch="torch.relu({0})",
                     rule=lambda g, ans, x, axis: g * make("step", x),
                     local=lambda o, x: sp.Heaviside(x)),
     _elementwise_fn("abs", "absolute value of each entry", None,     # the printer draws |x|
                     sympy=lambda x: sp.Abs(x), numpy=lambda v: np.abs(v),
-                    code="np.abs({0})",
+                    code="np.abs({0})", torch="torch.abs({0})",
                     rule=lambda g, ans, x, axis: g * make("sign", x), local=lambda o, x: sp.sign(x),
                     reflection=(0, 1)),
     _elementwise_fn("sin", "sine of each entry", r"\sin",
                     sympy=lambda x: sp.sin(x), numpy=lambda v: np.sin(v),
-                    code="np.sin({0})",
+                    code="np.sin({0})", torch="torch.sin({0})",
                     rule=lambda g, ans, x, axis: g * make("cos", x), local=lambda o, x: sp.cos(x),
                     reflection=(0, -1)),
     _elementwise_fn("cos", "cosine of each entry", r"\cos",
                     sympy=lambda x: sp.cos(x), numpy=lambda v: np.cos(v),
-                    code="np.cos({0})",
+                    code="np.cos({0})", torch="torch.cos({0})",
                     rule=lambda g, ans, x, axis: -(g * make("sin", x)),
                     local=lambda o, x: -sp.sin(x), reflection=(0, 1)),
     # piecewise constant: the derivative is 0 wherever it exists
     _elementwise_fn("step", "1 where the entry is > 0, 0 elsewhere", r"\operatorname{step}",
                     sympy=lambda x: sp.Heaviside(x, 0), numpy=lambda v: (v > 0).astype(float),
-                    code="np.heaviside({0}, 0)",
+                    code="np.heaviside({0}, 0)", torch="({0} > 0).double()",
                     rule=None, local=None, reflection=(1, -1)),
     _elementwise_fn("sign", "-1, 0 or 1: the sign of each entry", r"\operatorname{sign}",
                     sympy=lambda x: sp.sign(x), numpy=lambda v: np.sign(v), code="np.sign({0})",
+                    torch="torch.sign({0})",
                     rule=None, local=None,
                     reflection=(0, -1)),
 
@@ -195,14 +198,14 @@ _ALL = [
     Op("sum", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.sum(v, **kw)),
        sympy_reduce(lambda xs: sp.Add.fromiter(xs)), (lambda g, ans, x, axis: spread(g, x),),
        "sum of all entries, of each column or of each row", axis="optional",
-       code=reduction("np.sum"),
+       code=reduction("np.sum"), torch_code=torch_reduction("torch.sum"),
        jvp=(lambda d, ans, x, axis: make("sum", d, axis=axis),),
        index=(lambda o, a, i, j, k, l, axis, n: {None: 1, 0: delta(j, l), 1: delta(i, k)}[axis],)),
     Op("mean", 1, reduce_shape, numpy_reduce(lambda v, **kw: np.mean(v, **kw)),
        sympy_reduce(lambda xs: sp.Add.fromiter(xs) / len(xs)),
        (lambda g, ans, x, axis: spread(g, x) / count(x, axis),),
        "mean of all entries, of each column or of each row", axis="optional",
-       code=reduction("np.mean"),
+       code=reduction("np.mean"), torch_code=torch_reduction("torch.mean"),
        jvp=(lambda d, ans, x, axis: make("mean", d, axis=axis),),
        latex=r"\operatorname{mean}",
        index=(lambda o, a, i, j, k, l, axis, n: {None: sp.Integer(1) / (n[0] * n[1]),
@@ -214,6 +217,7 @@ _ALL = [
        "each column (or row) exponentiated and divided by its sum", axis="required",
        code=template("(np.exp({0} - np.max({0}, axis={axis}, keepdims=True)) / np.sum(np.exp("
             "{0} - np.max({0}, axis={axis}, keepdims=True)), axis={axis}, keepdims=True))"),
+       torch_code=template("torch.softmax({0}, dim={axis})"),
        jvp=(lambda d, ans, x, axis: ans * (d - make("sum", ans * d, axis=axis)),),
        latex=r"\operatorname{softmax}",
        index=(lambda o, a, i, j, k, l, axis, n: (
@@ -226,6 +230,7 @@ _ALL = [
        (lambda g, ans, x, axis: g * make("softmax", x, axis=axis),),
        "log of the sum of the exponentials of each column (or row)", axis="required",
        code=template("np.log(np.sum(np.exp({0}), axis={axis}, keepdims=True))"),
+       torch_code=template("torch.logsumexp({0}, dim={axis}, keepdim=True)"),
        jvp=(lambda d, ans, x, axis: make("sum", make("softmax", x, axis=axis) * d, axis=axis),),
        latex=r"\operatorname{logsumexp}",
        index=(lambda o, a, i, j, k, l, axis, n: (delta(j, l) if axis == 0 else delta(i, k)) *
@@ -237,6 +242,7 @@ _ALL = [
        (lambda g, ans, x, axis: g * x / ans,),
        "the Euclidean (Frobenius) norm of all entries, of each column or of each row",
        axis="optional", code=lambda a, axis, shapes: reduction("np.sum")([f"{a[0]} ** 2"], axis, shapes).join(("np.sqrt(", ")")),
+       torch_code=torch_reduction("torch.linalg.vector_norm"),
        jvp=(lambda d, ans, x, axis: make("sum", x * d, axis=axis) / ans,), condition="is not zero",
        index=(lambda o, a, i, j, k, l, axis, n: a[0][k, l] / o[i, j] *
               {None: 1, 0: delta(j, l), 1: delta(i, k)}[axis],)),
@@ -248,6 +254,7 @@ _ALL = [
        "a vector on the diagonal of a square matrix, or the diagonal of a square matrix "
        "as a column", latex=r"\operatorname{diag}", symmetric=True,
        code=lambda a, axis, shapes: f"np.diag({a[0]}.ravel())" if 1 in (shapes[0].rows, shapes[0].cols) else f"np.diag({a[0]}).reshape(-1, 1)",
+       torch_code=lambda a, axis, shapes: f"torch.diag({a[0]}.ravel())" if 1 in (shapes[0].rows, shapes[0].cols) else f"torch.diag({a[0]}).reshape(-1, 1)",
        jvp=(lambda d, ans, x, axis: make("diag", d),),
        index=(lambda o, a, i, j, k, l, axis, n: (
            delta(i, j) * delta(i, k) if n[1] == 1 else delta(i, j) * delta(j, l)
@@ -257,6 +264,7 @@ _ALL = [
        lambda ms, axis: sp.Matrix([[ms[0].trace()]]),
        (lambda g, ans, x, axis: g * make("eye_like", x),), "sum of the diagonal of a square matrix",
        code=template("np.trace({0}).reshape(1, 1)"),
+       torch_code=template("torch.trace({0}).reshape(1, 1)"),
        jvp=(lambda d, ans, x, axis: make("trace", d),),
        latex=r"\operatorname{tr}",
        index=(lambda o, a, i, j, k, l, axis, n: delta(k, l),)),
@@ -264,6 +272,7 @@ _ALL = [
        lambda ms, axis: sp.Matrix([[ms[0].det(method="berkowitz")]]),
        (lambda g, ans, x, axis: g * ans * make("inv", x).T,), "determinant of a square matrix",
        code=template("np.linalg.det({0}).reshape(1, 1)"),
+       torch_code=template("torch.linalg.det({0}).reshape(1, 1)"),
        jvp=(lambda d, ans, x, axis: ans * make("trace", make("inv", x) @ d),),
        latex=r"\det",
        index=(lambda o, a, i, j, k, l, axis, n: o[i, j] * inverse_of(a[0])[l, k],),
@@ -273,13 +282,14 @@ _ALL = [
        (lambda g, ans, x, axis: g * make("inv", x).T,),
        "log of the determinant of a square matrix", latex=r"\log\det",
        code=template("np.linalg.slogdet({0})[1].reshape(1, 1)"),
+       torch_code=template("torch.linalg.slogdet({0})[1].reshape(1, 1)"),
        jvp=(lambda d, ans, x, axis: make("trace", make("inv", x) @ d),),
        index=(lambda o, a, i, j, k, l, axis, n: inverse_of(a[0])[l, k],),
        domain=("positive_definite",), max_size=4),
     Op("inv", 1, square, lambda vs, axis: np.linalg.inv(vs[0]),
        lambda ms, axis: ms[0].inv(method="ADJ"),
        (lambda g, ans, x, axis: -(ans.T @ g @ ans.T),), "inverse of a square matrix",
-       code=template("np.linalg.inv({0})"),
+       code=template("np.linalg.inv({0})"), torch_code=template("torch.linalg.inv({0})"),
        jvp=(lambda d, ans, x, axis: -(ans @ d @ ans),),
        index=(lambda o, a, i, j, k, l, axis, n: -o[i, k] * o[l, j],),
        domain=("well_conditioned",), max_size=3, condition="is invertible"),
@@ -290,15 +300,18 @@ _ALL = [
     Op("ones_like", 1, same, lambda vs, axis: np.ones_like(vs[0]),
        lambda ms, axis: sp.ones(ms[0].rows, ms[0].cols), (None,),
        "a matrix of ones, of the shape its place needs", index=(None,), shape_only=True, code=template("np.ones_like({0})"),
+       torch_code=template("torch.ones_like({0})"),
        jvp=(None,)),
     Op("zeros_like", 1, same, lambda vs, axis: np.zeros_like(vs[0]),
        lambda ms, axis: sp.zeros(ms[0].rows, ms[0].cols), (None,),
        "a matrix of zeros, of the shape of its argument", index=(None,), shape_only=True, code=template("np.zeros_like({0})"),
+       torch_code=template("torch.zeros_like({0})"),
        jvp=(None,)),
     # as many rows as its argument: I beside a column x is the identity J of x ↦ x
     Op("eye_like", 1, lambda shapes, axis: Shape(shapes[0].rows, shapes[0].rows),
        lambda vs, axis: np.eye(vs[0].shape[0]), lambda ms, axis: sp.eye(ms[0].rows), (None,),
        "the identity matrix, of the size its place needs", index=(None,), shape_only=True, code=template("np.eye({0}.shape[0])"),
+       torch_code=template("torch.eye({0}.shape[0], dtype=torch.float64, device={0}.device)"),
        jvp=(None,)),
 ]
 
@@ -310,14 +323,15 @@ FUNCTIONS: dict[str, Op] = {op.name: op for op in _ALL if op.is_function}
 @dataclass(frozen=True)
 class Constant:
     """A number the language names: its value in sympy and NumPy, its LaTeX and its
-    NumPy source."""
+    NumPy and PyTorch source."""
     name: str
     sympy: Callable
     numpy: float
     latex: str
     code: str
+    torch_code: str
 
 
 CONSTANTS: dict[str, Constant] = {c.name: c for c in (
-    Constant("pi", lambda: sp.pi, math.pi, r"\pi", "np.pi"),
+    Constant("pi", lambda: sp.pi, math.pi, r"\pi", "np.pi", "torch.pi"),
 )}

@@ -23,7 +23,8 @@ from .forms import (concat_shape, elementwise, entrywise2, numpy_concat, numpy_o
                     take_shape)
 from .lazy import np, sp
 from .nodes import dim_node, make
-from .op import Op, applied, delta, diagonal, infix, reduction, stretched, template, unbroadcast
+from .op import (Op, applied, delta, diagonal, infix, reduction, stretched, template,
+                 torch_reduction, unbroadcast)
 from .shapes import SCALAR, Shape, Span, dim_add
 
 ONE_HOT = Op(
@@ -34,6 +35,10 @@ ONE_HOT = Op(
     code=lambda a, axis, shapes: (
         f"(np.arange({a[1]})[:, None] == {a[0]}).astype(float)" if shapes[0].rows == 1 else
         f"({a[0]} == np.arange({a[1]})[None, :]).astype(float)"),
+    torch_code=lambda a, axis, shapes: (
+        f"(torch.arange({a[1]}, device={a[0]}.device)[:, None] == {a[0]}).double()"
+        if shapes[0].rows == 1 else
+        f"({a[0]} == torch.arange({a[1]}, device={a[0]}.device)[None, :]).double()"),
     latex=r"\operatorname{onehot}", domain=(None, None), index=(None, None),
     facts=lambda node: frozenset({"one_hot_columns" if node.args[0].shape.rows == 1
                                   else "one_hot_rows"}),
@@ -103,7 +108,7 @@ def _comparison(name, symbol, tex, numpy_f, sympy_f):
     return Op(name, 2, elementwise, lambda vs, axis: numpy_f(*vs).astype(float),
               entrywise2(sympy_f), (None, None),
               f"1 where A {symbol} B, else 0, entry by entry", jvp=(None, None),
-              code=infix(symbol), symbol=symbol,
+              code=infix(symbol), torch_code=infix(symbol), symbol=symbol,
               precedence=-3,
               latex=tex, domain=(None, None), index=(None, None), entrywise=True,
               boolean=True, facts=lambda node: _TRUTH)
@@ -152,7 +157,7 @@ def _extreme(name, which, numpy_f, sympy_f):
     return Op(name, 1, reduce_shape, numpy_reduce(numpy_f), sympy_reduce(lambda xs: sympy_f(*xs)),
               (lambda g, ans, x, axis: where(make("equal", x, ans), g, 0),),
               f"the {which} entry of all, of each column or of each row", axis="optional",
-              code=reduction(f"np.{name}"),
+              code=reduction(f"np.{name}"), torch_code=torch_reduction(f"torch.a{name}"),
               jvp=(lambda d, ans, x, axis: make("sum", where(make("equal", x, ans), d, 0),
                                                 axis=axis),),
               latex=rf"\{name}",
@@ -174,7 +179,7 @@ SELECTION = [
     Op("logical_and", 2, elementwise, lambda vs, axis: vs[0] * vs[1], entrywise2(lambda a, b: a * b),
        (lambda g, ans, a, b, axis: unbroadcast(where(b, g, 0), a),
         lambda g, ans, a, b, axis: unbroadcast(where(a, g, 0), b)),
-       "both conditions hold", code=infix("&"),
+       "both conditions hold", code=infix("&"), torch_code=infix("&"),
        jvp=(lambda d, ans, a, b, axis: where(b, d, 0),
                                     lambda d, ans, a, b, axis: where(a, d, 0)), symbol="&", precedence=-1, latex=r"\land", domain=_TRUTHS,
        index=(diagonal(lambda o, a, b: b), diagonal(lambda o, a, b: a)), entrywise=True,
@@ -183,7 +188,7 @@ SELECTION = [
        entrywise2(lambda a, b: a + b - a * b),
        (lambda g, ans, a, b, axis: unbroadcast(where(b, 0, g), a),
         lambda g, ans, a, b, axis: unbroadcast(where(a, 0, g), b)),
-       "either condition holds", code=infix("|"),
+       "either condition holds", code=infix("|"), torch_code=infix("|"),
        jvp=(lambda d, ans, a, b, axis: where(b, 0, d),
                                       lambda d, ans, a, b, axis: where(a, 0, d)), symbol="|", precedence=-2, latex=r"\lor", domain=_TRUTHS,
        index=(diagonal(lambda o, a, b: 1 - b), diagonal(lambda o, a, b: 1 - a)), entrywise=True,
@@ -195,6 +200,7 @@ SELECTION = [
         lambda g, ans, c, a, b, axis: unbroadcast(where(c, 0, g), b)),
        "a choice between two values, entry by entry: the first where the condition holds, "
        "the second elsewhere", code=template("np.where({0}, {1}, {2})"),
+       torch_code=template("torch.where({0}, {1}, {2})"),
        jvp=(None,
                                     lambda d, ans, c, a, b, axis: stretched(where(c, d, 0), ans),
                                     lambda d, ans, c, a, b, axis: stretched(where(c, 0, d), ans)),
@@ -212,6 +218,7 @@ SELECTION = [
             g * make("step", make("maximum", x, lo) - hi), hi)),
        "each entry held between a lower and an upper bound (the upper one where they cross)",
        code=template("np.minimum(np.maximum({0}, {1}), {2})"),
+       torch_code=template("torch.clamp({0}, {1}, {2})"),
        jvp=(lambda d, ans, x, lo, hi, axis: d * make("step", x - lo) * make("step", hi - x),
             lambda d, ans, x, lo, hi, axis: d * make("step", lo - x) * make("step", hi - lo),
             lambda d, ans, x, lo, hi, axis: d * make("step", make("maximum", x, lo) - hi)),
@@ -231,6 +238,7 @@ SELECTION = [
        "the entry each label picks from its column (from its row, with axis=1); labels "
        "count from 0, as in NumPy: label c picks row c + 1",
        code=template("np.take_along_axis({0}, {1}.astype(int), axis={axis})"),
+       torch_code=template("torch.take_along_dim({0}, {1}.long(), dim={axis})"),
        jvp=(lambda d, ans, x, y, axis: make("take_along_axis", d, y, axis=axis), None),
        axis="required", latex=r"\operatorname{pick}", domain=(None, None),
        # y_j is y's only entry along the picked axis: y[j, j] reads it in a row or a column
@@ -247,6 +255,7 @@ SELECTION = [
        "the rows the labels list, in order, repeats included (the columns, with axis=1); "
        "label c is row c + 1", axis="required", domain=(None, None),
        code=template("np.take({0}, {1}.astype(int).ravel(), axis={axis})"),
+       torch_code=template("torch.index_select({0}, {axis}, {1}.long().ravel())"),
        jvp=(lambda d, ans, w, x, axis: make("take", d, x, axis=axis), None),
        index=(lambda o, a, i, j, k, l, axis, n: (
            delta(k, a[1][i, i]) * delta(j, l) if axis == 0 else
@@ -264,7 +273,7 @@ SELECTION = [
        (lambda g, ans, x, axis: _padded(g, x, axis),),
        "a slice: a run of rows or of columns (counted from 1 here, from 0 in NumPy's "
        "A[a:b, :])", axis="required", symbol="[:]", precedence=5,
-       code=_sliced_source,
+       code=_sliced_source, torch_code=_sliced_source,
        jvp=(lambda d, ans, x, axis: make("slice", d, axis=axis),),
        index=(lambda o, a, i, j, k, l, span, n: (
            delta(k, i + span.start) * delta(j, l) if span.axis == 0 else
@@ -277,6 +286,7 @@ SELECTION = [
         lambda g, ans, a, b, axis: sliced(g, axis.axis, axis.start, axis.stop)),
        "a join: matrices one above another or side by side (NumPy's concatenate)",
        code=lambda a, span, shapes: f"np.concatenate([{a[0]}, {a[1]}], axis={span.axis})",
+       torch_code=lambda a, span, shapes: f"torch.cat([{a[0]}, {a[1]}], dim={span.axis})",
        jvp=(lambda d, ans, a, b, axis: make("concat", d, make("zeros_like", b), axis=axis),
             lambda d, ans, a, b, axis: make("concat", make("zeros_like", a), d, axis=axis)),
        axis="required", domain=(None, None), listed=True,

@@ -99,6 +99,7 @@ VECTORIZE = [
        lambda ms, axis: ms[0].vec(), (lambda g, ans, x, axis: make("unvec", g, x),),
        "the columns of a matrix stacked into one column, the first on top",
        code=template("{0}.reshape(-1, 1, order='F')"),
+       torch_code=template("{0}.T.reshape(-1, 1)"),     # row by row: the rows of Xᵀ are X's columns
        jvp=(lambda d, ans, x, axis: make("vec", d),), latex=r"\operatorname{vec}",
        index=(None,)),
     # unvec(v, X) takes only X's shape: no gradient flows to X
@@ -108,6 +109,7 @@ VECTORIZE = [
        (lambda g, ans, v, x, axis: make("vec", g), None),
        "a column folded into the shape of a matrix, column by column (the inverse of vec)",
        code=template("{0}.reshape({1}.shape, order='F')"),
+       torch_code=template("{0}.reshape({1}.shape[1], {1}.shape[0]).T"),
        jvp=(lambda d, ans, v, x, axis: make("unvec", d, x), None),
        latex=r"\operatorname{unvec}", index=(None, None),
        # and a column folded into a row, which fits where every dim is the same n
@@ -118,6 +120,8 @@ VECTORIZE = [
         lambda g, ans, a, b, axis: _kron_grad_b(g, a, b)),
        "the Kronecker product: one block per entry of A, that entry times B",
        code=template("np.kron({0}, {1})"),
+       # torch.kron fails on some transposed arguments (Bᵀ beside A: a view it cannot take)
+       torch_code=template("torch.kron({0}.contiguous(), {1}.contiguous())"),
        jvp=(lambda d, ans, a, b, axis: make("kron", d, b),
             lambda d, ans, a, b, axis: make("kron", a, d)),
        index=(None, None),

@@ -32,11 +32,12 @@ from derivgen.elementwise import almost_everywhere, label_values, partials, symp
 from derivgen.nodes import Ref, make
 from derivgen.numeric import evaluate
 from derivgen.forms import ShapeMismatch
-from derivgen.numpy_code import numpy_source
+from derivgen.numpy_code import NUMPY, TORCH, Backend, source
 from derivgen.op import Op, applied, at_sizes, label_arguments
 from derivgen.ops import OPS
 from derivgen.prove import almost_everywhere_form
 from derivgen.shapes import Shape, dim_size
+from test_torch_modules import require_torch
 
 # -- helpers: choosing shapes ------------------------------------------------------------
 
@@ -378,18 +379,34 @@ def test_reflection_is_the_functions_own(name):
     assert sp.simplify(almost_everywhere_form(op.scalar(-x) - a - b * op.scalar(x))) == 0
 
 
+def spelled(case: Case, backend: Backend):
+    """The case's operator spelled for ``backend`` (a condition written as one: A > 0, its
+    0/1 entries as truth values), its random arguments by name, and its numeric form."""
+    op = OPS[case.op]
+    args = numeric_args(case, rng_for(case))
+    refs = case.refs()[:op.written]
+    node = applied(op, [make("greater", r, 0) if i in op.conditions else r
+                        for i, r in enumerate(refs)], case.param)
+    return source(node, backend), {r.name: a for r, a in zip(refs, args)}, op.numpy(args, case.at)
+
+
 @pytest.mark.parametrize("case", params("code", FORM_CASES))
 def test_numpy_source_computes_the_numeric_form(case: Case):
     """The registry's NumPy spelling (generated code, the JSON's numpy fields), evaluated
     by NumPy itself, equals the operator's numeric form."""
-    op = OPS[case.op]
-    args = numeric_args(case, rng_for(case))
-    refs = case.refs()[:op.written]
-    # a condition is written as one (A > 0, its 0/1 entries as truth values)
-    node = applied(op, [make("greater", r, 0) if i in op.conditions else r
-                        for i, r in enumerate(refs)], case.param)
-    namespace = {"np": np, **case.sizes} | {r.name: a for r, a in zip(refs, args)}
-    computed = eval(numpy_source(node), namespace)       # derivgen's own source, not a user's
-    expected = op.numpy(args, case.at)
+    text, values, expected = spelled(case, NUMPY)
+    computed = eval(text, {"np": np, **case.sizes, **values})   # derivgen's own source
     assert computed.shape == expected.shape
     assert np.allclose(computed, expected, equal_nan=True)
+
+
+@pytest.mark.parametrize("case", params("torch_code", FORM_CASES))
+def test_torch_source_computes_the_numeric_form(case: Case):
+    """The registry's PyTorch spelling (--format torch), evaluated by PyTorch on float64
+    tensors (dims as the ints a shape gives), equals the operator's numeric form."""
+    torch = require_torch()
+    text, values, expected = spelled(case, TORCH)
+    computed = eval(text, {"torch": torch, **case.sizes} |
+                    {n: torch.tensor(a, dtype=torch.float64) for n, a in values.items()})
+    assert tuple(computed.shape) == expected.shape
+    assert np.allclose(computed.double().numpy(), expected, equal_nan=True)
