@@ -35,7 +35,10 @@ from .sources import display_name, problem_name, read_problem, unfit_name
 __all__ = ["FORMATS", "Options", "Outcome", "build", "check", "derive_file", "display_name",
            "find_problems", "load", "render_outputs"]
 
-FORMATS = ("md", "tex", "json", "pdf", "html", "py")
+FORMATS = ("md", "tex", "json", "pdf", "html", "py", "torch")
+# how each format's file is named after its problem: softmax.md, but softmax_torch.py,
+# which Python runs and imports as the NumPy module softmax.py is
+SUFFIXES = {**{f: f".{f}" for f in FORMATS}, "torch": "_torch.py"}
 DEFAULT_FORMATS = ("md", "tex", "json")
 MANIFEST = ".derivgen.json"
 
@@ -96,7 +99,7 @@ def find_problems(paths: Iterable[str | Path]) -> list[Path]:
 
 def render_outputs(derivation, options: Options | None = None,
                    **settings) -> dict[str, str | bytes]:
-    """The contents of each output ``options.formats`` asks for, by file suffix
+    """The contents of each output ``options.formats`` asks for, by format
     (``settings`` replace fields of ``options``: ``formats=("md",)``)."""
     from .derivation import as_json
     from .render import pdf, render
@@ -122,9 +125,10 @@ def render_outputs(derivation, options: Options | None = None,
                 outputs["pdf"] = pdf(tex)
     if "json" in formats:
         outputs["json"] = json.dumps(as_json(derivation), indent=2, ensure_ascii=False) + "\n"
-    if "py" in formats:
-        from .module import module_source
-        outputs["py"] = module_source(derivation)
+    for module in ("py", "torch"):
+        if module in formats:
+            from .module import module_source
+            outputs[module] = module_source(derivation, module)
     return outputs
 
 
@@ -263,8 +267,9 @@ class _Work:
         return produce(path, data, self.options)
 
 
-def _targets(out_dir: Path, path: Path, formats: Iterable[str]) -> list[Path]:
-    return [out_dir / f"{problem_name(path)}.{s}" for s in FORMATS if s in formats]
+def _targets(out_dir: Path, path: Path, formats: Iterable[str]) -> dict[str, Path]:
+    """The file of each of ``formats``, in the order of FORMATS."""
+    return {f: out_dir / f"{problem_name(path)}{SUFFIXES[f]}" for f in FORMATS if f in formats}
 
 
 def build_iter(paths: Iterable[str | Path], options: Options | None = None,
@@ -290,7 +295,7 @@ def _build(problems: list[Path], options: Options) -> Iterator[Outcome]:
             continue
         # hashed as read, before building: a file edited meanwhile is rebuilt next time
         keys[path] = hashlib.sha256(settings + data).hexdigest()
-        targets = _targets(out_dir, path, options.formats)
+        targets = list(_targets(out_dir, path, options.formats).values())
         if not options.force and manifest.get(problem_name(path)) == _record(keys[path], targets):
             yield Outcome(path, "unchanged", written=tuple(targets))
         else:
@@ -302,15 +307,15 @@ def _build(problems: list[Path], options: Options) -> Iterator[Outcome]:
         outputs, summary = result
         written = _targets(out_dir, path, outputs)
         try:
-            for target in written:
-                write_atomically(target, outputs[target.suffix[1:]])
-            manifest[problem_name(path)] = _record(keys[path], written)
+            for fmt, target in written.items():
+                write_atomically(target, outputs[fmt])
+            manifest[problem_name(path)] = _record(keys[path], list(written.values()))
             write_atomically(out_dir / MANIFEST,
                              json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         except OutputError as error:
             yield Outcome(path, "failed", error=error.locate(file=display_name(path)))
             continue
-        yield Outcome(path, "built", summary, written=tuple(written))
+        yield Outcome(path, "built", summary, written=tuple(written.values()))
 
 
 def build(paths: Iterable[str | Path], options: Options | None = None, **settings) -> list[Outcome]:
@@ -347,13 +352,13 @@ def _check(problems: list[Path], options: Options) -> Iterator[Outcome]:
             continue
         outputs, summary = result
         missing, stale = [], []
-        for target in _targets(options.out_dir, path, formats):
+        for fmt, target in _targets(options.out_dir, path, formats).items():
             if not target.is_file():
                 missing.append(target)
-            elif target.suffix == ".pdf":
+            elif fmt == "pdf":
                 if not compiled_from(target.read_bytes(), outputs["tex"]):
                     stale.append(target)
-            elif target.read_bytes() != outputs[target.suffix[1:]].encode("utf-8"):
+            elif target.read_bytes() != outputs[fmt].encode("utf-8"):
                 stale.append(target)
         status = "missing" if missing else "stale" if stale else "current"
         yield Outcome(path, status, summary, differs=tuple(missing + stale))

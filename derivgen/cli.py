@@ -8,6 +8,7 @@ This is the only module that prints errors and chooses exit codes:
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import shlex
 import signal
@@ -81,6 +82,10 @@ def parse_formats(value: str, allowed: tuple[str, ...] = api.FORMATS) -> tuple[s
     if unknown or not formats:
         raise click.BadParameter(f"unknown format {', '.join(unknown) or '(none)'}; choose from "
                                  + ", ".join(allowed))
+    # the module it writes is for PyTorch users, and is checked against torch.autograd;
+    # derivgen itself never imports torch (found here, not loaded)
+    if "torch" in formats and importlib.util.find_spec("torch") is None:
+        raise click.UsageError("--format torch needs PyTorch: pip install torch")
     return formats
 
 

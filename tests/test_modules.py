@@ -12,12 +12,14 @@ from derivgen import api
 from derivgen.errors import ProblemError
 from test_gallery import GALLERY, derivation
 
-# each module run with sympy and derivgen unimportable: NumPy is all it may need
+# each module run with the modules named first unimportable: sympy and derivgen, so that
+# NumPy is all it may need
 RUNNER = """
 import importlib.util, json, sys
-sys.modules["sympy"] = sys.modules["derivgen"] = None
+blocked, *paths = sys.argv[1:]
+sys.modules.update(dict.fromkeys(blocked.split(",")))
 errors = {}
-for path in sys.argv[1:]:
+for path in paths:
     spec = importlib.util.spec_from_file_location("generated", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -26,16 +28,22 @@ print(json.dumps(errors))
 """
 
 
+def run_checks(paths, blocked: str = "sympy,derivgen") -> dict[str, float]:
+    """Each module's check(), by path, run in a process where ``blocked`` (comma-separated
+    module names) cannot be imported."""
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", RUNNER, blocked,
+                           *map(str, paths)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 def test_every_gallery_module_passes_its_own_check_with_numpy_alone(tmp_path):
     paths = []
     for path in GALLERY:
         target = tmp_path / f"{path.stem}.py"
         target.write_text(api.render_outputs(derivation(path.stem), formats=("py",))["py"])
-        paths.append(str(target))
-    done = subprocess.run([sys.executable, "-c", RUNNER, *paths], capture_output=True,
-                          text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    errors = json.loads(done.stdout)
+        paths.append(target)
+    errors = run_checks(paths)
     assert len(errors) == len(GALLERY)
     assert {p: e for p, e in errors.items() if not e < 1e-6} == {}
 
@@ -83,7 +91,4 @@ def test_a_wrong_matrix_fails_the_modules_own_check(tmp_path):
     for text, bad in ((source, False), (wrong, True)):
         path = tmp_path / "module.py"
         path.write_text(text)
-        done = subprocess.run([sys.executable, "-c", RUNNER, str(path)], capture_output=True,
-                              text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-        assert (json.loads(done.stdout)[str(path)] > 1e-3) is bad
+        assert (run_checks([path])[str(path)] > 1e-3) is bad

@@ -170,7 +170,7 @@ def test_an_unknown_format_is_a_usage_error_naming_the_valid_ones(cli, tmp_path,
     result = cli("build", "softmax.toml", "-o", "out", "-f", formats)
     assert result.exit_code == 2
     assert result.stderr == (f"error: Invalid value for '-f' / '--format': unknown format "
-                             f"{named}; choose from md, tex, json, pdf, html, py (see: derivgen build "
+                             f"{named}; choose from md, tex, json, pdf, html, py, torch (see: derivgen build "
                              "--help)\n")
     assert_nothing_written(tmp_path / "out")
 
