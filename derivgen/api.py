@@ -180,25 +180,31 @@ def _missing_folders(paths: list[Path]) -> list[Outcome]:
             for p in paths if p.is_dir() and not any(p.glob("*.toml"))]
 
 
-def _read(paths: list[Path]) -> Iterator[tuple[Path, bytes | None, Exception | None]]:
+def _read(paths: list[Path], formats: tuple[str, ...]) -> Iterator[
+        tuple[Path, bytes | None, Exception | None]]:
     """Each problem file's bytes, read once (standard input can be read only once),
-    or why it cannot be read or built: two problems whose outputs would have the
-    same name are both refused, since neither may silently replace the other."""
-    by_name: dict[str, list[Path]] = {}
+    or why it cannot be read or built: two problems that would write a file of the
+    same name (a.toml twice, or a_torch.toml's py and a.toml's torch module) are both
+    refused, since neither may silently replace the other."""
+    writers: dict[str, list[Path]] = {}
     for path in paths:
-        by_name.setdefault(problem_name(path), []).append(path)
+        for fmt in formats:
+            writers.setdefault(problem_name(path) + SUFFIXES[fmt], []).append(path)
     for path in paths:
-        others = [display_name(p) for p in by_name[problem_name(path)] if p != path]
+        files = [problem_name(path) + SUFFIXES[fmt] for fmt in formats]
+        clash = next(((file, others) for file in files
+                      if (others := [display_name(p) for p in writers[file] if p != path])),
+                     None)
         why = unfit_name(problem_name(path))
         if why:
             yield path, None, ProblemError(f"its outputs cannot take its name: {why}; rename "
                                            "the file", file=display_name(path))
             continue
-        if others:
+        if clash:
+            file, others = clash
             yield path, None, ProblemError(
-                f"its outputs would be named '{problem_name(path)}', as those of "
-                f"{', '.join(others)}: rename one, or build them into different output "
-                "folders (-o)", file=display_name(path))
+                f"its output {file} would also be that of {', '.join(others)}: rename one, "
+                "or build them into different output folders (-o)", file=display_name(path))
             continue
         try:
             yield path, read_problem(path), None
@@ -289,7 +295,7 @@ def _build(problems: list[Path], options: Options) -> Iterator[Outcome]:
     manifest = _read_manifest(out_dir)
     settings = settings_hash(options)
     todo, keys = [], {}
-    for path, data, error in _read(problems):
+    for path, data, error in _read(problems, options.formats):
         if error is not None:
             yield Outcome(path, "failed", error=error)
             continue
@@ -340,7 +346,7 @@ def _check(problems: list[Path], options: Options) -> Iterator[Outcome]:
     from .render import compiled_from
     formats = options.formats
     todo = []
-    for path, data, error in _read(problems):
+    for path, data, error in _read(problems, options.formats):
         if error is not None:
             yield Outcome(path, "failed", error=error)
         else:

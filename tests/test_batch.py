@@ -9,6 +9,7 @@ import sys
 import time
 
 from conftest import ROOT, SOFTMAX
+from derivgen import api
 
 SMALL = ["logsumexp", "least_squares", "cookbook_trace", "ridge_regression"]
 
@@ -150,12 +151,27 @@ def test_two_problems_with_one_output_name_are_both_refused(cli, tmp_path):
     result = cli("build", *folders, "-o", "out", "-f", "json")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        f"error: week{a}/problems/logsumexp.toml: its outputs would be named 'logsumexp', as "
-        f"those of week{b}/problems/logsumexp.toml: rename one, or build them into different "
+        f"error: week{a}/problems/logsumexp.toml: its output logsumexp.json would also be that "
+        f"of week{b}/problems/logsumexp.toml: rename one, or build them into different "
         "output folders (-o)" for a, b in (("1", "2"), ("2", "1"))]
     assert visible(tmp_path / "out") == ["least_squares.json"]
     check = cli("check", *folders, "-o", "out", "-f", "json")
     assert check.exit_code == 2 and check.stderr == result.stderr
+
+
+def test_a_torch_module_and_a_numpy_module_of_one_name_are_both_refused(tmp_path):
+    """a_torch.toml's NumPy module and a.toml's torch module would both be a_torch.py
+    (through the API: the command refuses --format torch where torch is missing)."""
+    first = copy_problems(tmp_path / "p", ["logsumexp"]) / "logsumexp.toml"
+    first = first.rename(first.with_name("logsumexp_torch.toml"))
+    second = copy_problems(tmp_path / "q", ["logsumexp"]) / "logsumexp.toml"
+    outcomes = api.build([first, second], out_dir=tmp_path / "out", formats=("py", "torch"))
+    assert [(o.status, str(o.error)) for o in outcomes] == [
+        ("failed", f"{first}: its output logsumexp_torch.py would also be that of {second}: "
+                   "rename one, or build them into different output folders (-o)"),
+        ("failed", f"{second}: its output logsumexp_torch.py would also be that of {first}: "
+                   "rename one, or build them into different output folders (-o)")]
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_problem_from_standard_input_is_read_once_and_named_stdin(tmp_path):
