@@ -36,6 +36,7 @@ __all__ = ["FORMATS", "Options", "Outcome", "build", "check", "derive_file", "di
            "find_problems", "load", "render_outputs"]
 
 FORMATS = ("md", "tex", "json", "pdf", "html", "py", "torch")
+HANDOUT_FORMATS = ("md", "tex", "pdf", "html")           # derivgen handout
 # how each format's file is named after its problem: softmax.md, but softmax_torch.py,
 # which Python runs and imports as the NumPy module softmax.py is
 SUFFIXES = {**{f: f".{f}" for f in FORMATS}, "torch": "_torch.py"}
@@ -102,7 +103,7 @@ def render_outputs(derivation, options: Options | None = None,
     """The contents of each output ``options.formats`` asks for, by format
     (``settings`` replace fields of ``options``: ``formats=("md",)``)."""
     from .derivation import as_json
-    from .render import pdf, render
+    from .render import page, pdf, render
     from .report import context
     options = _options(options, settings)
     formats, templates = options.formats, options.templates
@@ -114,9 +115,7 @@ def render_outputs(derivation, options: Options | None = None,
             if "md" in formats:
                 outputs["md"] = markdown
             if "html" in formats:
-                from .html import katex_assets, page_context
-                page = page_context(markdown, ctx["title"], katex_assets(options.katex))
-                outputs["html"] = render(page, "html", templates)
+                outputs["html"] = page(markdown, ctx["title"], options.katex, templates)
         if "tex" in formats or "pdf" in formats:
             tex = render(ctx, "tex", templates)
             if "tex" in formats:

@@ -122,6 +122,14 @@ def main() -> None:
         os.environ.setdefault(variable, "1")
 
 
+self_contained_option = click.option(
+    "--self-contained", "katex", metavar="KATEX",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    callback=lambda ctx, param, value: katex_folder(value),
+    help="HTML pages inline this KaTeX (npm's katex package or its dist/) and work "
+         "offline; without it they load KaTeX from a pinned CDN.")
+
+
 def build_options(command):
     """The options build and check share, gathered into one :class:`api.Options`,
     which the command receives as ``options``."""
@@ -142,11 +150,7 @@ def build_options(command):
                      help="Comma-separated outputs: " + ", ".join(api.FORMATS) + "."),
         click.option("--templates", type=click.Path(file_okay=False, exists=True, path_type=Path),
                      help="Folder of templates searched before the project's and derivgen's own."),
-        click.option("--self-contained", "katex", metavar="KATEX",
-                     type=click.Path(file_okay=False, exists=True, path_type=Path),
-                     callback=lambda ctx, param, value: katex_folder(value),
-                     help="HTML pages inline this KaTeX (npm's katex package or its dist/) "
-                          "and work offline; without it they load KaTeX from a pinned CDN."),
+        self_contained_option,
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
                      show_default="the number of CPUs", help="Problems built at once."),
         click.option("--time-limit", type=click.FloatRange(min=0), default=DEFAULT_TIME_LIMIT,
@@ -340,17 +344,19 @@ def ops() -> None:
 @click.option("--exercises", is_flag=True,
               help="Write the exercise sheet and, beside it, the matching solutions.")
 @click.option("-f", "--format", "formats", default="md,tex", show_default=True,
-              callback=lambda ctx, param, value: parse_formats(value, ("md", "tex", "pdf")),
-              help="Comma-separated outputs: md, tex, pdf.")
+              callback=lambda ctx, param, value: parse_formats(value, api.HANDOUT_FORMATS),
+              help="Comma-separated outputs: " + ", ".join(api.HANDOUT_FORMATS) + ".")
 @click.option("--templates", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Folder of templates searched before the project's and derivgen's own.")
+@self_contained_option
 @debug_option
 def handout(paths: tuple[Path, ...], out: Path, title: str, exercises: bool,
-            formats: tuple[str, ...], templates: Path | None, debug: bool) -> None:
+            formats: tuple[str, ...], templates: Path | None, katex: Path | None,
+            debug: bool) -> None:
     """One document of several problems (FILES or FOLDERS), numbered in order."""
     from .handout import handout as write_handout
     try:
-        written = write_handout(paths, out, title, formats, exercises, templates)
+        written = write_handout(paths, out, title, formats, exercises, templates, katex)
     except Exception as error:
         report(error, debug)
         sys.exit(exit_code(error))

@@ -27,29 +27,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-
-from .api import derive_file, find_problems, write_atomically
+from .api import HANDOUT_FORMATS, derive_file, find_problems, write_atomically
 from .errors import OutputError, ProblemError, TemplateError
-from .render import TEMPLATES, environment, markdown_blocks, pdf, template_errors
+from .render import TEMPLATES, environment, markdown_blocks, page, pdf, template_errors
 
-__all__ = ["handout", "SECTIONS", "HANDOUT_FORMATS"]
+__all__ = ["handout", "SECTIONS"]
 
 #: The report template's section blocks, in the order a full derivation shows them.
 SECTIONS = ("summary", "setup", "notation", "forward", "elementwise", "backward", "derivatives",
             "results",
             "verification")
-HANDOUT_FORMATS = ("md", "tex", "pdf")
 _DOCUMENTS = {"handout": {"md": "handout.md.j2", "tex": "handout.tex.j2"},
               "exercises": {"md": "exercises.md.j2", "tex": "exercises.tex.j2"}}
 
 
 def handout(paths: Iterable[str | Path], out: str | Path, title: str,
             formats: Iterable[str] = ("md", "tex"), exercises: bool = False,
-            templates: str | Path | None = None) -> list[Path]:
+            templates: str | Path | None = None, katex: str | Path | None = None) -> list[Path]:
     """Derive every problem under ``paths`` (files, and folders as their sorted
     ``*.toml``, as :func:`derivgen.api.find_problems` gives them) and write them
-    as one document: ``out.md``, ``out.tex``, ``out.pdf`` for the formats asked
-    (``formats`` among md, tex, pdf; an ``out`` ending in one of them loses it).
+    as one document: ``out.md``, ``out.tex``, ``out.pdf``, ``out.html`` for the formats
+    asked (an ``out`` ending in one of them loses it); an HTML page inlines the KaTeX
+    in the folder ``katex``, if given, as ``derivgen build --self-contained`` does.
 
     With ``exercises`` the document is an exercise sheet, and the full
     derivations go to ``out-solutions.md`` (``.tex``, ``.pdf``) beside it.
@@ -62,11 +61,12 @@ def handout(paths: Iterable[str | Path], out: str | Path, title: str,
     if unknown or not formats:
         raise OutputError(f"a handout is written as {', '.join(HANDOUT_FORMATS)}, "
                           f"not {', '.join(unknown) or '(no format)'}")
-    if out.suffix in (".md", ".tex", ".pdf"):      # handout.md names the document handout
+    if out.suffix[1:] in HANDOUT_FORMATS:           # handout.md names the document handout
         out = out.with_suffix("")
     files = _problem_files(paths)
-    rendered = [fmt for fmt in ("md", "tex")
-                if fmt in formats or (fmt == "tex" and "pdf" in formats)]
+    # the PDF is compiled from the LaTeX, the HTML page made of the Markdown
+    needs = {"md": ("md", "html"), "tex": ("tex", "pdf")}
+    rendered = [fmt for fmt, uses in needs.items() if set(uses) & set(formats)]
 
     from .report import context                     # sympy loads here, not at import
     problems: dict[str, list[dict]] = {fmt: [] for fmt in rendered}
@@ -87,16 +87,24 @@ def handout(paths: Iterable[str | Path], out: str | Path, title: str,
     outputs: list[tuple[Path, str | bytes]] = []
     for kind, target in documents:
         template = _DOCUMENTS["exercises" if kind == "exercises" else "handout"]
-        values = {"title": title, "kind": kind, "solutions": solutions}
-        text = {fmt: _render(template[fmt], fmt, templates,
-                             values | {"problems": problems[fmt], "preambles": preambles})
-                for fmt in rendered}
+        values = {"title": title, "kind": kind, "solutions": solutions, "preambles": preambles}
+
+        def text(fmt: str, linked: str = "md") -> str:
+            """The document in ``fmt``, linking to the solutions' ``.linked`` file."""
+            return _render(template[fmt], fmt, templates, values | {
+                "problems": problems[fmt], "solutions_file": f"{solutions}.{linked}"})
         if "md" in formats:
-            outputs.append((target.with_name(f"{target.name}.md"), markdown_blocks(text["md"])))
-        if "tex" in formats:
-            outputs.append((target.with_name(f"{target.name}.tex"), text["tex"]))
-        if "pdf" in formats:
-            outputs.append((target.with_name(f"{target.name}.pdf"), pdf(text["tex"])))
+            outputs.append((target.with_name(f"{target.name}.md"), markdown_blocks(text("md"))))
+        if "tex" in formats or "pdf" in formats:
+            tex = text("tex")
+            if "tex" in formats:
+                outputs.append((target.with_name(f"{target.name}.tex"), tex))
+            if "pdf" in formats:
+                outputs.append((target.with_name(f"{target.name}.pdf"), pdf(tex)))
+        if "html" in formats:
+            markdown = markdown_blocks(text("md", linked="html"))
+            outputs.append((target.with_name(f"{target.name}.html"),
+                            page(markdown, title, katex, templates)))
     for target, content in outputs:                  # all rendered and compiled: now write
         write_atomically(target, content)
     return [target for target, _ in outputs]

@@ -1,15 +1,16 @@
-"""Reports as standalone HTML pages, for a browser or a phone.
+"""Reports and handouts as standalone HTML pages, for a browser or a phone.
 
-A page is the Markdown report (so a user's ``report.md.j2`` shows in it too), read
-by :func:`markdown_html`, a reader of just the Markdown derivgen's templates write:
-headings, paragraphs, ``**bold**``, ``*emphasis*``, `` `code` ``, lists, GitHub
-tables, quotes, fenced code, ``$math$`` and ``$$`` display blocks, links to
-``#anchors`` and http(s) addresses. Every character of text comes out HTML-escaped
-and the only tags are the reader's own, so nothing from a problem file becomes
-markup. Math is left as TeX in ``class="math"`` elements, typeset in the browser
-by KaTeX: from a pinned CDN address with Subresource Integrity hashes (the
-browser refuses a changed file), or, with a local KaTeX, inlined with its fonts
-so that the page works offline (:func:`katex_assets`).
+A page is the Markdown document (so a user's ``report.md.j2`` shows in it too),
+read by :func:`markdown_html`, a reader of just the Markdown derivgen's templates
+write: headings, paragraphs, ``**bold**``, ``*emphasis*``, `` `code` ``, lists,
+GitHub tables, quotes, fenced code, ``$math$`` and ``$$`` display blocks, links to
+``#anchors``, to files beside the page and to http(s) addresses. Every character
+of text comes out HTML-escaped and the only tags are the reader's own, so nothing
+from a problem file becomes markup. Math is left as TeX in ``class="math"``
+elements, typeset in the browser by KaTeX: from a pinned CDN address with
+Subresource Integrity hashes (the browser refuses a changed file), or, with a
+local KaTeX, inlined with its fonts so that the page works offline
+(:func:`katex_assets`).
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ _ITEM = re.compile(r"([-*+]|\d+[.)])[ \t]+(.*)")
 _INLINE = re.compile(r"\\([!-/:-@\[-`{-~])"            # a backslash escape: the character
                      r"|(`+)(.+?)\2"                    # code
                      r"|\$([^$]+)\$"                    # math
-                     r"|\[([^\]]*)\]\(((?:#|https?://)[^)\s]*)\)")   # a link
+                     # a link to #a, a file beside (no scheme: no javascript:) or http(s)
+                     r"|\[([^\]]*)\]\(<?((?:#|https?://)[^)\s<>]*|[^):\s<>]+)>?\)")
 
 
 def markdown_html(text: str) -> Markup:

@@ -91,6 +91,14 @@ def render(context: dict, fmt: str, user_dir: str | Path | None = None) -> str:
     return markdown_blocks(text) if fmt == "md" else text
 
 
+def page(markdown: str, title: str, katex: Path | None = None,
+         user_dir: str | Path | None = None) -> str:
+    """Markdown (a report, a handout) as a standalone HTML page (report.html.j2), with
+    KaTeX inlined from the folder ``katex``, or else from the pinned CDN."""
+    from .html import katex_assets, page_context
+    return render(page_context(markdown, title, katex_assets(katex)), "html", user_dir)
+
+
 @contextmanager
 def template_errors(user_dir: str | Path | None = None) -> Iterator[None]:
     """jinja2's errors as :class:`TemplateError`, with the template's file and line."""

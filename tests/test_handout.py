@@ -217,6 +217,18 @@ def test_every_link_in_the_document_is_a_heading_slug_all_readers_agree_on(built
         assert targets <= {slugify(h) for h in headings}
 
 
+def test_html_pages_link_within_themselves_and_the_sheet_to_its_solutions(tmp_path):
+    written = handout(PROBLEMS, tmp_path / "week3", TITLE, formats=["html"], exercises=True)
+    assert written == [tmp_path / "week3.html", tmp_path / "week3-solutions.html"]
+    sheet, solutions = (path.read_text(encoding="utf-8") for path in written)
+    assert '<a href="week3-solutions.html">week3-solutions.html</a>' in sheet
+    for page in (sheet, solutions):
+        assert f"<title>{TITLE}</title>" in page
+        targets = set(re.findall(r'href="#([^"]+)"', page))
+        assert len(targets) >= len(PROBLEMS)
+        assert targets <= set(re.findall(r' id="([^"]+)"', page))
+
+
 # --- the tools that read them ---------------------------------------------------------
 
 @pytest.mark.parametrize("doc", ["handout", "exercises", "solutions"])

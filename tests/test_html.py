@@ -64,10 +64,12 @@ def test_headings_get_unique_github_ids():
 def test_nothing_in_the_markdown_becomes_markup():
     # how derivgen writes a problem's text in Markdown (render.md_text), and raw HTML
     text = ("&lt;script&gt;alert(1)&lt;/script&gt; <b onclick=x>bold</b> "
-            "[link](javascript:alert(1)) [ok](#results) $</span><script>$ &amp;lt;")
+            "[link](javascript:alert(1)) [ok](#results) [file](<a-solutions.html>) "
+            '[quote](a"b.html) $</span><script>$ &amp;lt;')
     assert markdown_html(text) == (
         "<p>&lt;script&gt;alert(1)&lt;/script&gt; &lt;b onclick=x&gt;bold&lt;/b&gt; "
         '[link](javascript:alert(1)) <a href="#results">ok</a> '
+        '<a href="a-solutions.html">file</a> <a href="a&quot;b.html">quote</a> '
         '<span class="math">&lt;/span&gt;&lt;script&gt;</span> &amp;lt;</p>')
 
 
