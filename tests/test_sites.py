@@ -37,7 +37,8 @@ def mkdocs(config: Path, out: Path) -> subprocess.CompletedProcess:
 
 
 def sphinx(source: Path, out: Path) -> subprocess.CompletedProcess:
-    return run("sphinx", "-W", "-b", "html", source, out, cwd=source)
+    # --no-color: with CI set Sphinx colours its log, which the tests read
+    return run("sphinx", "--no-color", "-W", "-b", "html", source, out, cwd=source)
 
 
 def run(module: str, *args, cwd: Path) -> subprocess.CompletedProcess:
