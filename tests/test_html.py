@@ -100,6 +100,12 @@ def test_the_pinned_hashes_are_those_of_katex_files(katex):
         assert integrity == "sha384-" + base64.b64encode(digest).decode()
 
 
+def test_the_example_site_and_its_instructions_load_the_pinned_katex():
+    for path in ("docs/sites/mkdocs/mkdocs.yml", "docs/sites/README.md"):
+        found = re.findall(r"https://\S*katex\S*", (ROOT / path).read_text())
+        assert found == [KATEX_CDN + "katex.min.js", KATEX_CDN + "katex.min.css"], path
+
+
 def test_a_self_contained_page_fetches_nothing(katex):
     assets = katex_assets(katex)
     page = render(page_context("# T\n\n$x$\n", "T", assets), "html")
