@@ -26,6 +26,7 @@ from .errors import ProblemError
 
 DEFAULT_TIME_LIMIT = 120.0          # seconds for one problem: derive, verify, render
 DEFAULT_MEMORY_LIMIT = 4 << 30      # bytes of address space for a worker process
+_AGAIN = 1.0                        # seconds between the timer's signals past the limit
 
 
 class _OutOfTime(BaseException):
@@ -46,10 +47,13 @@ def time_limit(seconds: float | None, file: str) -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGALRM, _raise_out_of_time)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # and again every second: a raise that lands in a gc callback or a __del__ is
+    # swallowed there (Python prints "Exception ignored in ..."), and the next one ends it
+    signal.setitimer(signal.ITIMER_REAL, seconds, _AGAIN)
     try:
         yield
     except _OutOfTime:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         raise ProblemError(f"took longer than {seconds:g} s, the time limit of one problem: "
                            "make its [dims] or [check] sizes smaller, split it, or raise "
                            "--time-limit", file=file) from None

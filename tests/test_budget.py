@@ -78,6 +78,25 @@ def test_a_problem_over_its_time_limit_is_refused_and_the_rest_is_built(tmp_path
     assert out.splitlines()[-1] == "built 1, unchanged 0, failed 1"
 
 
+def test_a_time_limit_swallowed_once_still_ends_the_problem():
+    """The signal's exception can land where Python ignores it (a gc callback, as
+    hypothesis's in CI, or a __del__): the timer fires again."""
+    from derivgen.budget import time_limit
+    from derivgen.errors import ProblemError
+    caught, start = 0, time.monotonic()
+    with pytest.raises(ProblemError, match="took longer than 0.1 s"):
+        with time_limit(0.1, "p.toml"):
+            while True:
+                try:
+                    while True:
+                        pass
+                except BaseException:       # as Python does with an exception in a callback
+                    caught += 1
+                    if caught == 2:
+                        raise
+    assert caught == 2 and 1.0 < time.monotonic() - start < 5
+
+
 def test_finished_problems_are_written_while_a_slow_one_runs(tmp_path):
     folder(tmp_path, a_slow=SLOW, b_fast=FAST)
     build = start(tmp_path, "build", "problems", "-o", "out", "-f", "json", "-j", "2")
