@@ -38,11 +38,18 @@ class DimSum:
     def written(self, monomial: Callable[[Monomial], str], times: str) -> str:
         """The sum with each monomial as ``monomial`` writes it and ``times`` between a
         number and its monomial: 4*H and m*p, or 4H and mp in LaTeX."""
-        text = ""
-        for names, k in self.terms:
+        # a positive term first (T - H, 3 - H: the language has no unary minus in a dim)
+        terms = list(self.terms)
+        positive = next((i for i, (_, k) in enumerate(terms) if k > 0), 0)
+        terms[:positive + 1] = terms[positive:positive + 1] + terms[:positive]
+        number_first = self.const > 0 and not (terms and terms[0][1] > 0)
+        text = str(self.const) if number_first else ""
+        for names, k in terms:
             word = monomial(names) if abs(k) == 1 else f"{abs(k)}{times}{monomial(names)}"
             text += (f" {'-' if k < 0 else '+'} " if text else "-" if k < 0 else "") + word
-        return text + (f" {'-' if self.const < 0 else '+'} {abs(self.const)}" if self.const else "")
+        if self.const and not number_first:
+            text += f" {'-' if self.const < 0 else '+'} {abs(self.const)}"
+        return text
 
 
 Dim = str | int | DimSum

@@ -35,8 +35,9 @@ def test_sums_of_dims_are_as_they_were():
     assert dim("2 * (H + 1)") == DimSum(((("H",), 2),), 2)
     assert dim_add("H", "H") == dim_scale(2, "H") == DimSum(((("H",), 2),))
     assert dim("T - 1") == DimSum(((("T",), 1),), -1)
-    assert [str(dim(t)) for t in ("4*H", "T - 1", "2*H + 1", "H - T", "T - H")] == \
-        ["4*H", "T - 1", "2*H + 1", "H - T", "-H + T"]
+    written = ["4*H", "T - 1", "2*H + 1", "H - T", "T - H", "3 - H", "2 - H - T", "m*n - H + 1"]
+    assert [str(dim(t)) for t in written] == written    # a positive term first: it reads back
+    assert str(dim("1 - H + T - H")) == "T - 2*H + 1"
     assert [dim_latex(dim(t)) for t in ("4*H", "T - 1", "4*Tx", "H - 2*T + 3")] == \
         ["4H", "T - 1", "4Tx", "H - 2T + 3"]
 
