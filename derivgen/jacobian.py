@@ -27,7 +27,7 @@ import numpy as np
 import sympy as sp
 
 from .forward import Differential, Forward, Pass
-from .latex import LINE_LENGTH, LatexPrinter, bmatrix
+from .latex import LINE_LENGTH, LatexPrinter, bmatrix, subscripted
 from .linearize import jacobian_matrix
 from .nodes import Apply, Node, Ref, make, substitute, walk
 from .numeric import Comparison, evaluate, forward, judge
@@ -37,7 +37,7 @@ from .shapes import Shape, vec_length
 from .simplify import Simplifier, cost, tidy
 from .targets import Claim
 from .tensor import IndexForm, NoIndexForm
-from .typeset import Entries, SympyLatex, indexed_entry
+from .typeset import Entries, SympyLatex, indexed_entry, named_entries
 
 WRITTEN_COST = 120      # a differential written out without the names dS is at most this long
 SIMPLIFIED_COST = 60    # and simplified (a proof that expands it) when at most this long
@@ -123,11 +123,11 @@ def linear_map(setting: Setting, kind: str, variable: str, label: str, expr: Nod
     symbols = prover.ew.symbols[direction.name]
     judged = None if claim is None else \
         _judged(setting, claim, composed, symbols, run.result, written.shape, output)
+    index, named = _index(problem, prover, written, direction, composed, printer)
     return LinearMap(kind, variable, label, written.shape, run.result, written, matrix, composed,
-                     symbols, numeric, matrix_numeric,
-                     _index(problem, prover, written, direction, composed, printer),
-                     _slice(composed, symbols[0, 0], Entries(prover.ew, printer.name))
-                     if cost(written) <= INDEX_COST else "",
+                     symbols, numeric, matrix_numeric, index,
+                     _slice(prover, composed, symbols[0, 0], Entries(prover.ew, printer.name),
+                            named) if cost(written) <= INDEX_COST else "",
                      symmetric, judged)
 
 
@@ -150,9 +150,22 @@ def _judged(setting: Setting, claim: Claim, composed: sp.Matrix, symbols: sp.Mat
                                    formula)
 
 
-def _slice(composed: sp.Matrix, first: sp.Symbol, entries: Entries) -> str:
-    """∂F/∂X_11 entry by entry, when each row fits a line (else the index form says it)."""
-    partials = composed.applyfunc(lambda e: e.diff(first))
+def _slice(prover: Prover, composed: sp.Matrix, first: sp.Symbol, entries: Entries,
+           named: Mapping[str, Node]) -> str:
+    """∂F/∂X_11 entry by entry, when each row fits a line (else the index form says it),
+    in the entries of the matrices the index form names where that is shorter and proven
+    equal (p_1 (1 − p_1) for p = softmax(x), not e^{x_1}/Σ e^{x} ...)."""
+    definitions = []
+    for name, node in named.items():
+        if isinstance(node, Ref):               # an input's or a step's entries are symbols
+            continue
+        value = prover.value(node)
+        for r, c in np.ndindex(value.shape):
+            entry = sp.Symbol(f"{name}[{r},{c}]")
+            entries.names[entry] = name if node.shape.is_scalar else \
+                subscripted(name, f"{r + 1},{c + 1}")
+            definitions.append((value[r, c], entry, sp.fraction(value[r, c])[0].free_symbols))
+    partials = composed.applyfunc(lambda e: named_entries(prover, definitions, e.diff(first)))
     rows = [[entries.latex(x) for x in partials.row(i)] for i in range(partials.rows)]
     if any(sum(map(len, row)) > 2 * LINE_LENGTH for row in rows):   # fractions set narrow
         return ""
@@ -163,11 +176,12 @@ INDEX_CHECKS = 400      # entries of the tensor compared with the proven differe
 
 
 def _index(problem: Problem, prover: Prover, written: Node, direction: Ref,
-           composed: sp.Matrix, printer: LatexPrinter) -> str:
+           composed: sp.Matrix, printer: LatexPrinter) -> tuple[str, dict[str, Node]]:
     """∂F_ij/∂X_kl in LaTeX, proven entry by entry (up to INDEX_CHECKS of them) against
-    the differential's coefficients at the [dims] sizes; empty where there is none."""
+    the differential's coefficients at the [dims] sizes, and the matrices it names, by
+    their LaTeX; ("", {}) where there is none."""
     if cost(written) > INDEX_COST:      # unreadable, and its proof expands the whole chain
-        return ""
+        return "", {}
     dims = {sp.Symbol(printer.name(d), integer=True, positive=True): n
             for d, n in problem.dims.items()}
     form = IndexForm(direction, printer,
@@ -176,7 +190,7 @@ def _index(problem: Problem, prover: Prover, written: Node, direction: Ref,
     try:
         tensor = form.tensor(written)
     except NoIndexForm:
-        return ""
+        return "", {}
     symbols = prover.ew.symbols[direction.name]
     i, j = sp.symbols("i j", integer=True, positive=True)
     cases = [(a, b, c, e) for a in range(composed.rows) for b in range(composed.cols)
@@ -191,11 +205,11 @@ def _index(problem: Problem, prover: Prover, written: Node, direction: Ref,
         value = tensor.xreplace({i: a + 1, j: b + 1, form.k: c + 1, form.l: e + 1} | dims)
         value = _written_sums(value).replace(lambda x: isinstance(x, sp.Indexed), entry)
         if not prover.is_zero(value - composed[a, b].diff(symbols[c, e])):
-            return ""
+            return "", {}
     latex = tensor.replace(lambda x: isinstance(x, sp.Indexed),
                            lambda x: indexed_entry(x, form.nodes[x.base.label.name]))
     written_names = {x: x.name for x in latex.free_symbols if x.name in form.nodes}
-    return SympyLatex({"symbol_names": written_names}).doprint(latex)
+    return SympyLatex({"symbol_names": written_names}).doprint(latex), form.nodes
 
 
 def _composed(prover: Prover, fwd: Forward) -> dict[str, sp.Matrix]:

@@ -179,10 +179,11 @@ def indexed_entry(e: sp.Indexed, node: Node) -> sp.Expr:
     return sp.Symbol(subscripted(name, ",".join(sp.latex(x) for x in kept)))
 
 
-def _named(prover: Prover, definitions: list, e: sp.Expr) -> sp.Expr:
-    """``e`` with the step's own entries written by name where its definition appears
-    (A_{1,1}(1 − A_{1,1}), not e^{S_{1,1}} / Σ e^{S} − e^{2S_{1,1}} / (Σ e^{S})²), when
-    that is shorter and proven equal."""
+def named_entries(prover: Prover, definitions: list, e: sp.Expr) -> sp.Expr:
+    """``e`` with entries written by name where their definitions appear (a step's:
+    A_{1,1}(1 − A_{1,1}), not e^{S_{1,1}} / Σ e^{S} − e^{2S_{1,1}} / (Σ e^{S})²), when
+    that is shorter and proven equal; ``definitions`` holds (definition, name, the
+    symbols of the definition's numerator)."""
     if e == 0:
         return e
     # a definition can only be found where its numerator's symbols are (e^{S_21} for A_21)
@@ -193,7 +194,8 @@ def _named(prover: Prover, definitions: list, e: sp.Expr) -> sp.Expr:
         return e
     named = e.subs(fold)
     shorter = named != e and sp.count_ops(named) < sp.count_ops(e)
-    return named if shorter and prover.is_zero(named - e) else e
+    written = named.xreplace({name: definition for definition, name in fold.items()})
+    return named if shorter and prover.is_zero(written - e) else e
 
 
 def _definitions(prover: Prover, step: str) -> list[tuple[sp.Expr, sp.Symbol, set]]:
@@ -218,7 +220,7 @@ def _one_entry(prover: Prover, rule: Link, definitions: list) -> sp.Matrix:
     registry = _registry_partial(prover, rule, out, [prover.value(a) for a in rule.node.args],
                                  truth)
     return registry if registry is not None else \
-        truth.applyfunc(lambda e: _named(prover, definitions, e))
+        truth.applyfunc(lambda e: named_entries(prover, definitions, e))
 
 
 def _registry_partial(prover: Prover, rule: Link, out: sp.Matrix, args: list[sp.Matrix],
@@ -274,7 +276,8 @@ def _pattern(problem: Problem, prover: Prover, rule: Link, entries: Entries,
     proven = bool(terms) and prover.is_zero(overlaid.xreplace(written_out) - entry)
     # and the entry as the simplified contribution has it, where that is shorter (a line):
     # (A_{1,1} − Y_{1,1}) / 3, once the column of Y is known to sum to 1
-    simplified = sp.factor_terms(_named(prover, definitions, prover.value(rule.result)[0, 0]))
+    result = prover.value(rule.result)[0, 0]
+    simplified = sp.factor_terms(named_entries(prover, definitions, result))
     written = entries.latex(simplified)
     shorter = sp.count_ops(simplified) < sp.count_ops(overlaid) and len(written) <= LINE_LENGTH \
         and written != entries.latex(overlaid)

@@ -56,6 +56,19 @@ def test_the_differential_of_the_square(tmp_path):
     assert d.gradients == {}
 
 
+def test_a_slice_writes_the_matrices_the_index_form_names_by_their_entries():
+    """p_1 (1 − p_1) for p = softmax(x), not exponentials over their sum (each folded
+    entry proven equal); the adjugate's slice, too wide in exponentials, fits so."""
+    from test_gallery import derivation
+    p = r"\left(\operatorname{softmax}_{\text{col}}\left(x\right)\right)"
+    assert derivation("hessian_logsumexp").hessians["x"].slice == (
+        rf"\begin{{bmatrix}} {p}_{{1,1}} \left(1 - {p}_{{1,1}}\right) \\ "
+        rf"- {p}_{{1,1}} {p}_{{2,1}} \\ - {p}_{{1,1}} {p}_{{3,1}} \end{{bmatrix}}")
+    adjugate = derivation("jacobian_matrix_inverse").jacobians["X"]
+    assert adjugate.slice.startswith(r"\begin{bmatrix} F_{1,1} \left(X^{-1}\right)_{1,1} - "
+                                     r"V_{1,1}^{2} \det\left(X\right) & ")
+
+
 def test_a_wrong_differential_is_refuted(tmp_path):
     with pytest.raises(VerificationError) as e:
         derive_text(tmp_path, SQUARE + '[expect]\nX = "2 * X @ dX"\n')
