@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from importlib import import_module
 from pathlib import Path
@@ -131,24 +132,33 @@ def render_outputs(derivation, options: Options | None = None,
     return outputs
 
 
-def produce(path: Path, data: bytes, options: Options) -> tuple[dict, dict]:
-    """Derive one problem and render its outputs, within its time limit: plain data,
-    so that it can run in a worker process. Returns (outputs by suffix, summary)."""
-    file = display_name(path)
+@contextmanager
+def within_limits(file: str, seconds: float | None,
+                  memory: int | None = None) -> Iterator[None]:
+    """One problem's work within its time limit (``seconds``), its failures as one clear
+    error naming ``file``; ``memory``: the worker's memory limit, which a message names."""
     # imported before the clock starts: an import cut short by the time limit would
     # leave sympy half-loaded for the problems after this one
     for module in ("derivation", "render", "report"):
         import_module(f".{module}", __package__)
     try:
-        with time_limit(options.time_limit, file):
-            derivation = derive_file(path, data)
-            outputs = render_outputs(derivation, options)
+        with time_limit(seconds, file):
+            yield
     except DerivgenError as error:
         raise error.locate(file=file)
     except MemoryError:
-        raise out_of_memory(options.memory_limit if options.jobs > 1 else None, file) from None
+        raise out_of_memory(memory, file) from None
     except RecursionError:
         raise ProblemError("nested too deeply for derivgen: split its steps", file=file) from None
+
+
+def produce(path: Path, data: bytes, options: Options) -> tuple[dict, dict]:
+    """Derive one problem and render its outputs, within its time limit: plain data,
+    so that it can run in a worker process. Returns (outputs by suffix, summary)."""
+    with within_limits(display_name(path), options.time_limit,
+                       options.memory_limit if options.jobs > 1 else None):
+        derivation = derive_file(path, data)
+        outputs = render_outputs(derivation, options)
     summary = {"gradients": len(derivation.gradients),
                "matrix_forms": sum(g.matrix_form for g in derivation.gradients.values()),
                "claims": len(derivation.claims)}

@@ -122,6 +122,9 @@ def main() -> None:
         os.environ.setdefault(variable, "1")
 
 
+time_limit_option = click.option(
+    "--time-limit", type=click.FloatRange(min=0), default=DEFAULT_TIME_LIMIT, show_default=True,
+    help="Seconds one problem may take (0: no limit).")
 self_contained_option = click.option(
     "--self-contained", "katex", metavar="KATEX",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -153,8 +156,7 @@ def build_options(command):
         self_contained_option,
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
                      show_default="the number of CPUs", help="Problems built at once."),
-        click.option("--time-limit", type=click.FloatRange(min=0), default=DEFAULT_TIME_LIMIT,
-                     show_default=True, help="Seconds one problem may take (0: no limit)."),
+        time_limit_option,
         click.option("--memory-limit", type=click.FloatRange(min=0),
                      default=DEFAULT_MEMORY_LIMIT / (1 << 30), show_default=True,
                      help="GiB of memory one problem may use (0: no limit)."),
@@ -349,14 +351,16 @@ def ops() -> None:
 @click.option("--templates", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="Folder of templates searched before the project's and derivgen's own.")
 @self_contained_option
+@time_limit_option
 @debug_option
 def handout(paths: tuple[Path, ...], out: Path, title: str, exercises: bool,
             formats: tuple[str, ...], templates: Path | None, katex: Path | None,
-            debug: bool) -> None:
+            time_limit: float, debug: bool) -> None:
     """One document of several problems (FILES or FOLDERS), numbered in order."""
     from .handout import handout as write_handout
     try:
-        written = write_handout(paths, out, title, formats, exercises, templates, katex)
+        written = write_handout(paths, out, title, formats, exercises, templates, katex,
+                                time_limit or None)
     except Exception as error:
         report(error, debug)
         sys.exit(exit_code(error))

@@ -27,9 +27,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from .api import HANDOUT_FORMATS, derive_file, find_problems, write_atomically
+from .api import HANDOUT_FORMATS, derive_file, find_problems, within_limits, write_atomically
+from .budget import DEFAULT_TIME_LIMIT
 from .errors import OutputError, ProblemError, TemplateError
 from .render import TEMPLATES, environment, markdown_blocks, page, pdf, template_errors
+from .sources import display_name
 
 __all__ = ["handout", "SECTIONS"]
 
@@ -43,12 +45,14 @@ _DOCUMENTS = {"handout": {"md": "handout.md.j2", "tex": "handout.tex.j2"},
 
 def handout(paths: Iterable[str | Path], out: str | Path, title: str,
             formats: Iterable[str] = ("md", "tex"), exercises: bool = False,
-            templates: str | Path | None = None, katex: str | Path | None = None) -> list[Path]:
+            templates: str | Path | None = None, katex: str | Path | None = None,
+            time_limit: float | None = DEFAULT_TIME_LIMIT) -> list[Path]:
     """Derive every problem under ``paths`` (files, and folders as their sorted
     ``*.toml``, as :func:`derivgen.api.find_problems` gives them) and write them
     as one document: ``out.md``, ``out.tex``, ``out.pdf``, ``out.html`` for the formats
     asked (an ``out`` ending in one of them loses it); an HTML page inlines the KaTeX
     in the folder ``katex``, if given, as ``derivgen build --self-contained`` does.
+    Each problem is derived within ``time_limit`` seconds, as ``derivgen build`` does.
 
     With ``exercises`` the document is an exercise sheet, and the full
     derivations go to ``out-solutions.md`` (``.tex``, ``.pdf``) beside it.
@@ -72,7 +76,8 @@ def handout(paths: Iterable[str | Path], out: str | Path, title: str,
     problems: dict[str, list[dict]] = {fmt: [] for fmt in rendered}
     preambles: list[str] = []
     for number, path in enumerate(files, 1):
-        report = context(derive_file(path))
+        with within_limits(display_name(path), time_limit):
+            report = context(derive_file(path))
         for fmt in rendered:
             # in a handout a report's sections sit one level under their problem's heading
             sections = _sections(report | {"level": 3}, fmt, templates)

@@ -78,6 +78,20 @@ def test_a_problem_over_its_time_limit_is_refused_and_the_rest_is_built(tmp_path
     assert out.splitlines()[-1] == "built 1, unchanged 0, failed 1"
 
 
+def test_a_handout_derives_each_problem_within_the_time_limit(tmp_path):
+    folder(tmp_path, a_fast=FAST, b_slow=SLOW)
+    started = time.monotonic()
+    handout = start(tmp_path, "handout", "problems", "-o", "out/week", "--title", "W",
+                    "--time-limit", "5")
+    out, err = handout.communicate(timeout=120)
+    assert time.monotonic() - started < 60
+    assert (handout.returncode, out) == (2, "")
+    assert err == ("error: problems/b_slow.toml: took longer than 5 s, the time limit of one "
+                   "problem: make its [dims] or [check] sizes smaller, split it, or raise "
+                   "--time-limit\n")
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_time_limit_swallowed_once_still_ends_the_problem():
     """The signal's exception can land where Python ignores it (a gc callback, as
     hypothesis's in CI, or a __del__): the timer fires again."""
