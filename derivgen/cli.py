@@ -125,6 +125,10 @@ def main() -> None:
 time_limit_option = click.option(
     "--time-limit", type=click.FloatRange(min=0), default=DEFAULT_TIME_LIMIT, show_default=True,
     help="Seconds one problem may take (0: no limit).")
+memory_limit_option = click.option(
+    "--memory-limit", type=click.FloatRange(min=0), default=DEFAULT_MEMORY_LIMIT / (1 << 30),
+    show_default=True, callback=lambda ctx, param, value: int(value * (1 << 30)) or None,
+    help="GiB of memory one problem may use (0: no limit).")
 self_contained_option = click.option(
     "--self-contained", "katex", metavar="KATEX",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -141,7 +145,7 @@ def build_options(command):
                      force=False, **kwargs):
         options = api.Options(out_dir=out, formats=formats, templates=templates, katex=katex,
                               jobs=jobs, force=force, time_limit=time_limit or None,
-                              memory_limit=int(memory_limit * (1 << 30)) or None)
+                              memory_limit=memory_limit)
         return command(*args, options=options, **kwargs)
 
     for option in reversed([
@@ -157,9 +161,7 @@ def build_options(command):
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
                      show_default="the number of CPUs", help="Problems built at once."),
         time_limit_option,
-        click.option("--memory-limit", type=click.FloatRange(min=0),
-                     default=DEFAULT_MEMORY_LIMIT / (1 << 30), show_default=True,
-                     help="GiB of memory one problem may use (0: no limit)."),
+        memory_limit_option,
         click.option("--github", is_flag=True,
                      help="Also print each failure as a GitHub Actions annotation."),
         debug_option,
@@ -352,12 +354,14 @@ def ops() -> None:
               help="Folder of templates searched before the project's and derivgen's own.")
 @self_contained_option
 @time_limit_option
+@memory_limit_option
 @debug_option
 def handout(paths: tuple[Path, ...], out: Path, title: str, exercises: bool,
             formats: tuple[str, ...], templates: Path | None, katex: Path | None,
-            time_limit: float, debug: bool) -> None:
+            time_limit: float, memory_limit: int | None, debug: bool) -> None:
     """One document of several problems (FILES or FOLDERS), numbered in order."""
     from .handout import handout as write_handout
+    limit_memory(memory_limit)                  # the problems are derived in this process
     try:
         written = write_handout(paths, out, title, formats, exercises, templates, katex,
                                 time_limit or None)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import derivgen.api
+import derivgen.handout
 from conftest import ROOT
 
 _SIZES = {"n": 16, "m": 15, "k": 14}
@@ -186,6 +187,19 @@ def test_running_out_of_memory_is_one_clear_line(cli, tmp_path, monkeypatch):
     assert result.stderr == ("error: problems/a.toml: ran out of memory: make its [dims] sizes "
                              "smaller or split it\n")
     assert outputs(tmp_path / "out") == ["b.json"]
+
+
+def test_a_handout_running_out_of_memory_is_one_clear_line(cli, tmp_path, monkeypatch):
+    folder(tmp_path, a=FAST)
+
+    def exhausted(path, data=None):
+        raise MemoryError
+    monkeypatch.setattr(derivgen.handout, "derive_file", exhausted)
+    result = cli("handout", "problems", "-o", "out/week", "--title", "W", "--memory-limit", "0")
+    assert result.exit_code == 2
+    assert result.stderr == ("error: problems/a.toml: ran out of memory: make its [dims] sizes "
+                             "smaller or split it\n")
+    assert not (tmp_path / "out").exists()
 
 
 def test_terminating_a_parallel_build_ends_it_at_once(tmp_path):
