@@ -172,15 +172,21 @@ def produce(path: Path, data: bytes, options: Options) -> tuple[dict, dict]:
 def settings_hash(options: Options) -> bytes:
     """What every problem's outputs depend on: derivgen's version, the formats, the
     templates (read once per build, not once per problem) and the KaTeX pages inline."""
-    from .render import search_path
     digest = hashlib.sha256(f"{__version__}\n{','.join(options.formats)}\n".encode())
     if options.katex and "html" in options.formats:
         digest.update(f"katex {options.katex.resolve()}\n".encode())
-    for folder in search_path(options.templates):
-        for template in sorted(folder.glob("*.j2")):
-            if template.is_file():              # a folder named x.j2 is no template
-                digest.update(template.name.encode() + b"\0" + template.read_bytes())
+    for template in template_files(options.templates):
+        digest.update(template.name.encode() + b"\0" + template.read_bytes())
     return digest.digest()
+
+
+def template_files(templates: str | Path | None) -> list[Path]:
+    """Every template file a build may read, in search order (``templates``: the user's
+    folder, searched first)."""
+    from .render import search_path
+    return [template for folder in search_path(templates)
+            for template in sorted(folder.glob("*.j2"))
+            if template.is_file()]              # a folder named x.j2 is no template
 
 
 def _missing_folders(paths: list[Path]) -> list[Outcome]:

@@ -22,8 +22,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
-from .api import Options, build, find_problems, write_atomically
+from .api import Options, build, find_problems, settings_hash, template_files, write_atomically
 from .errors import DerivgenError, ProblemError
 from .sources import read_problem
 
@@ -74,7 +73,7 @@ class Site:
         if outcome.error is not None:
             raise self._named(outcome.error)
         return Embedded(outcome.written[0].read_text(encoding="utf-8"),
-                        outcome.status == "built", (path, *self._templates()))
+                        outcome.status == "built", (path, *template_files(self.templates)))
 
     def handout(self, names: list[str], title: str) -> Embedded:
         """The Markdown handout (:func:`derivgen.handout.handout`) of the problems
@@ -82,10 +81,9 @@ class Site:
         from .handout import handout
         files = self.files(names)
         folder = self.cache / "handouts" / _digest("\0".join([title, *map(str, files)]).encode())
-        templates = self._templates()
-        key = hashlib.sha256(f"{__version__}\0{title}\0".encode())
-        for template in templates:
-            key.update(template.name.encode() + b"\0" + template.read_bytes())
+        # what a build's outputs depend on (derivgen, the templates), and the handout's own
+        key = hashlib.sha256(settings_hash(Options(formats=("md",), templates=self.templates))
+                             + f"\0{title}\0".encode())
         document, stamp = folder / "handout.md", folder / "key"
         try:
             for path in files:
@@ -98,7 +96,8 @@ class Site:
                 write_atomically(stamp, key.hexdigest())
         except DerivgenError as error:
             raise self._named(error) from None
-        return Embedded(document.read_text(encoding="utf-8"), derived, (*files, *templates))
+        return Embedded(document.read_text(encoding="utf-8"), derived,
+                        (*files, *template_files(self.templates)))
 
     def _named(self, error: Exception) -> Exception:
         """``error``, naming its problem file relative to the problems folder, as the
@@ -109,10 +108,6 @@ class Site:
                 error.file = path.relative_to(self.root).as_posix()
         return error
 
-    def _templates(self) -> list[Path]:
-        from .render import search_path
-        return [t for folder in search_path(self.templates) for t in sorted(folder.glob("*.j2"))
-                if t.is_file()]
 
 
 def _digest(data: bytes) -> str:
