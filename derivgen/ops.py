@@ -31,16 +31,25 @@ def _elementwise_fn(name, doc, latex, *, sympy, numpy, code, torch, rule, local,
                     facts=frozenset(), algebra=False, reflection=None):
     # forward and backward both multiply by f'(x) entry by entry: one rule serves both
     return Op(name, 1, same, lambda vs, axis: numpy(vs[0]), entrywise(sympy), (rule,), doc,
-              jvp=(rule,), code=template(code), torch_code=template(torch), index=(diagonal(local) if local else None,),
+              jvp=(rule,), code=template(code), torch_code=template(torch),
+              index=(diagonal(local) if local else None,),
               latex=latex, domain=(domain,),
               facts=lambda node: facts, scalar=sympy, algebra=algebra, entrywise=True,
               reflection=reflection)
 
 
+def _diag_code(library: str):
+    """diag's source in ``library`` (np, torch), the same in both: a vector onto the
+    diagonal, or a square matrix's diagonal as a column."""
+    return lambda a, axis, shapes: f"{library}.diag({a[0]}.ravel())" \
+        if 1 in (shapes[0].rows, shapes[0].cols) else f"{library}.diag({a[0]}).reshape(-1, 1)"
+
+
 def _binary(name, symbol, precedence, numpy_f, sympy_f, rules, forward, doc, locals_,
             product=None, domain=(None, None)):
     return Op(name, 2, elementwise, lambda vs, axis: numpy_f(*vs), entrywise2(sympy_f), rules,
-              doc, jvp=forward, code=infix(symbol), torch_code=infix(symbol), symbol=symbol, precedence=precedence,
+              doc, jvp=forward, code=infix(symbol), torch_code=infix(symbol), symbol=symbol,
+              precedence=precedence,
               product=product,
               index=tuple(map(diagonal, locals_)), domain=domain, entrywise=True)
 
@@ -149,7 +158,8 @@ _ALL = [
     _elementwise_fn("softplus", "log of one plus e to the power of each entry",
                     r"\operatorname{softplus}",
                     sympy=lambda x: sp.log(1 + sp.exp(x)), numpy=lambda v: np.logaddexp(0, v),
-                    code="np.logaddexp(0, {0})", torch="torch.logaddexp(torch.zeros_like({0}), {0})",
+                    code="np.logaddexp(0, {0})",
+                    torch="torch.logaddexp(torch.zeros_like({0}), {0})",
                     rule=lambda g, ans, x, axis: g * make("sigmoid", x),
                     local=lambda o, x: 1 / (1 + sp.exp(-x)), facts=frozenset({"positive"})),
     _elementwise_fn("tanh", "hyperbolic tangent of each entry", r"\tanh",
@@ -253,8 +263,7 @@ _ALL = [
         else make("diag", g).T,),
        "a vector on the diagonal of a square matrix, or the diagonal of a square matrix "
        "as a column", latex=r"\operatorname{diag}", symmetric=True,
-       code=lambda a, axis, shapes: f"np.diag({a[0]}.ravel())" if 1 in (shapes[0].rows, shapes[0].cols) else f"np.diag({a[0]}).reshape(-1, 1)",
-       torch_code=lambda a, axis, shapes: f"torch.diag({a[0]}.ravel())" if 1 in (shapes[0].rows, shapes[0].cols) else f"torch.diag({a[0]}).reshape(-1, 1)",
+       code=_diag_code("np"), torch_code=_diag_code("torch"),
        jvp=(lambda d, ans, x, axis: make("diag", d),),
        index=(lambda o, a, i, j, k, l, axis, n: (
            delta(i, j) * delta(i, k) if n[1] == 1 else delta(i, j) * delta(j, l)

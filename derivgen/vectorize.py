@@ -99,7 +99,8 @@ VECTORIZE = [
        lambda ms, axis: ms[0].vec(), (lambda g, ans, x, axis: make("unvec", g, x),),
        "the columns of a matrix stacked into one column, the first on top",
        code=template("{0}.reshape(-1, 1, order='F')"),
-       torch_code=template("{0}.T.reshape(-1, 1)"),     # row by row: the rows of Xᵀ are X's columns
+       # row by row, as torch reshapes: the rows of Xᵀ are X's columns
+       torch_code=template("{0}.T.reshape(-1, 1)"),
        jvp=(lambda d, ans, x, axis: make("vec", d),), latex=r"\operatorname{vec}",
        index=(None,)),
     # unvec(v, X) takes only X's shape: no gradient flows to X
